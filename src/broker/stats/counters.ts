@@ -1,0 +1,61 @@
+/**
+ * Every broker statistic in one place. The broker only increments fields here (plain numbers: no
+ * allocation, no call on the hot path); the statistics log, $SYS topics, Prometheus endpoint and
+ * `mqttctl status` all read this one object.
+ */
+export class BrokerStats {
+  /** Date.now() when the broker started listening. */
+  startedAt = Date.now()
+  maxConnections = 0
+
+  // Connections
+  /** Live (CONNECTed) clients. */
+  connectionsLive = 0
+  /** Every successful CONNECT since start. */
+  connectionsTotal = 0
+  /** Connections refused because maxConnections was reached. */
+  connectionsRefused = 0
+  /** Sockets closed for a protocol error or malformed packet. */
+  protocolErrors = 0
+  /** Sessions kept with no live connection (the guide's "Orphan Clients"). */
+  sessionsOrphan = 0
+  /** Sessions known (live + orphan). */
+  sessionsTotal = 0
+
+  // Messages (PUBLISH packets)
+  messagesReceived = 0
+  messagesSent = 0
+  receivedByQos: [number, number, number] = [0, 0, 0]
+  sentByQos: [number, number, number] = [0, 0, 0]
+  /** PUBLISH dropped: slow consumer's queue full (QoS 0) or limit reached. */
+  messagesDropped = 0
+  /** Messages dropped because their MQTT 5 message expiry passed. */
+  messagesExpired = 0
+  /** Messages waiting in per-client outbound/offline queues now. */
+  messagesQueued = 0
+  /** Messages that matched no subscriber. */
+  messagesNoSubscriber = 0
+
+  // Bytes on the wire (all packets)
+  bytesReceived = 0
+  bytesSent = 0
+  packetsReceived = 0
+  packetsSent = 0
+
+  // Topic index
+  subscriptions = 0
+  retainedMessages = 0
+  matchCacheHits = 0
+  matchCacheMisses = 0
+
+  /** Seconds since start. */
+  uptimeSeconds(now = Date.now()): number {
+    return Math.floor((now - this.startedAt) / 1000)
+  }
+
+  /** Topic-match cache hit ratio in [0, 1]; 1 when nothing was matched yet. */
+  cacheHitRatio(): number {
+    const total = this.matchCacheHits + this.matchCacheMisses
+    return total === 0 ? 1 : this.matchCacheHits / total
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Merges the configuration layers: defaults < file (--config) < environment (MQTTCTL_*) < flags,
+ * validates the result, and remembers where each value came from (for `start --print-config`).
+ */
+import {readFileSync} from 'node:fs'
+import {type BrokerConfig, DEFAULT_CONFIG, FIELDS, getPath, setPath} from './schema.js'
+import {ConfigError, unknownKeys, validateConfig} from './validate.js'
+
+export type Source = 'default' | 'file' | 'env' | 'flag'
+
+export interface LoadOptions {
+  /** Path of a JSON configuration file (as `plan --write` produces). */
+  file?: string
+  /** Environment to read MQTTCTL_* variables from (default: none). */
+  env?: Record<string, string | undefined>
+  /** Overrides from command-line flags, keyed by dotted path (e.g. {"limits.maxKeepAlive": 60}). */
+  overrides?: Record<string, unknown>
+  /** Defaults to start from (e.g. a tier's figures); DEFAULT_CONFIG when omitted. */
+  base?: BrokerConfig
+}
+
+export interface LoadedConfig {
+  config: BrokerConfig
+  /** Dotted key -> where its value came from. */
+  sources: Record<string, Source>
+  file?: string
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError('file', `cannot read configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError('file', `configuration file ${file} is not valid JSON: ${(error as Error).message}`)
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('file', `configuration file ${file} must hold one JSON object`)
+  const extra = unknownKeys(raw as Record<string, unknown>)
+  if (extra.length > 0) {
+    throw new ConfigError(extra[0], `configuration file ${file}: unknown key "${extra[0]}"; allowed keys: ${FIELDS.map((f) => f.key).join(', ')}`)
+  }
+  return raw as Record<string, unknown>
+}
+
+function parseEnvValue(key: string, kind: string, text: string, name: string): unknown {
+  if (kind !== 'int') return text
+  const n = Number(text)
+  if (text.trim() === '' || !Number.isInteger(n)) throw new ConfigError(key, `environment ${name}=${JSON.stringify(text)} is not allowed: expected an integer`)
+  return n
+}
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const config = structuredClone(options.base ?? DEFAULT_CONFIG) as unknown as Record<string, unknown>
+  const sources: Record<string, Source> = {}
+  for (const f of FIELDS) sources[f.key] = 'default'
+
+  if (options.file) {
+    const raw = readConfigFile(options.file)
+    for (const f of FIELDS) {
+      const v = getPath(raw, f.key)
+      if (v !== undefined) {
+        setPath(config, f.key, v)
+        sources[f.key] = 'file'
+      }
+    }
+    // Validate the file on its own first so its errors name the file.
+    validateConfig(config as unknown as BrokerConfig, `${options.file}: `)
+  }
+
+  for (const f of FIELDS) {
+    const text = f.env ? options.env?.[f.env] : undefined
+    if (f.env && text !== undefined) {
+      setPath(config, f.key, parseEnvValue(f.key, f.kind, text, f.env))
+      sources[f.key] = 'env'
+    }
+  }
+
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue
+    if (!FIELDS.some((f) => f.key === key)) throw new ConfigError(key, `unknown configuration key "${key}"`)
+    setPath(config, key, value)
+    sources[key] = 'flag'
+  }
+
+  return {config: validateConfig(config as unknown as BrokerConfig), sources, file: options.file}
+}

@@ -1,0 +1,151 @@
+/**
+ * The broker configuration: one schema for every command (plan --write, start, build, doctor) and
+ * for the broker runtime. Each setting is described once in FIELDS; defaults, validation,
+ * environment variables and "where did this value come from" all derive from that table.
+ */
+import type {LogLevel} from '../sizing/tiers.js'
+
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
+
+export interface TlsConfig {
+  /** PEM certificate chain file. */
+  cert: string
+  /** PEM private key file. */
+  key: string
+  /** Optional CA bundle for client certificates. */
+  ca?: string
+}
+
+export interface ListenerConfig {
+  host: string
+  port: number
+  /** Present: the listener speaks MQTT over TLS (8883 by convention). */
+  tls?: TlsConfig
+}
+
+export interface BrokerLimits {
+  /** Seconds a socket may stay open without sending CONNECT. */
+  connectTimeout: number
+  /** Largest keep alive the broker accepts, seconds; 0 = accept any. Announced to MQTT 5 clients as server keep alive when lower than asked. */
+  maxKeepAlive: number
+  /** Largest MQTT packet accepted, bytes (announced as MQTT 5 maximum packet size). */
+  maxPacketSize: number
+  /** QoS 1/2 messages a client may have unacknowledged towards the broker (MQTT 5 receive maximum), and the broker towards a client. */
+  receiveMaximum: number
+  /** Topic aliases accepted from an MQTT 5 client (topic alias maximum announced in CONNACK). */
+  topicAliasMaximum: number
+  /** Per-client outbound queue: messages. */
+  maxQueuedMessages: number
+  /** Per-client outbound queue: bytes. */
+  maxQueuedBytes: number
+  /** Largest MQTT 5 session expiry interval granted, seconds. */
+  maxSessionExpiry: number
+  /** Entries in the topic-match cache (topic -> subscribers). */
+  matchCacheSize: number
+}
+
+export interface MetricsConfig {
+  /** 0 disables the HTTP listener. */
+  port: number
+  host: string
+}
+
+export interface BrokerConfig {
+  listeners: ListenerConfig[]
+  maxConnections: number
+  ioEntries: number
+  clientPool: number
+  forwardBatchSize: number
+  logLevel: LogLevel
+  dataDir: string
+  /** Statistics log / $SYS interval, seconds. */
+  statsInterval: number
+  metrics: MetricsConfig
+  limits: BrokerLimits
+  /** Topic filters the broker refuses to subscribe to (SUBACK 0x80 / reason 0x87). */
+  denySubscribe: string[]
+}
+
+type Kind = 'int' | 'string' | 'enum' | 'listeners' | 'strings'
+
+export interface FieldSpec {
+  /** Dotted key path in the file, e.g. "limits.maxKeepAlive". */
+  key: string
+  kind: Kind
+  min?: number
+  max?: number
+  values?: readonly string[]
+  /** Environment variable that overrides the file. */
+  env?: string
+  help: string
+}
+
+/** Default broker: the small tier's figures, listening on every interface on 1883. */
+export const DEFAULT_CONFIG: BrokerConfig = {
+  listeners: [{host: '0.0.0.0', port: 1883}],
+  maxConnections: 10_000,
+  ioEntries: 256,
+  clientPool: 1_024,
+  forwardBatchSize: 100,
+  logLevel: 'info',
+  dataDir: './data',
+  statsInterval: 5,
+  metrics: {port: 0, host: '127.0.0.1'},
+  limits: {
+    connectTimeout: 10,
+    maxKeepAlive: 65_535,
+    maxPacketSize: 268_435_455,
+    receiveMaximum: 65_535,
+    topicAliasMaximum: 65_535,
+    maxQueuedMessages: 1_000,
+    maxQueuedBytes: 16 * 1024 * 1024,
+    maxSessionExpiry: 4_294_967_295,
+    matchCacheSize: 10_000,
+  },
+  denySubscribe: [],
+}
+
+const U32 = 4_294_967_295
+const MAX_PACKET = 268_435_455
+
+export const FIELDS: readonly FieldSpec[] = [
+  {key: 'listeners', kind: 'listeners', help: 'MQTT listeners: [{host, port, tls?: {cert, key, ca?}}]'},
+  {key: 'maxConnections', kind: 'int', min: 1, max: 100_000_000, env: 'MQTTCTL_MAX_CONNECTIONS', help: 'live connections accepted before "Connection limit reached"'},
+  {key: 'ioEntries', kind: 'int', min: 1, max: 1_048_576, env: 'MQTTCTL_IO_ENTRIES', help: 'the guide\'s IO_ENTRIES; here: connections accepted per event-loop turn'},
+  {key: 'clientPool', kind: 'int', min: 0, max: 10_000_000, env: 'MQTTCTL_CLIENT_POOL', help: 'the guide\'s MAX_CLIENTS_POOL; here: recycled per-connection objects kept'},
+  {key: 'forwardBatchSize', kind: 'int', min: 1, max: 1_000_000, env: 'MQTTCTL_FORWARD_BATCH_SIZE', help: 'subscribers served per fan-out batch before yielding'},
+  {key: 'logLevel', kind: 'enum', values: LOG_LEVELS, env: 'MQTTCTL_LOG_LEVEL', help: 'debug, info, warn or error'},
+  {key: 'dataDir', kind: 'string', env: 'MQTTCTL_DATA_DIR', help: 'directory for pid, log and persistent state'},
+  {key: 'statsInterval', kind: 'int', min: 1, max: 3_600, env: 'MQTTCTL_STATS_INTERVAL', help: 'seconds between statistics log lines and $SYS updates'},
+  {key: 'metrics.port', kind: 'int', min: 0, max: 65_535, env: 'MQTTCTL_METRICS_PORT', help: 'Prometheus /metrics and /healthz HTTP port; 0 = off'},
+  {key: 'metrics.host', kind: 'string', env: 'MQTTCTL_METRICS_HOST', help: 'address the metrics listener binds'},
+  {key: 'limits.connectTimeout', kind: 'int', min: 1, max: 3_600, help: 'seconds a socket may stay silent before CONNECT'},
+  {key: 'limits.maxKeepAlive', kind: 'int', min: 0, max: 65_535, help: 'largest keep alive granted, seconds (0 = any)'},
+  {key: 'limits.maxPacketSize', kind: 'int', min: 64, max: MAX_PACKET, help: 'largest packet accepted, bytes'},
+  {key: 'limits.receiveMaximum', kind: 'int', min: 1, max: 65_535, help: 'unacknowledged QoS 1/2 messages per direction'},
+  {key: 'limits.topicAliasMaximum', kind: 'int', min: 0, max: 65_535, help: 'topic aliases accepted from MQTT 5 clients'},
+  {key: 'limits.maxQueuedMessages', kind: 'int', min: 1, max: 10_000_000, help: 'per-client outbound queue, messages'},
+  {key: 'limits.maxQueuedBytes', kind: 'int', min: 1_024, max: 2 ** 40, help: 'per-client outbound queue, bytes'},
+  {key: 'limits.maxSessionExpiry', kind: 'int', min: 0, max: U32, help: 'largest MQTT 5 session expiry granted, seconds'},
+  {key: 'limits.matchCacheSize', kind: 'int', min: 0, max: 10_000_000, help: 'topic-match cache entries'},
+  {key: 'denySubscribe', kind: 'strings', help: 'topic filters refused on SUBSCRIBE'},
+]
+
+export function getPath(obj: unknown, key: string): unknown {
+  let cur: unknown = obj
+  for (const part of key.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined
+    cur = (cur as Record<string, unknown>)[part]
+  }
+  return cur
+}
+
+export function setPath(obj: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.')
+  let cur = obj
+  for (const part of parts.slice(0, -1)) {
+    if (cur[part] === undefined || cur[part] === null || typeof cur[part] !== 'object') cur[part] = {}
+    cur = cur[part] as Record<string, unknown>
+  }
+  cur[parts[parts.length - 1]] = value
+}

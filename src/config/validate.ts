@@ -1,0 +1,86 @@
+import {type BrokerConfig, type FieldSpec, FIELDS, getPath} from './schema.js'
+
+/** A configuration value that is not allowed: names the key, the value and what is allowed. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US')
+const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v))
+
+function checkInt(spec: FieldSpec, value: unknown, where: string): void {
+  const ok = typeof value === 'number' && Number.isInteger(value) && value >= (spec.min ?? -Infinity) && value <= (spec.max ?? Infinity)
+  if (!ok) {
+    throw new ConfigError(spec.key, `${where}${spec.key} = ${show(value)} is not allowed: expected an integer from ${fmt(spec.min ?? 0)} to ${fmt(spec.max ?? Number.MAX_SAFE_INTEGER)}`)
+  }
+}
+
+function checkListeners(value: unknown, where: string): void {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ConfigError('listeners', `${where}listeners = ${show(value)} is not allowed: expected a non-empty list of {host, port}`)
+  }
+  value.forEach((l: unknown, i) => {
+    const key = `listeners[${i}]`
+    if (l === null || typeof l !== 'object') throw new ConfigError(key, `${where}${key} = ${show(l)} is not allowed: expected {host, port}`)
+    const {host, port, tls} = l as Record<string, unknown>
+    if (typeof host !== 'string' || host === '') throw new ConfigError(`${key}.host`, `${where}${key}.host = ${show(host)} is not allowed: expected an address such as 0.0.0.0 or 127.0.0.1`)
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
+      throw new ConfigError(`${key}.port`, `${where}${key}.port = ${show(port)} is not allowed: expected an integer from 0 to 65,535`)
+    }
+    if (tls !== undefined) {
+      const t = tls as Record<string, unknown>
+      for (const f of ['cert', 'key'] as const) {
+        if (typeof t?.[f] !== 'string' || t[f] === '') throw new ConfigError(`${key}.tls.${f}`, `${where}${key}.tls.${f} = ${show(t?.[f])} is not allowed: expected a path to a PEM file`)
+      }
+    }
+  })
+}
+
+/** Checks every field of a complete configuration; throws ConfigError on the first bad one. */
+export function validateConfig(config: BrokerConfig, where = ''): BrokerConfig {
+  for (const spec of FIELDS) {
+    const value = getPath(config, spec.key)
+    switch (spec.kind) {
+      case 'int':
+        checkInt(spec, value, where)
+        break
+      case 'string':
+        if (typeof value !== 'string' || value === '') throw new ConfigError(spec.key, `${where}${spec.key} = ${show(value)} is not allowed: expected a non-empty string`)
+        break
+      case 'enum':
+        if (typeof value !== 'string' || !spec.values!.includes(value)) {
+          throw new ConfigError(spec.key, `${where}${spec.key} = ${show(value)} is not allowed: expected one of ${spec.values!.join(', ')}`)
+        }
+        break
+      case 'strings':
+        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+          throw new ConfigError(spec.key, `${where}${spec.key} = ${show(value)} is not allowed: expected a list of strings`)
+        }
+        break
+      case 'listeners':
+        checkListeners(value, where)
+        break
+    }
+  }
+  return config
+}
+
+/** Keys a file may contain (top-level and nested), to reject typos instead of ignoring them. */
+export function unknownKeys(raw: Record<string, unknown>): string[] {
+  const known = new Set(FIELDS.map((f) => f.key))
+  const parents = new Set(FIELDS.filter((f) => f.key.includes('.')).map((f) => f.key.split('.')[0]))
+  const out: string[] = []
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === '$schema' || k === '_comment') continue
+    if (parents.has(k) && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      for (const sub of Object.keys(v)) if (!known.has(`${k}.${sub}`)) out.push(`${k}.${sub}`)
+    } else if (!known.has(k)) out.push(k)
+  }
+  return out
+}
