@@ -48,6 +48,11 @@ export function readConfigFile(file: string): Record<string, unknown> {
 }
 
 function parseEnvValue(key: string, kind: string, text: string, name: string): unknown {
+  if (kind === 'bool') {
+    if (/^(1|true|yes|on)$/i.test(text)) return true
+    if (/^(0|false|no|off)$/i.test(text)) return false
+    throw new ConfigError(key, `environment ${name}=${JSON.stringify(text)} is not allowed: expected true or false`)
+  }
   if (kind !== 'int') return text
   const n = Number(text)
   if (text.trim() === '' || !Number.isInteger(n)) throw new ConfigError(key, `environment ${name}=${JSON.stringify(text)} is not allowed: expected an integer`)

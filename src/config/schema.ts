@@ -45,7 +45,9 @@ export interface BrokerLimits {
 }
 
 export interface MetricsConfig {
-  /** 0 disables the HTTP listener. */
+  /** Serve Prometheus /metrics and /healthz over HTTP. */
+  enabled: boolean
+  /** 0 = an ephemeral port (tests). */
   port: number
   host: string
 }
@@ -66,7 +68,7 @@ export interface BrokerConfig {
   denySubscribe: string[]
 }
 
-type Kind = 'int' | 'string' | 'enum' | 'listeners' | 'strings'
+type Kind = 'int' | 'bool' | 'string' | 'enum' | 'listeners' | 'strings'
 
 export interface FieldSpec {
   /** Dotted key path in the file, e.g. "limits.maxKeepAlive". */
@@ -90,7 +92,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   logLevel: 'info',
   dataDir: './data',
   statsInterval: 5,
-  metrics: {port: 0, host: '127.0.0.1'},
+  metrics: {enabled: false, port: 9234, host: '127.0.0.1'},
   limits: {
     connectTimeout: 10,
     maxKeepAlive: 65_535,
@@ -117,7 +119,8 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'logLevel', kind: 'enum', values: LOG_LEVELS, env: 'MQTTCTL_LOG_LEVEL', help: 'debug, info, warn or error'},
   {key: 'dataDir', kind: 'string', env: 'MQTTCTL_DATA_DIR', help: 'directory for pid, log and persistent state'},
   {key: 'statsInterval', kind: 'int', min: 1, max: 3_600, env: 'MQTTCTL_STATS_INTERVAL', help: 'seconds between statistics log lines and $SYS updates'},
-  {key: 'metrics.port', kind: 'int', min: 0, max: 65_535, env: 'MQTTCTL_METRICS_PORT', help: 'Prometheus /metrics and /healthz HTTP port; 0 = off'},
+  {key: 'metrics.enabled', kind: 'bool', env: 'MQTTCTL_METRICS', help: 'serve Prometheus /metrics and /healthz over HTTP'},
+  {key: 'metrics.port', kind: 'int', min: 0, max: 65_535, env: 'MQTTCTL_METRICS_PORT', help: 'metrics HTTP port (0 = ephemeral)'},
   {key: 'metrics.host', kind: 'string', env: 'MQTTCTL_METRICS_HOST', help: 'address the metrics listener binds'},
   {key: 'limits.connectTimeout', kind: 'int', min: 1, max: 3_600, help: 'seconds a socket may stay silent before CONNECT'},
   {key: 'limits.maxKeepAlive', kind: 'int', min: 0, max: 65_535, help: 'largest keep alive granted, seconds (0 = any)'},

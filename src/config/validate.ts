@@ -50,6 +50,9 @@ export function validateConfig(config: BrokerConfig, where = ''): BrokerConfig {
       case 'int':
         checkInt(spec, value, where)
         break
+      case 'bool':
+        if (typeof value !== 'boolean') throw new ConfigError(spec.key, `${where}${spec.key} = ${show(value)} is not allowed: expected true or false`)
+        break
       case 'string':
         if (typeof value !== 'string' || value === '') throw new ConfigError(spec.key, `${where}${spec.key} = ${show(value)} is not allowed: expected a non-empty string`)
         break
