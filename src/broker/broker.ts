@@ -1,0 +1,275 @@
+/**
+ * The broker: wires listeners, connections, the subscription index, the store, sessions, fan-out
+ * and stats; owns the client registry, the once-per-turn flush of dirty connections and the
+ * connection deadline wheel (connect timeout, keep alive, close grace).
+ */
+import type {Server, Socket} from 'node:net'
+import type {BrokerConfig} from '../config/index.js'
+import {ConnState, Connection} from './connection.js'
+import {Fanout} from './fanout.js'
+import type {Broker, BrokerOptions, ListeningAddress} from './index.js'
+import {listenTcp} from './listeners/tcp.js'
+import {listenTls} from './listeners/tls.js'
+import {type Logger, silentLogger} from './log.js'
+import type {Message} from './message.js'
+import {Outbound} from './outbound.js'
+import {BrokerParser} from './parser.js'
+import {MemoryStore} from './persistence/memory.js'
+import type {Store} from './persistence/store.js'
+import {RC} from './protocol/reason-codes.js'
+import {Sessions} from './sessions/sessions.js'
+import {BrokerStats} from './stats/counters.js'
+import {Deadlines} from './timers.js'
+import {SubscriptionIndex} from './topics/index.js'
+
+const SHUTDOWN_GRACE_MS = 2000
+
+export class BrokerImpl implements Broker {
+  readonly config: BrokerConfig
+  readonly stats: BrokerStats
+  readonly logger: Logger
+  readonly store: Store
+  readonly subs: SubscriptionIndex
+  /** Connected clients by client id. */
+  readonly clients = new Map<string, Connection>()
+  /** Every open socket, CONNECTed or not. */
+  readonly connections = new Set<Connection>()
+  readonly outbound: Outbound
+  readonly fanout: Fanout
+  readonly sessions: Sessions
+  readonly connDeadlines: Deadlines<Connection>
+  #dirty: Connection[] = []
+  #flushScheduled = false
+  readonly #flush = (): void => this.flushAll()
+  #servers: Server[] = []
+  #parsers: BrokerParser[] = []
+  #acceptedThisTurn = 0
+  #acceptBacklog: Socket[] = []
+  #acceptResetScheduled = false
+  #closing: Promise<void> | undefined
+  #lastLimitLog = 0
+  #limitHits = 0
+
+  constructor(config: BrokerConfig, options: BrokerOptions = {}) {
+    this.config = config
+    this.stats = options.stats ?? new BrokerStats()
+    this.logger = options.logger ?? silentLogger
+    this.store = options.store ?? new MemoryStore()
+    this.stats.maxConnections = config.maxConnections
+    this.subs = new SubscriptionIndex({cacheSize: config.limits.matchCacheSize, stats: this.stats})
+    this.outbound = new Outbound(this)
+    this.fanout = new Fanout(this)
+    this.sessions = new Sessions(this)
+    this.connDeadlines = new Deadlines((c, now) => this.#connectionDue(c, now))
+  }
+
+  async listen(): Promise<ListeningAddress[]> {
+    await this.store.open()
+    this.#restoreSubscriptions()
+    const addresses: ListeningAddress[] = []
+    const onSocket = (socket: Socket): void => this.#accept(socket)
+    try {
+      for (const l of this.config.listeners) {
+        const {server, port} = l.tls ? await listenTls(l, onSocket) : await listenTcp(l, onSocket)
+        this.#servers.push(server)
+        addresses.push({host: l.host, port, tls: Boolean(l.tls)})
+      }
+    } catch (err) {
+      await Promise.all(this.#servers.map((s) => new Promise((r) => s.close(r))))
+      this.#servers = []
+      throw err
+    }
+    this.stats.startedAt = Date.now()
+    for (const a of addresses) this.logger.info(`Listening on ${a.host}:${a.port}${a.tls ? ' (TLS)' : ''}`)
+    return addresses
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    const servers = this.#servers
+    this.#servers = []
+    const stopped = Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+    for (const s of this.#acceptBacklog) s.destroy()
+    this.#acceptBacklog = []
+    const open = [...this.connections]
+    const closed = Promise.all(open.map((c) => (c.socket.destroyed ? undefined : new Promise((r) => c.socket.once('close', r)))))
+    for (const c of open) {
+      c.normalDisconnect = true // shutting down is not the client's failure: no wills
+      if (c.connected && c.v5) c.disconnect(RC.SERVER_SHUTTING_DOWN)
+      else c.end()
+    }
+    this.flushAll()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)))])
+    clearTimeout(timer)
+    for (const c of this.connections) c.destroy()
+    await stopped
+    this.connDeadlines.clear()
+    this.sessions.deadlines.clear()
+    await this.store.close()
+    this.logger.info('Broker stopped')
+  }
+
+  publish(topic: string, payload: Buffer | string, options: {qos?: 0 | 1 | 2; retain?: boolean} = {}): void {
+    this.publishMessage({
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos: options.qos ?? 0,
+      retain: options.retain ?? false,
+      expiresAt: 0,
+    })
+  }
+
+  clientCount(): number {
+    return this.clients.size
+  }
+
+  /** Retain (store, replace, or delete on an empty payload [MQTT-3.3.1-10]) and route. */
+  publishMessage(msg: Message): void {
+    if (msg.retain) {
+      if (msg.payload.length === 0) this.store.deleteRetained(msg.topic)
+      else {
+        this.store.setRetained({
+          topic: msg.topic,
+          payload: msg.payload,
+          qos: msg.qos,
+          properties: msg.properties as Record<string, unknown> | undefined,
+          expiresAt: msg.expiresAt === 0 ? undefined : msg.expiresAt,
+        })
+      }
+      this.stats.retainedMessages = this.store.retainedCount
+    }
+    this.fanout.route(msg)
+  }
+
+  markDirty(conn: Connection): void {
+    this.#dirty.push(conn)
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(this.#flush)
+    }
+  }
+
+  /** One write per dirty connection (everything it was sent this turn). */
+  flushAll(): void {
+    this.#flushScheduled = false
+    const dirty = this.#dirty
+    this.#dirty = []
+    for (const conn of dirty) conn.flush()
+  }
+
+  /** After CONNECT: the keep-alive deadline (1.5 x keep alive [MQTT-3.1.2-24]). */
+  touchConnection(conn: Connection): void {
+    if (conn.keepAliveMs > 0) this.connDeadlines.schedule(conn, conn.lastActivity + conn.keepAliveMs)
+    else this.connDeadlines.cancel(conn)
+  }
+
+  connectionLimitReached(): void {
+    this.#limitHits++
+    const now = Date.now()
+    if (now - this.#lastLimitLog < 1000) return // one line a second under a connection storm
+    this.#lastLimitLog = now
+    this.logger.warn(`Connection limit reached: ${this.clients.size} / ${this.config.maxConnections} (${this.#limitHits} refused)`)
+    this.#limitHits = 0
+  }
+
+  /** The connection stops being a client (end() or socket close): registry, will, session. */
+  connectionEnding(conn: Connection, prev: ConnState): void {
+    if (prev !== ConnState.Connected) return
+    if (this.clients.get(conn.clientId) === conn) {
+      this.clients.delete(conn.clientId)
+      this.stats.connectionsLive = this.clients.size
+    }
+    this.sessions.detach(conn)
+    this.logDebug(() => `Client ${conn.clientId} disconnected${conn.normalDisconnect ? '' : ' (abnormal)'}`)
+  }
+
+  /** The socket is closed: final clean-up. */
+  connectionClosed(conn: Connection, prev: ConnState): void {
+    if (prev !== ConnState.Closed) this.connectionEnding(conn, prev)
+    this.connections.delete(conn)
+    this.connDeadlines.cancel(conn)
+    const parser = conn.parser
+    if (this.#parsers.length < this.config.clientPool) {
+      parser.reset(this.config.limits.maxPacketSize)
+      this.#parsers.push(parser)
+    }
+  }
+
+  logDebug(message: () => string): void {
+    if (this.logger.enabled('debug')) this.logger.debug(message())
+  }
+
+  /** ioEntries: at most this many new sockets start per event-loop turn; the rest wait a turn. */
+  #accept(socket: Socket): void {
+    if (this.#closing) {
+      socket.destroy()
+      return
+    }
+    if (this.#acceptedThisTurn >= this.config.ioEntries) {
+      this.#acceptBacklog.push(socket)
+      this.#scheduleAcceptReset()
+      return
+    }
+    this.#acceptedThisTurn++
+    this.#scheduleAcceptReset()
+    this.#start(socket)
+  }
+
+  #scheduleAcceptReset(): void {
+    if (this.#acceptResetScheduled) return
+    this.#acceptResetScheduled = true
+    setImmediate(() => {
+      this.#acceptResetScheduled = false
+      this.#acceptedThisTurn = 0
+      const backlog = this.#acceptBacklog
+      this.#acceptBacklog = []
+      for (const s of backlog) this.#accept(s)
+    })
+  }
+
+  #start(socket: Socket): void {
+    if (socket.destroyed) return
+    const parser = this.#parsers.pop() ?? new BrokerParser(this.config.limits.maxPacketSize)
+    const conn = new Connection(this, socket, parser)
+    this.connections.add(conn)
+    this.connDeadlines.schedule(conn, conn.lastActivity + this.config.limits.connectTimeout * 1000)
+    socket.resume()
+  }
+
+  #connectionDue(conn: Connection, now: number): void {
+    if (conn.state === ConnState.Closed) {
+      conn.destroy() // the peer did not close after our end(): no lingering sockets
+      return
+    }
+    if (conn.state === ConnState.Connecting) {
+      this.logDebug(() => `Client ${conn.remote} sent no CONNECT within ${this.config.limits.connectTimeout} s`)
+      conn.destroy()
+      return
+    }
+    if (conn.keepAliveMs === 0) return
+    const deadline = conn.lastActivity + conn.keepAliveMs
+    if (deadline > now) {
+      this.connDeadlines.schedule(conn, deadline)
+      return
+    }
+    this.logDebug(() => `Client ${conn.clientId} has exceeded timeout, disconnecting.`)
+    conn.disconnect(RC.KEEP_ALIVE_TIMEOUT)
+  }
+
+  /** A store with persisted sessions: their subscriptions go back into the index. */
+  #restoreSubscriptions(): void {
+    const now = Date.now()
+    for (const session of this.store.sessions()) {
+      for (const [filter, options] of session.subscriptions) this.subs.subscribe(session.clientId, filter, options)
+      if (session.disconnectedAt === 0) session.disconnectedAt = now
+      this.stats.sessionsOrphan++
+    }
+    this.stats.sessionsTotal = this.store.sessionCount
+    this.stats.retainedMessages = this.store.retainedCount
+  }
+}

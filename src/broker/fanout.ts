@@ -1,0 +1,115 @@
+/**
+ * Routing: match a topic once (cached in the SubscriptionIndex), then deliver to every matching client
+ * and one member per shared group. A match larger than forwardBatchSize is delivered in batches with
+ * a yield (setImmediate) between them, so one broadcast to 15,000 subscribers never stalls other
+ * clients; while batches are pending, later messages queue behind them to keep per-topic order.
+ */
+import type {BrokerImpl} from './broker.js'
+import type {Delivery, Message} from './message.js'
+import type {ClientMatch, MatchResult, SharedMatch} from './topics/index.js'
+
+interface Job {
+  msg: Message
+  match: MatchResult
+  next: number
+}
+
+const minQos = (a: number, b: number): 0 | 1 | 2 => (a < b ? a : b) as 0 | 1 | 2
+
+export class Fanout {
+  readonly #broker: BrokerImpl
+  readonly #jobs: Job[] = []
+  #scheduled = false
+  readonly #run = (): void => this.#runJobs()
+
+  constructor(broker: BrokerImpl) {
+    this.#broker = broker
+  }
+
+  get pending(): number {
+    return this.#jobs.length
+  }
+
+  route(msg: Message): void {
+    const broker = this.#broker
+    const match = broker.subs.match(msg.topic)
+    const n = match.clients.length
+    if (n === 0 && match.shared.length === 0) {
+      broker.stats.messagesNoSubscriber++
+      return
+    }
+    if (this.#jobs.length === 0 && n <= broker.config.forwardBatchSize) {
+      for (let i = 0; i < n; i++) this.#deliverClient(msg, match.clients[i])
+      for (const group of match.shared) this.#deliverShared(msg, group)
+      return
+    }
+    this.#jobs.push({msg, match, next: 0})
+    if (!this.#scheduled) this.#runJobs()
+  }
+
+  /** A shared-subscription delivery whose member left: another online member gets it. */
+  redeliverShared(d: Delivery, leaving: string): boolean {
+    const broker = this.#broker
+    const group = broker.subs.match(d.msg.topic).shared.find((g) => `$share/${g.group}/${g.filter}` === d.shared)
+    if (group === undefined) return false
+    const pick = broker.subs.pickShared(group, (id) => id !== leaving && broker.clients.has(id))
+    if (pick === undefined) return false
+    const o = pick.options
+    const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
+    broker.outbound.deliver(pick.clientId, d.msg, minQos(d.msg.qos, o.qos), o.retainAsPublished && d.msg.retain, ids, d.shared)
+    return true
+  }
+
+  #runJobs(): void {
+    this.#scheduled = false
+    let budget = this.#broker.config.forwardBatchSize
+    while (this.#jobs.length > 0 && budget > 0) {
+      const job = this.#jobs[0]
+      const clients = job.match.clients
+      const end = Math.min(clients.length, job.next + budget)
+      for (let i = job.next; i < end; i++) this.#deliverClient(job.msg, clients[i])
+      budget -= end - job.next
+      job.next = end
+      if (end < clients.length) break
+      for (const group of job.match.shared) this.#deliverShared(job.msg, group)
+      budget -= job.match.shared.length
+      this.#jobs.shift()
+    }
+    if (this.#jobs.length > 0) {
+      this.#scheduled = true
+      setImmediate(this.#run)
+    }
+  }
+
+  #deliverClient(msg: Message, c: ClientMatch): void {
+    let qos = c.qos
+    let rap = c.retainAsPublished
+    let ids = c.subscriptionIds
+    if (c.anyNoLocal && msg.from === c.clientId) {
+      // [MQTT-3.8.3-3] no local: only this client's subscriptions without it count.
+      let any = false
+      qos = 0
+      rap = false
+      ids = []
+      for (const s of c.subs) {
+        if (s.options.noLocal) continue
+        any = true
+        if (s.options.qos > qos) qos = s.options.qos
+        rap ||= s.options.retainAsPublished
+        if (s.options.subscriptionId !== undefined) ids.push(s.options.subscriptionId)
+      }
+      if (!any) return
+    }
+    // [MQTT-3.3.1-?] 3.1.1 clears RETAIN on forwarded messages; MQTT 5 keeps it with retain as published.
+    this.#broker.outbound.deliver(c.clientId, msg, minQos(msg.qos, qos), rap && msg.retain, ids.length > 0 ? ids : undefined)
+  }
+
+  #deliverShared(msg: Message, group: SharedMatch): void {
+    const broker = this.#broker
+    const pick = broker.subs.pickShared(group, (id) => broker.clients.has(id)) ?? broker.subs.pickShared(group)
+    if (pick === undefined) return
+    const o = pick.options
+    const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
+    broker.outbound.deliver(pick.clientId, msg, minQos(msg.qos, o.qos), o.retainAsPublished && msg.retain, ids, `$share/${group.group}/${group.filter}`)
+  }
+}

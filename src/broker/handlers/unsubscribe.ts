@@ -1,0 +1,22 @@
+/** UNSUBSCRIBE: remove from the index and the session; UNSUBACK (MQTT 5: a reason per filter). */
+import type {IUnsubscribePacket} from 'mqtt-packet'
+import type {Connection} from '../connection.js'
+import {RC} from '../protocol/reason-codes.js'
+import {validateTopicFilter} from '../protocol/topics.js'
+
+export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket): void {
+  const broker = conn.broker
+  const session = conn.session!
+  const reasons: number[] = []
+  for (const filter of packet.unsubscriptions) {
+    if (validateTopicFilter(filter) !== undefined) {
+      reasons.push(RC.TOPIC_FILTER_INVALID)
+      continue
+    }
+    const existed = broker.subs.unsubscribe(conn.clientId, filter)
+    broker.store.removeSubscription(session, filter)
+    reasons.push(existed ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED)
+  }
+  if (conn.v5) conn.sendPacket({cmd: 'unsuback', messageId: packet.messageId, granted: reasons} as never)
+  else conn.sendPacket({cmd: 'unsuback', messageId: packet.messageId} as never)
+}

@@ -1,0 +1,41 @@
+/**
+ * The broker's public entry: createBroker, the Broker type and the Store interface (STYLE.md §3.16).
+ */
+import type {BrokerConfig} from '../config/index.js'
+import type {Logger} from './log.js'
+import type {BrokerStats} from './stats/counters.js'
+import type {Store} from './persistence/store.js'
+import {BrokerImpl} from './broker.js'
+
+export type {Store, SessionRecord, StoredMessage, StoredSubscription} from './persistence/store.js'
+export {MemoryStore} from './persistence/memory.js'
+
+export interface ListeningAddress {
+  host: string
+  port: number
+  tls: boolean
+}
+
+export interface Broker {
+  readonly config: BrokerConfig
+  readonly stats: BrokerStats
+  readonly logger: Logger
+  /** Opens every configured listener; port 0 resolves to the real port. On error, closes what it opened and rejects with the original error. */
+  listen(): Promise<ListeningAddress[]>
+  /** Graceful: stop accepting, DISCONNECT 0x8B to MQTT 5 clients, flush, close sockets, clear timers. */
+  close(): Promise<void>
+  /** Publishes from the broker itself (e.g. $SYS topics). */
+  publish(topic: string, payload: Buffer | string, options?: {qos?: 0 | 1 | 2; retain?: boolean}): void
+  /** Live (CONNECTed) clients. */
+  clientCount(): number
+}
+
+export interface BrokerOptions {
+  logger?: Logger
+  stats?: BrokerStats
+  store?: Store
+}
+
+export function createBroker(config: BrokerConfig, options: BrokerOptions = {}): Broker {
+  return new BrokerImpl(config, options)
+}

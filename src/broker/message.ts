@@ -1,0 +1,55 @@
+/**
+ * The two message shapes of the runtime. A Message is one PUBLISH as the broker received it, shared
+ * by every subscriber; a Delivery is one subscriber's copy of it (its QoS, packet id, QoS 2 state).
+ * Encodings are cached on the Message per wire variant so a fan-out encodes once (./encode.ts).
+ */
+
+/** MQTT 5 PUBLISH properties the broker forwards unchanged [MQTT-3.3.2-4..20]. */
+export interface ForwardedProperties {
+  payloadFormatIndicator?: boolean
+  contentType?: string
+  responseTopic?: string
+  correlationData?: Buffer
+  userProperties?: Record<string, string | string[]>
+}
+
+export interface Message {
+  topic: string
+  payload: Buffer
+  qos: 0 | 1 | 2
+  retain: boolean
+  properties?: ForwardedProperties
+  /** Date.now() after which the message is dropped (MQTT 5 message expiry); 0 = never. */
+  expiresAt: number
+  /** Publishing client id (no-local), undefined for the broker itself. */
+  from?: string
+  /** Encoding cache, see encode.ts. */
+  enc?: EncodedVariant
+}
+
+export interface EncodedVariant {
+  key: string
+  buf: Buffer
+  /** Offset of the packet identifier in buf (QoS > 0). */
+  idOffset: number
+  next?: EncodedVariant
+}
+
+export interface Delivery {
+  msg: Message
+  qos: 0 | 1 | 2
+  retain: boolean
+  subscriptionIds?: number[]
+  /** 0 until the delivery is in flight. */
+  packetId: number
+  /** QoS 2: PUBREC received, PUBREL sent; only PUBCOMP is missing. */
+  released: boolean
+  /** Set once the PUBLISH was written; a resend carries DUP. */
+  sent: boolean
+  /** "$share/group/filter" the delivery was chosen for; re-routed when the member leaves. */
+  shared?: string
+}
+
+export function messageBytes(d: Delivery): number {
+  return d.msg.payload.length + d.msg.topic.length + 16
+}

@@ -1,0 +1,180 @@
+/**
+ * Delivery to one subscriber: QoS 0 straight to the socket (dropped, counted, once the client's
+ * unsent bytes pass maxQueuedBytes), QoS 1/2 in flight up to the client's receive maximum and while
+ * the socket is not backed up, else into the session queue (bounded in messages and bytes). An offline
+ * persistent session queues QoS 1/2; QoS 0 is not kept for offline clients (Mosquitto's default).
+ */
+import type {BrokerImpl} from './broker.js'
+import type {Connection} from './connection.js'
+import {ACK, encodeAck, encodeV5Publish, outboundProperties, variantFor, withPacketId} from './encode.js'
+import {type Delivery, type Message, messageBytes} from './message.js'
+import type {SessionRecord} from './persistence/store.js'
+
+export class Outbound {
+  readonly #broker: BrokerImpl
+
+  constructor(broker: BrokerImpl) {
+    this.#broker = broker
+  }
+
+  /** One copy of `msg` for `clientId` (connected or not). */
+  deliver(clientId: string, msg: Message, qos: 0 | 1 | 2, retain: boolean, subscriptionIds?: number[], shared?: string): void {
+    const broker = this.#broker
+    const conn = broker.clients.get(clientId)
+    if (conn !== undefined) {
+      if (qos === 0) return this.#sendQos0(conn, msg, retain, subscriptionIds)
+      return this.send(conn, {msg, qos, retain, subscriptionIds, packetId: 0, released: false, sent: false, shared})
+    }
+    if (qos === 0) return
+    const session = broker.store.getSession(clientId)
+    if (session !== undefined) this.#enqueue(session, {msg, qos, retain, subscriptionIds, packetId: 0, released: false, sent: false, shared})
+  }
+
+  /** A QoS 1/2 delivery to a connected client. */
+  send(conn: Connection, d: Delivery): void {
+    const session = conn.session!
+    if (session.queue !== undefined || (session.inflight?.size ?? 0) >= conn.sendMax || conn.socket.writableNeedDrain) {
+      this.#enqueue(session, d)
+      return
+    }
+    this.#startInflight(conn, session, d)
+  }
+
+  /** Moves queued deliveries into flight while the client has room (after an ack, a flush or 'drain'). */
+  pull(conn: Connection): void {
+    const session = conn.session
+    if (session === undefined || !conn.connected) return
+    const broker = this.#broker
+    const now = Date.now()
+    while (session.queue !== undefined && (session.inflight?.size ?? 0) < conn.sendMax && !conn.socket.writableNeedDrain) {
+      const d = broker.store.dequeue(session)!
+      session.queuedBytes -= messageBytes(d)
+      broker.stats.messagesQueued--
+      if (d.msg.expiresAt !== 0 && d.msg.expiresAt <= now) {
+        broker.stats.messagesExpired++
+        continue
+      }
+      this.#startInflight(conn, session, d)
+    }
+  }
+
+  /** A resumed session: resend what is in flight (DUP / PUBREL) [MQTT-4.4.0-1], then the queue. */
+  resume(conn: Connection): void {
+    const session = conn.session!
+    if (session.inflight !== undefined) {
+      for (const d of session.inflight.values()) {
+        if (d.released) conn.write(encodeAck(ACK.pubrel, d.packetId))
+        else this.#writePublish(conn, d, true)
+      }
+    }
+    this.pull(conn)
+  }
+
+  /** Drops a session's queue and in-flight messages (session end), keeping the counters right. */
+  discard(session: SessionRecord): Delivery[] {
+    const dropped: Delivery[] = []
+    if (session.queue !== undefined) {
+      this.#broker.stats.messagesQueued -= session.queue.length
+      dropped.push(...session.queue)
+      session.queue = undefined
+      session.queuedBytes = 0
+    }
+    if (session.inflight !== undefined) {
+      for (const d of session.inflight.values()) if (!d.released) dropped.push(d)
+      session.inflight = undefined
+    }
+    return dropped
+  }
+
+  #enqueue(session: SessionRecord, d: Delivery): void {
+    const broker = this.#broker
+    const {maxQueuedMessages, maxQueuedBytes} = broker.config.limits
+    const size = messageBytes(d)
+    if ((session.queue?.length ?? 0) >= maxQueuedMessages || session.queuedBytes + size > maxQueuedBytes) {
+      broker.stats.messagesDropped++
+      return
+    }
+    broker.store.enqueue(session, d)
+    session.queuedBytes += size
+    broker.stats.messagesQueued++
+  }
+
+  #nextPacketId(session: SessionRecord): number {
+    const inflight = session.inflight
+    let id = session.lastPacketId
+    for (let i = 0; i < 65_535; i++) {
+      id = id >= 65_535 ? 1 : id + 1
+      if (inflight === undefined || !inflight.has(id)) break
+    }
+    session.lastPacketId = id
+    return id
+  }
+
+  #startInflight(conn: Connection, session: SessionRecord, d: Delivery): void {
+    d.packetId = this.#nextPacketId(session)
+    this.#broker.store.setInflight(session, d)
+    this.#writePublish(conn, d, false)
+  }
+
+  #sendQos0(conn: Connection, msg: Message, retain: boolean, subscriptionIds?: number[]): void {
+    const broker = this.#broker
+    const now = msg.expiresAt === 0 ? 0 : Date.now()
+    if (msg.expiresAt !== 0 && msg.expiresAt <= now) {
+      broker.stats.messagesExpired++
+      return
+    }
+    if (conn.pendingBytes > broker.config.limits.maxQueuedBytes) {
+      broker.stats.messagesDropped++ // slow consumer: QoS 0 may be dropped
+      return
+    }
+    let buf: Buffer
+    if (conn.aliasMaxOut > 0) buf = this.#aliased(conn, msg, 0, retain, subscriptionIds, now)
+    else buf = variantFor(msg, 0, retain, conn.v5, subscriptionIds, now).buf
+    if (buf.length > conn.maxOut) {
+      broker.stats.messagesDropped++ // [MQTT-3.1.2-25] larger than the client accepts
+      return
+    }
+    conn.write(buf)
+    broker.stats.messagesSent++
+    broker.stats.sentByQos[0]++
+  }
+
+  #writePublish(conn: Connection, d: Delivery, resend: boolean): void {
+    const broker = this.#broker
+    const msg = d.msg
+    const now = Date.now()
+    const dup = resend && d.sent
+    let buf: Buffer
+    if (conn.aliasMaxOut > 0 && !dup) buf = this.#aliased(conn, msg, d.qos, d.retain, d.subscriptionIds, now, d.packetId)
+    else buf = withPacketId(variantFor(msg, d.qos, d.retain, conn.v5, d.subscriptionIds, now), d.packetId, dup)
+    if (buf.length > conn.maxOut) {
+      // [MQTT-3.1.2-25] discard and behave as if sent and acknowledged.
+      broker.store.deleteInflight(conn.session!, d.packetId)
+      broker.stats.messagesDropped++
+      return
+    }
+    d.sent = true
+    conn.write(buf)
+    broker.stats.messagesSent++
+    broker.stats.sentByQos[d.qos]++
+  }
+
+  /** MQTT 5 topic alias towards a client that allows them: the first send sets it, later ones send an empty topic. */
+  #aliased(conn: Connection, msg: Message, qos: number, retain: boolean, subscriptionIds: number[] | undefined, now: number, packetId = 0): Buffer {
+    const props = outboundProperties(msg, subscriptionIds, now) ?? {}
+    const aliases = (conn.aliasesOut ??= new Map())
+    let topic = msg.topic
+    const known = aliases.get(topic)
+    if (known !== undefined) {
+      props.topicAlias = known
+      topic = ''
+    } else if (aliases.size < conn.aliasMaxOut) {
+      const alias = aliases.size + 1
+      aliases.set(topic, alias)
+      props.topicAlias = alias
+    }
+    const variant = encodeV5Publish(topic, msg.payload, qos, retain, props)
+    if (qos > 0) variant.buf.writeUInt16BE(packetId, variant.idOffset)
+    return variant.buf
+  }
+}

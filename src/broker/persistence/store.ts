@@ -1,0 +1,87 @@
+/**
+ * Store: where sessions (with subscriptions and expiry), retained messages and queued and in-flight
+ * QoS 1/2 messages live, so no such state lives only inside a connection object.
+ *
+ * The broker works on the in-memory records the store hands out and reports every change through the
+ * methods below, so a durable store (a later issue) can journal each one: the memory store applies
+ * the change and does nothing else. Methods are synchronous on purpose: the hot path never awaits; a
+ * durable store appends to its log and syncs on its own schedule (and in close()).
+ */
+import type {Delivery} from '../message.js'
+import type {RetainedMessage} from '../retained.js'
+import type {SubOptions} from '../topics/index.js'
+
+export type StoredMessage = Delivery
+export interface StoredSubscription {
+  filter: string
+  options: SubOptions
+}
+
+export interface WillRecord {
+  topic: string
+  payload: Buffer
+  qos: 0 | 1 | 2
+  retain: boolean
+  properties?: Record<string, unknown>
+  /** Seconds (MQTT 5 will delay interval). */
+  delay: number
+}
+
+export interface SessionRecord {
+  readonly clientId: string
+  /** Seconds the session outlives its connection; 0 = ends with it; 0xFFFFFFFF = never expires. */
+  expiryInterval: number
+  subscriptions: Map<string, SubOptions>
+  /** Outbound QoS 1/2 in flight, by packet id (created lazily). */
+  inflight?: Map<number, Delivery>
+  /** Outbound messages not yet sent (offline, receive maximum or backpressure). */
+  queue?: Delivery[]
+  queuedBytes: number
+  /** Inbound QoS 2 packet ids awaiting PUBREL. */
+  incoming?: Set<number>
+  /** Last packet id handed out. */
+  lastPacketId: number
+  /** Date.now() of the disconnect while the session has no live connection, else 0. */
+  disconnectedAt: number
+  /** A will waiting for its delay (MQTT 5) while the session has no connection. */
+  pendingWill?: WillRecord
+  /** Date.now() at which pendingWill is published. */
+  willAt: number
+  /** Runtime bookkeeping for the broker's deadline wheel (timers.ts); not persisted. */
+  deadline: number
+  bucket: number
+}
+
+export interface Store {
+  /** Loads persisted state; the memory store has nothing to load. */
+  open(): Promise<void>
+  /** Flushes and releases resources. */
+  close(): Promise<void>
+
+  getSession(clientId: string): SessionRecord | undefined
+  createSession(clientId: string, expiryInterval: number): SessionRecord
+  deleteSession(clientId: string): void
+  sessions(): Iterable<SessionRecord>
+  readonly sessionCount: number
+  /** Expiry or disconnect time changed. */
+  touchSession(session: SessionRecord): void
+
+  addSubscription(session: SessionRecord, filter: string, options: SubOptions): void
+  removeSubscription(session: SessionRecord, filter: string): boolean
+
+  /** Appends to the session's outbound queue. */
+  enqueue(session: SessionRecord, delivery: Delivery): void
+  /** Takes the oldest queued delivery. */
+  dequeue(session: SessionRecord): Delivery | undefined
+  /** The delivery is in flight under delivery.packetId (or its QoS 2 state changed). */
+  setInflight(session: SessionRecord, delivery: Delivery): void
+  /** Acknowledged: forget it. */
+  deleteInflight(session: SessionRecord, packetId: number): Delivery | undefined
+  addIncoming(session: SessionRecord, packetId: number): void
+  deleteIncoming(session: SessionRecord, packetId: number): boolean
+
+  setRetained(msg: RetainedMessage): void
+  deleteRetained(topic: string): boolean
+  matchRetained(filter: string): RetainedMessage[]
+  readonly retainedCount: number
+}
