@@ -9,8 +9,18 @@ export class BrokerStats {
   maxConnections = 0
 
   // Connections
-  /** Live (CONNECTed) clients. */
-  connectionsLive = 0
+  #connectionsLive = 0
+  /** Live (CONNECTed) clients. A plain number to the broker (`stats.connectionsLive++`); the setter
+   * only keeps `connectionsPeak` up to date, so no short spike is missed between two ticks. */
+  get connectionsLive(): number {
+    return this.#connectionsLive
+  }
+  set connectionsLive(value: number) {
+    this.#connectionsLive = value
+    if (value > this.connectionsPeak) this.connectionsPeak = value
+  }
+  /** Most live connections at one time since start (Mosquitto's clients/maximum). */
+  connectionsPeak = 0
   /** Every successful CONNECT since start. */
   connectionsTotal = 0
   /** Connections refused because maxConnections was reached. */

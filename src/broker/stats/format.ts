@@ -1,0 +1,42 @@
+/**
+ * Number formatting for the statistics log. The broker imports nothing from the CLI, so these few
+ * helpers live here (src/cli/render.ts has the same rules for commands).
+ */
+
+const INT = new Intl.NumberFormat('en-US')
+
+/** 1234567 -> "1,234,567". */
+export function formatInt(n: number): string {
+  return INT.format(Math.round(n))
+}
+
+/** Decimal units as the guide writes them: 11000 -> "11 KB", 1.7e9 -> "1.7 GB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB']
+  let v = bytes
+  let i = 0
+  while (Math.abs(v) >= 1000 && i < units.length - 1) {
+    v /= 1000
+    i++
+  }
+  const text = i === 0 || v >= 100 ? Math.round(v).toString() : v.toFixed(1).replace(/\.0$/, '')
+  return `${text} ${units[i]}`
+}
+
+/** A ratio in [0, 1] as "99.2 %". */
+export function formatPercent(ratio: number): string {
+  return `${(ratio * 100).toFixed(1)} %`
+}
+
+/** 3723 -> "1h 2m 3s"; 90061 -> "1d 1h 1m 1s". */
+export function formatDuration(totalSeconds: number): string {
+  let s = Math.max(0, Math.floor(totalSeconds))
+  const d = Math.floor(s / 86_400)
+  s -= d * 86_400
+  const h = Math.floor(s / 3600)
+  s -= h * 3600
+  const m = Math.floor(s / 60)
+  s -= m * 60
+  const parts = d > 0 ? [`${d}d`, `${h}h`, `${m}m`] : h > 0 ? [`${h}h`, `${m}m`] : m > 0 ? [`${m}m`] : []
+  return [...parts, `${s}s`].join(' ')
+}

@@ -1,0 +1,92 @@
+/**
+ * Statistics as Prometheus text exposition format 0.0.4 (pure: snapshot in, text out).
+ * Conventional names: `mqtt_broker_*` for the broker, `process_*` as the official client libraries
+ * name them, counters ending in `_total`, units in the name (`_bytes`, `_seconds`).
+ */
+import type {StatsSnapshot} from './snapshot.js'
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+type Type = 'counter' | 'gauge'
+interface Sample {
+  labels?: Record<string, string>
+  value: number
+}
+export interface Metric {
+  name: string
+  type: Type
+  help: string
+  samples: Sample[]
+}
+
+const m = (name: string, type: Type, help: string, value: number | Sample[]): Metric => ({
+  name,
+  type,
+  help,
+  samples: typeof value === 'number' ? [{value}] : value,
+})
+
+const byQos = (q0: number, q1: number, q2: number): Sample[] => [
+  {labels: {qos: '0'}, value: q0},
+  {labels: {qos: '1'}, value: q1},
+  {labels: {qos: '2'}, value: q2},
+]
+
+/** The metric families, in exposition order. */
+export function prometheusMetrics(s: StatsSnapshot): Metric[] {
+  return [
+    m('mqtt_broker_info', 'gauge', 'Broker version, value 1.', [{labels: {version: s.version}, value: 1}]),
+    m('mqtt_broker_uptime_seconds', 'gauge', 'Seconds since the broker started.', s.uptimeSeconds),
+    m('mqtt_broker_connections', 'gauge', 'Live (connected) MQTT clients.', s.connectionsLive),
+    m('mqtt_broker_connections_max', 'gauge', 'Configured connection limit (maxConnections).', s.connectionsMax),
+    m('mqtt_broker_connections_peak', 'gauge', 'Most clients connected at one time since start.', s.connectionsPeak),
+    m('mqtt_broker_connections_total', 'counter', 'Successful CONNECTs since start.', s.connectionsTotal),
+    m('mqtt_broker_connections_refused_total', 'counter', 'Connections refused because the limit was reached.', s.connectionsRefused),
+    m('mqtt_broker_sessions', 'gauge', 'Sessions known (connected and orphan).', s.sessionsTotal),
+    m('mqtt_broker_sessions_orphan', 'gauge', 'Sessions with no live connection (orphan clients).', s.sessionsOrphan),
+    m('mqtt_broker_messages_received_total', 'counter', 'PUBLISH messages received, by QoS.', byQos(s.receivedQos0, s.receivedQos1, s.receivedQos2)),
+    m('mqtt_broker_messages_sent_total', 'counter', 'PUBLISH messages sent, by QoS.', byQos(s.sentQos0, s.sentQos1, s.sentQos2)),
+    m('mqtt_broker_messages_dropped_total', 'counter', 'PUBLISH messages dropped (slow consumer queue full, limits).', s.messagesDropped),
+    m('mqtt_broker_messages_expired_total', 'counter', 'Messages dropped because their MQTT 5 expiry passed.', s.messagesExpired),
+    m('mqtt_broker_messages_no_subscriber_total', 'counter', 'PUBLISH messages that matched no subscriber.', s.messagesNoSubscriber),
+    m('mqtt_broker_messages_queued', 'gauge', 'Messages waiting in client queues.', s.messagesQueued),
+    m('mqtt_broker_packets_received_total', 'counter', 'MQTT packets of any type received.', s.packetsReceived),
+    m('mqtt_broker_packets_sent_total', 'counter', 'MQTT packets of any type sent.', s.packetsSent),
+    m('mqtt_broker_bytes_received_total', 'counter', 'Bytes received on MQTT connections.', s.bytesReceived),
+    m('mqtt_broker_bytes_sent_total', 'counter', 'Bytes sent on MQTT connections.', s.bytesSent),
+    m('mqtt_broker_subscriptions', 'gauge', 'Subscriptions (topic filters) held.', s.subscriptions),
+    m('mqtt_broker_retained_messages', 'gauge', 'Retained messages stored.', s.retainedMessages),
+    m('mqtt_broker_match_cache_hits_total', 'counter', 'Topic-match cache hits.', s.cacheHits),
+    m('mqtt_broker_match_cache_misses_total', 'counter', 'Topic-match cache misses.', s.cacheMisses),
+    m('mqtt_broker_match_cache_hit_ratio', 'gauge', 'Topic-match cache hit ratio, 0 to 1 (healthy above 0.9).', s.cacheHitRatio),
+    m('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', s.rssBytes),
+    m('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use, bytes.', s.heapUsedBytes),
+    m('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap reserved, bytes.', s.heapTotalBytes),
+    m('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', s.cpuSecondsTotal),
+    m('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', s.processStartTimeSeconds),
+  ]
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN'
+  if (v === Infinity) return '+Inf'
+  if (v === -Infinity) return '-Inf'
+  return String(v)
+}
+
+/** The exposition text: HELP and TYPE before each family, one line per sample, final newline. */
+export function prometheusText(s: StatsSnapshot): string {
+  const lines: string[] = []
+  for (const metric of prometheusMetrics(s)) {
+    lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`)
+    for (const {labels, value} of metric.samples) {
+      const l = labels ? `{${Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : ''
+      lines.push(`${metric.name}${l} ${formatValue(value)}`)
+    }
+  }
+  return lines.join('\n') + '\n'
+}

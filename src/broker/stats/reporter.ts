@@ -1,0 +1,112 @@
+/**
+ * The statistics reporter: the broker's ONE periodic wake-up (every config.statsInterval seconds,
+ * unref'd). Each tick samples the process, updates the load averages, logs the guide's block at
+ * info and publishes the retained $SYS topics (only those whose value changed, as Mosquitto does).
+ * It also owns the metrics HTTP listener when config.metrics.enabled.
+ */
+import type {BrokerConfig} from '../../config/index.js'
+import type {Logger} from '../log.js'
+import {startMetricsHttp, type MetricsHttpServer} from '../listeners/metrics-http.js'
+import type {BrokerStats} from './counters.js'
+import {LoadAverages, type LoadValues} from './loads.js'
+import {ProcessSampler} from './process.js'
+import {PROMETHEUS_CONTENT_TYPE, prometheusText} from './prometheus.js'
+import {loadCounters, type StatsSnapshot, takeSnapshot} from './snapshot.js'
+import {statsLogLines} from './stats-log.js'
+import {SYS_PREFIX, SYS_TIMESTAMP_TOPIC, sysMessages} from './sys-topics.js'
+import {brokerVersion} from './version.js'
+
+/** What the reporter needs from the broker (the Broker interface satisfies it). */
+export interface ReporterHost {
+  readonly config: BrokerConfig
+  readonly stats: BrokerStats
+  readonly logger: Logger
+  publish(topic: string, payload: Buffer | string, options?: {qos?: 0 | 1 | 2; retain?: boolean}): void
+}
+
+export interface Reporter {
+  /** Resolves with the metrics listener's address once it listens (undefined when disabled); rejects if it cannot bind. */
+  readonly metrics: Promise<{host: string; port: number} | undefined>
+  /** A fresh snapshot (samples the process now, does not advance the load averages). */
+  snapshot(): StatsSnapshot
+  /** Runs one tick now (tests, and a final figure at shutdown). */
+  tick(): void
+  stop(): Promise<void>
+}
+
+/** Topics republished on every tick even when unchanged. */
+const ALWAYS = new Set([SYS_PREFIX + 'uptime', SYS_TIMESTAMP_TOPIC])
+
+export function startReporter(broker: ReporterHost, options: {now?: () => number} = {}): Reporter {
+  const now = options.now ?? Date.now
+  const {config, stats, logger} = broker
+  const sampler = new ProcessSampler()
+  const loads = new LoadAverages()
+  const version = brokerVersion()
+  const lastPayload = new Map<string, string>()
+  let loadValues: LoadValues = loads.values
+  let stopped = false
+  stats.maxConnections = config.maxConnections
+
+  const snapshot = (): StatsSnapshot => {
+    stats.maxConnections = config.maxConnections
+    return takeSnapshot(stats, sampler.sample(), version, now())
+  }
+
+  const publishSys = (snap: StatsSnapshot): void => {
+    for (const [topic, payload] of sysMessages(snap, loadValues)) {
+      if (!ALWAYS.has(topic) && lastPayload.get(topic) === payload) continue
+      lastPayload.set(topic, payload)
+      try {
+        broker.publish(topic, payload, {qos: 0, retain: true})
+      } catch (error) {
+        logger.warn(`$SYS publish ${topic} failed: ${(error as Error).message}`)
+        return
+      }
+    }
+  }
+
+  const tick = (log: boolean): void => {
+    const snap = snapshot()
+    loadValues = loads.update(loadCounters(snap), snap.time)
+    if (log && logger.enabled('info')) for (const line of statsLogLines(snap)) logger.info(line)
+    publishSys(snap)
+  }
+
+  // Values right away for a subscriber, without a log block at uptime 0.
+  tick(false)
+  const timer = setInterval(() => tick(true), Math.max(1, config.statsInterval) * 1000)
+  timer.unref()
+
+  let server: MetricsHttpServer | undefined
+  const metrics: Promise<{host: string; port: number} | undefined> = config.metrics.enabled
+    ? startMetricsHttp({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        contentType: PROMETHEUS_CONTENT_TYPE,
+        metrics: () => prometheusText(snapshot()),
+        healthy: () => !stopped,
+      }).then(async (s) => {
+        server = s
+        if (stopped) await s.close()
+        else logger.info(`Metrics on http://${s.host}:${s.port}/metrics (readiness: /healthz)`)
+        return {host: s.host, port: s.port}
+      })
+    : Promise.resolve(undefined)
+  metrics.catch((error: Error) => {
+    logger.error(`Metrics listener on ${config.metrics.host}:${config.metrics.port} failed: ${error.message}`)
+  })
+
+  return {
+    metrics,
+    snapshot,
+    tick: () => tick(true),
+    async stop() {
+      if (stopped) return
+      stopped = true
+      clearInterval(timer)
+      await metrics.catch(() => undefined)
+      await server?.close()
+    },
+  }
+}

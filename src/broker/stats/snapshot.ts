@@ -1,0 +1,118 @@
+/**
+ * One point-in-time copy of every statistic, as plain JSON. The statistics log, $SYS topics and
+ * Prometheus text are pure functions of this object (nats-server's Varz pattern), and `mqttctl
+ * monitor` reads the same names back from $SYS.
+ */
+import type {BrokerStats} from './counters.js'
+import type {LoadCounters, LoadValues} from './loads.js'
+import type {ProcessSample} from './process.js'
+
+export interface StatsSnapshot {
+  /** Unix time of the snapshot, ms. */
+  time: number
+  version: string
+  uptimeSeconds: number
+
+  connectionsLive: number
+  /** The configured limit (maxConnections). */
+  connectionsMax: number
+  connectionsPeak: number
+  connectionsTotal: number
+  connectionsRefused: number
+  sessionsOrphan: number
+  sessionsTotal: number
+
+  /** PUBLISH packets. */
+  messagesReceived: number
+  messagesSent: number
+  receivedQos0: number
+  receivedQos1: number
+  receivedQos2: number
+  sentQos0: number
+  sentQos1: number
+  sentQos2: number
+  messagesDropped: number
+  messagesExpired: number
+  messagesQueued: number
+  messagesNoSubscriber: number
+
+  /** MQTT packets of any type. */
+  packetsReceived: number
+  packetsSent: number
+  bytesReceived: number
+  bytesSent: number
+
+  subscriptions: number
+  retainedMessages: number
+  cacheHits: number
+  cacheMisses: number
+  /** In [0, 1]; 1 when nothing was matched yet. */
+  cacheHitRatio: number
+
+  rssBytes: number
+  heapUsedBytes: number
+  heapTotalBytes: number
+  heapPeakBytes: number
+  cpuSecondsTotal: number
+  cpuPercent: number
+  processStartTimeSeconds: number
+}
+
+export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: string, now = Date.now()): StatsSnapshot {
+  return {
+    time: now,
+    version,
+    uptimeSeconds: stats.uptimeSeconds(now),
+    connectionsLive: stats.connectionsLive,
+    connectionsMax: stats.maxConnections,
+    connectionsPeak: stats.connectionsPeak,
+    connectionsTotal: stats.connectionsTotal,
+    connectionsRefused: stats.connectionsRefused,
+    sessionsOrphan: stats.sessionsOrphan,
+    sessionsTotal: stats.sessionsTotal,
+    messagesReceived: stats.messagesReceived,
+    messagesSent: stats.messagesSent,
+    receivedQos0: stats.receivedByQos[0],
+    receivedQos1: stats.receivedByQos[1],
+    receivedQos2: stats.receivedByQos[2],
+    sentQos0: stats.sentByQos[0],
+    sentQos1: stats.sentByQos[1],
+    sentQos2: stats.sentByQos[2],
+    messagesDropped: stats.messagesDropped,
+    messagesExpired: stats.messagesExpired,
+    messagesQueued: stats.messagesQueued,
+    messagesNoSubscriber: stats.messagesNoSubscriber,
+    packetsReceived: stats.packetsReceived,
+    packetsSent: stats.packetsSent,
+    bytesReceived: stats.bytesReceived,
+    bytesSent: stats.bytesSent,
+    subscriptions: stats.subscriptions,
+    retainedMessages: stats.retainedMessages,
+    cacheHits: stats.matchCacheHits,
+    cacheMisses: stats.matchCacheMisses,
+    cacheHitRatio: stats.cacheHitRatio(),
+    rssBytes: proc.rssBytes,
+    heapUsedBytes: proc.heapUsedBytes,
+    heapTotalBytes: proc.heapTotalBytes,
+    heapPeakBytes: proc.heapPeakBytes,
+    cpuSecondsTotal: proc.cpuSecondsTotal,
+    cpuPercent: proc.cpuPercent,
+    processStartTimeSeconds: proc.startTimeSeconds,
+  }
+}
+
+/** The counters behind Mosquitto's load averages. */
+export function loadCounters(s: StatsSnapshot): LoadCounters {
+  return {
+    'messages/received': s.packetsReceived,
+    'messages/sent': s.packetsSent,
+    'publish/received': s.messagesReceived,
+    'publish/sent': s.messagesSent,
+    'publish/dropped': s.messagesDropped,
+    'bytes/received': s.bytesReceived,
+    'bytes/sent': s.bytesSent,
+    connections: s.connectionsTotal,
+  }
+}
+
+export type {LoadValues}

@@ -1,0 +1,178 @@
+/**
+ * `mqttctl monitor` without oclif: connect, then print one snapshot (--once), stream JSON lines or
+ * plain lines, or keep a live dashboard on a TTY until q / Ctrl-C / SIGTERM.
+ */
+import {plan} from '../sizing/index.js'
+import {SYS_TOPICS} from '../broker/stats/sys-topics.js'
+import {renderDashboard} from './dashboard.js'
+import {History, type Point, type Rates} from './history.js'
+import type {Figure, Loads} from './snapshot.js'
+import {SysClient} from './sys-client.js'
+import {Screen, type TtyIn, type TtyOut} from './terminal.js'
+import {type Warning, warningsFor} from './warnings.js'
+import {formatBytes, formatInt} from '../cli/render.js'
+import {perSecond} from './dashboard.js'
+
+export interface MonitorOptions {
+  url: string
+  username?: string
+  password?: string
+  clientId?: string
+  timeoutSeconds: number
+  /** Seconds between JSON / plain lines; undefined: one line per broker update. */
+  intervalSeconds?: number
+  once: boolean
+  json: boolean
+  color: boolean
+  out: TtyOut & {isTTY?: boolean}
+  input?: TtyIn
+  /** Where streamed JSON lines and plain lines go (defaults to out.write with a newline). A single
+   * --json snapshot is not printed: it is the return value. */
+  print?(line: string): void
+  /** Resolves to stop a live monitor (tests); SIGINT/SIGTERM always stop it. */
+  stopSignal?: Promise<void>
+}
+
+/** The object `--json` prints: every figure (null when the broker doesn't publish it), rates, warnings. */
+export type MonitorJson = {
+  time: string
+  url: string
+  version: string | null
+  rates: Rates
+  loads: Loads
+  warnings: string[]
+} & Record<Figure, number | null>
+
+/**
+ * Memory the capacity model expects in practice for `live` connections on a broker limited to
+ * `max` (the top of plan().memory.practiceRange: the guide's observed/computed ratio applied), bytes.
+ */
+export function plannedMemory(live: number, max: number | undefined): number | undefined {
+  try {
+    const devices = Math.max(1, max ?? live)
+    return plan({devices, active: Math.min(devices, Math.max(0, Math.round(live)))}).memory?.practiceRange.max
+  } catch {
+    return undefined
+  }
+}
+
+export function toJson(url: string, point: Point, warnings: readonly Warning[]): MonitorJson {
+  const {snapshot, rates} = point
+  const figures = Object.fromEntries(SYS_TOPICS.map(({key}) => [key, snapshot.figures[key] ?? null])) as Record<Figure, number | null>
+  return {
+    time: new Date(snapshot.time).toISOString(),
+    url,
+    version: snapshot.version ?? null,
+    ...figures,
+    rates,
+    loads: snapshot.loads,
+    warnings: warnings.map((w) => w.message),
+  }
+}
+
+/** One plain line per update, for logs and pipes. */
+export function plainLine(point: Point, warnings: readonly Warning[]): string {
+  const f = point.snapshot.figures
+  const r = point.rates
+  const n = (v: number | undefined) => (v === undefined ? 'n/a' : formatInt(v))
+  const b = (v: number | undefined) => (v === undefined ? 'n/a' : formatBytes(v))
+  const ratio = f.cacheHitRatio === undefined ? 'n/a' : `${(f.cacheHitRatio * 100).toFixed(1)} %`
+  const time = new Date(point.snapshot.time).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  const line =
+    `${time} connections ${n(f.connectionsLive)}/${n(f.connectionsMax)} ` +
+    `msgs in ${n(f.messagesReceived)} (${perSecond(r.messagesIn, 'msg')}) out ${n(f.messagesSent)} (${perSecond(r.messagesOut, 'msg')}) ` +
+    `bytes in ${b(f.bytesReceived)} out ${b(f.bytesSent)} cache ${ratio} orphan ${n(f.sessionsOrphan)} ` +
+    `dropped ${n(f.messagesDropped)} rss ${b(f.rssBytes)}`
+  return [line, ...warnings.map((w) => `${time} WARNING: ${w.message}`)].join('\n')
+}
+
+export async function runMonitor(options: MonitorOptions): Promise<MonitorJson> {
+  const print = options.print ?? ((line: string) => options.out.write(line + '\n'))
+  const client = await SysClient.connect({
+    url: options.url,
+    username: options.username,
+    password: options.password,
+    clientId: options.clientId,
+    timeoutMs: options.timeoutSeconds * 1000,
+  })
+  const history = new History()
+  const warningsNow = () => {
+    const f = history.latest()?.snapshot.figures
+    return warningsFor(history.points, {plannedMemory: (live) => plannedMemory(live, f?.connectionsMax)})
+  }
+  history.push(client.latest()!)
+  client.on('snapshot', (s) => history.push(s))
+  const current = () => toJson(options.url, history.latest()!, warningsNow())
+
+  try {
+    if (options.once || (options.json && options.intervalSeconds === undefined)) {
+      // --json: the caller prints the returned object (oclif's --json does).
+      if (!options.json) print(dashboardLines(options, history).join('\n'))
+      return current()
+    }
+    await live(options, client, history, print, warningsNow)
+    return current()
+  } finally {
+    await client.close()
+  }
+}
+
+function dashboardLines(options: MonitorOptions, history: History, footer?: string): string[] {
+  const latest = history.latest()
+  const f = latest?.snapshot.figures
+  const planned = f?.connectionsLive === undefined ? undefined : plannedMemory(f.connectionsLive, f.connectionsMax)
+  const warnings = warningsFor(history.points, {plannedMemory: () => planned})
+  return renderDashboard({
+    url: options.url,
+    points: history.points,
+    warnings,
+    plannedMemory: planned,
+    width: Math.min(options.out.columns ?? 80, 120),
+    color: options.color,
+    footer,
+  })
+}
+
+async function live(
+  options: MonitorOptions,
+  client: SysClient,
+  history: History,
+  print: (line: string) => void,
+  warningsNow: () => Warning[],
+): Promise<void> {
+  const tty = options.out.isTTY === true && !options.json
+  const screen = tty ? new Screen(options.out, options.input) : undefined
+  let timer: NodeJS.Timeout | undefined
+  let stop!: (error?: Error) => void
+  const done = new Promise<void>((resolve, reject) => {
+    stop = (error) => (error ? reject(error) : resolve())
+  })
+  const onSignal = () => stop()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  options.stopSignal?.then(() => stop())
+  client.on('error', (error) => stop(error))
+
+  const emit = () => {
+    const point = history.latest()!
+    if (options.json) print(JSON.stringify(toJson(options.url, point, warningsNow())))
+    else print(plainLine(point, warningsNow()))
+  }
+  try {
+    if (screen) {
+      screen.start(() => stop())
+      screen.draw(dashboardLines(options, history))
+      client.on('snapshot', () => screen.draw(dashboardLines(options, history)))
+    } else {
+      emit()
+      if (options.intervalSeconds === undefined) client.on('snapshot', emit)
+      else timer = setInterval(emit, options.intervalSeconds * 1000)
+    }
+    await done
+  } finally {
+    clearInterval(timer)
+    screen?.stop()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Thresholds that make the dashboard highlight a figure (pure). Each warning names the figure and
+ * the threshold it crossed.
+ */
+import {formatBytes} from '../cli/render.js'
+import type {Point} from './history.js'
+
+export const THRESHOLDS = {
+  /** Live connections above this share of maxConnections. */
+  connectionsRatio: 0.8,
+  /** Topic-match cache hit ratio below this (the guide: healthy > 90 %). */
+  cacheHitRatio: 0.9,
+  /** ...once this many lookups were made: a cold cache misses on every first topic. */
+  cacheMinLookups: 1000,
+} as const
+
+export interface Warning {
+  figure: 'connections' | 'cache' | 'orphans' | 'dropped' | 'memory'
+  message: string
+}
+
+export interface WarningOptions {
+  /** Memory the capacity plan expects for this many live connections, bytes (src/sizing). */
+  plannedMemory?(liveConnections: number): number | undefined
+}
+
+const pct = (r: number) => `${(r * 100).toFixed(1)} %`
+const int = (n: number) => Math.round(n).toLocaleString('en-US')
+
+export function warningsFor(points: readonly Point[], options: WarningOptions = {}): Warning[] {
+  const cur = points.at(-1)?.snapshot.figures
+  if (!cur) return []
+  const prev = points.at(-2)?.snapshot.figures
+  const out: Warning[] = []
+
+  const live = cur.connectionsLive
+  const max = cur.connectionsMax
+  if (live !== undefined && max !== undefined && max > 0 && live / max > THRESHOLDS.connectionsRatio) {
+    out.push({figure: 'connections', message: `connections at ${pct(live / max)} of the limit (${int(live)} / ${int(max)})`})
+  }
+  const ratio = cur.cacheHitRatio
+  const lookups = cur.cacheHits !== undefined && cur.cacheMisses !== undefined ? cur.cacheHits + cur.cacheMisses : undefined
+  const enough = lookups === undefined || lookups >= THRESHOLDS.cacheMinLookups
+  if (ratio !== undefined && enough && ratio < THRESHOLDS.cacheHitRatio) {
+    out.push({figure: 'cache', message: `cache hit ratio ${pct(ratio)} is below ${pct(THRESHOLDS.cacheHitRatio)}`})
+  }
+  const orphans = cur.sessionsOrphan
+  if (orphans !== undefined && prev?.sessionsOrphan !== undefined && orphans > prev.sessionsOrphan) {
+    out.push({figure: 'orphans', message: `orphan sessions rising: ${int(prev.sessionsOrphan)} -> ${int(orphans)}`})
+  }
+  const dropped = (cur.messagesDropped ?? 0) + (cur.messagesExpired ?? 0)
+  const droppedBefore = prev ? (prev.messagesDropped ?? 0) + (prev.messagesExpired ?? 0) : undefined
+  if (droppedBefore !== undefined && dropped > droppedBefore) {
+    out.push({figure: 'dropped', message: `dropped messages rising: +${int(dropped - droppedBefore)} (total ${int(dropped)})`})
+  }
+  const rss = cur.rssBytes
+  const planned = live !== undefined ? options.plannedMemory?.(live) : undefined
+  if (rss !== undefined && planned !== undefined && rss > planned) {
+    out.push({
+      figure: 'memory',
+      message: `memory ${formatBytes(rss)} above the plan's ${formatBytes(planned)} for ${int(live ?? 0)} connections`,
+    })
+  }
+  return out
+}

@@ -1,0 +1,44 @@
+import {describe, expect, it} from 'vitest'
+import {History} from '../../src/monitor/history.js'
+import type {Figures} from '../../src/monitor/snapshot.js'
+import {warningsFor} from '../../src/monitor/warnings.js'
+
+function points(...figures: Figures[]) {
+  const h = new History()
+  figures.forEach((f, i) => h.push({time: i * 5000, figures: f, loads: {}}))
+  return h.points
+}
+
+const figuresOf = (ws: ReturnType<typeof warningsFor>) => ws.map((w) => w.figure)
+
+describe('warnings', () => {
+  it('connections above 80 % of the limit, not at 80 %', () => {
+    expect(figuresOf(warningsFor(points({connectionsLive: 800, connectionsMax: 1000})))).toEqual([])
+    const w = warningsFor(points({connectionsLive: 801, connectionsMax: 1000}))
+    expect(w).toEqual([{figure: 'connections', message: 'connections at 80.1 % of the limit (801 / 1,000)'}])
+  })
+
+  it('cache hit ratio below 90 %, not at 90 %', () => {
+    expect(figuresOf(warningsFor(points({cacheHitRatio: 0.9})))).toEqual([])
+    expect(figuresOf(warningsFor(points({cacheHitRatio: 0.899})))).toEqual(['cache'])
+    // A cold cache with few lookups is not a problem yet.
+    expect(figuresOf(warningsFor(points({cacheHitRatio: 0.5, cacheHits: 499, cacheMisses: 500})))).toEqual([])
+    expect(figuresOf(warningsFor(points({cacheHitRatio: 0.5, cacheHits: 500, cacheMisses: 500})))).toEqual(['cache'])
+  })
+
+  it('orphan sessions and dropped messages rising since the previous update', () => {
+    expect(figuresOf(warningsFor(points({sessionsOrphan: 5, messagesDropped: 2}, {sessionsOrphan: 5, messagesDropped: 2})))).toEqual([])
+    const w = warningsFor(points({sessionsOrphan: 5, messagesDropped: 2}, {sessionsOrphan: 6, messagesDropped: 2, messagesExpired: 1}))
+    expect(w.map((x) => x.message)).toEqual(['orphan sessions rising: 5 -> 6', 'dropped messages rising: +1 (total 3)'])
+    // One update alone cannot be "rising".
+    expect(warningsFor(points({sessionsOrphan: 9, messagesDropped: 9}))).toEqual([])
+  })
+
+  it('memory above the plan for the live connections', () => {
+    const plannedMemory = (live: number) => live * 1000
+    expect(figuresOf(warningsFor(points({connectionsLive: 10, rssBytes: 10_000}), {plannedMemory}))).toEqual([])
+    expect(warningsFor(points({connectionsLive: 10, rssBytes: 10_001}), {plannedMemory})).toEqual([
+      {figure: 'memory', message: "memory 10 KB above the plan's 10 KB for 10 connections"},
+    ])
+  })
+})
