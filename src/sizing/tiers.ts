@@ -47,6 +47,8 @@ export interface Tier {
   /** Devices this tier is chosen for: minDevices <= devices <= maxDevices (see tierFor). */
   minDevices: number
   maxDevices: number
+  /** How the guide labels the tier's fleet size (§2.1, §4), quoted by plan's explanation. */
+  guideRange: string
   broker: TierBroker
   hardware: TierHardware
   /** Message-queue buffer memory the guide states, bytes (small: not stated, modelled). */
@@ -58,24 +60,27 @@ export interface Tier {
   os: TierOs
 }
 
-const KB = 1000
-const MB = 1000 * KB
-const GB = 1000 * MB
+export const KB = 1000
+export const MB = 1000 * KB
+export const GB = 1000 * MB
 
 /**
  * Boundary rule (SIZING.md §1 says the guide is ambiguous at exactly 10,000 / 100,000 devices):
  * a tier is chosen only when the fleet fits *under* its MAX_CONNECTIONS with headroom, so exactly
  * 10,000 devices is medium and exactly 100,000 is large. A tier whose maximum equals the fleet would
  * refuse the first reconnect storm's overlap (old and new socket alive at once).
+ * The one exception is exactly 1,000,000: the guide's large tier names 1M as its top and there is no
+ * larger tier, so it stays large and plan warns that it has no headroom; above it, several nodes.
  */
 export const TIERS: readonly Tier[] = [
   {
     name: 'small',
     minDevices: 1,
     maxDevices: 9_999,
+    guideRange: '< 10K',
     broker: {maxConnections: 10_000, ioEntries: 256, clientPool: 1_024, forwardBatchSize: 100, logLevel: 'info'},
     hardware: {cores: {min: 2, max: 4}, ramGiB: {min: 4, max: 8}, network: '1 GbE'},
-    queueBuffers: {bytes: {min: 20 * MB, max: 50 * MB}, stated: false, source: 'not stated by the guide; modelled as 1/25 of the medium tier'},
+    queueBuffers: {bytes: {min: 20 * MB, max: 50 * MB}, stated: false, source: 'not stated by the guide; modelled as the large tier\'s 2 – 5 KB per configured connection (2 – 5 GB / 1,000,000) × 10,000'},
     guideMemory: {computed: {min: 130 * MB, max: 130 * MB}, observed: {min: 200 * MB, max: 300 * MB}},
     fullLoadCpuPercent: {min: 15, max: 20},
     os: {openFiles: 65_535, maxProcesses: 65_535, somaxconn: 4_096, synBacklog: 4_096, netdevBacklog: 16_384},
@@ -84,6 +89,7 @@ export const TIERS: readonly Tier[] = [
     name: 'medium',
     minDevices: 10_000,
     maxDevices: 99_999,
+    guideRange: '10K – 100K',
     broker: {maxConnections: 100_000, ioEntries: 1_024, clientPool: 10_000, forwardBatchSize: 1_000, logLevel: 'info'},
     hardware: {cores: {min: 8, max: 16}, ramGiB: {min: 16, max: 32}, network: '1 GbE (10 GbE recommended)'},
     queueBuffers: {bytes: {min: 500 * MB, max: 500 * MB}, stated: true, source: 'guide §4: ~500 MB'},
@@ -95,6 +101,7 @@ export const TIERS: readonly Tier[] = [
     name: 'large',
     minDevices: 100_000,
     maxDevices: 1_000_000,
+    guideRange: '100K – 1M',
     broker: {maxConnections: 1_000_000, ioEntries: 4_095, clientPool: 100_000, forwardBatchSize: 5_000, logLevel: 'warn'},
     hardware: {cores: {min: 32, max: null}, ramGiB: {min: 64, max: 256}, network: '10 GbE required'},
     queueBuffers: {bytes: {min: 2 * GB, max: 5 * GB}, stated: true, source: 'guide §4: 2 – 5 GB'},
