@@ -1,0 +1,60 @@
+import {BaseCommand} from '../src/cli/base-command.js'
+import {locateFlags} from '../src/cli/broker-flags.js'
+import {formatBytes, formatInt, table} from '../src/cli/render.js'
+import {EXIT} from '../src/control/errors.js'
+import {listenerText, locateDataDir} from '../src/control/options.js'
+import {brokerFiles} from '../src/control/state.js'
+import {brokerStatus, type BrokerStatus, formatUptime} from '../src/control/status.js'
+
+export type {BrokerStatus}
+
+const unknown = 'unknown'
+const n = (v: number | null) => (v === null ? unknown : formatInt(v))
+
+export default class Status extends BaseCommand {
+  static summary = 'Show whether the broker on a data directory runs: pid, uptime, listeners, connections, messages, memory.'
+
+  static description = `Finds the broker the way start was told (--data-dir, --config, MQTTCTL_DATA_DIR, default ./data).
+Live figures come from the broker's retained $SYS topics; "unknown" when they cannot be read within about a second.
+Exit codes: 0 running, 3 not running (like systemctl status), 2 bad flag.`
+
+  static examples = ['<%= config.bin %> status', '<%= config.bin %> status --data-dir /var/lib/mqttctl --json']
+
+  static enableJsonFlag = true
+
+  static flags = {...locateFlags}
+
+  async run(): Promise<BrokerStatus> {
+    const {flags} = await this.parse(Status)
+    const status = await brokerStatus(brokerFiles(locateDataDir(flags, process.env)))
+    if (!status.running) {
+      if (this.jsonEnabled()) this.logJson(status)
+      else {
+        const stale = status.stalePid === null ? '' : ` (stale pid file: pid ${status.stalePid} is not running)`
+        this.log(`broker: not running${stale}`)
+        this.log(table([['data dir', status.dataDir]], {indent: 2}))
+      }
+      this.exit(EXIT.notRunning)
+    }
+    if (this.jsonEnabled()) return status
+    const conns = status.connections === null && status.maxConnections === null ? unknown : `${n(status.connections)} / ${n(status.maxConnections)}`
+    this.log(`broker: running`)
+    this.log(
+      table(
+        [
+          ['pid', String(status.pid)],
+          ['uptime', status.uptimeSeconds === null ? unknown : formatUptime(status.uptimeSeconds)],
+          ...(status.listeners.length === 0 ? [['listeners', unknown]] : status.listeners.map((l, i) => [i === 0 ? 'listeners' : '', listenerText(l)])),
+          ['connections', conns],
+          ['messages', `${n(status.messages.received)} received, ${n(status.messages.sent)} sent`],
+          ['memory (RSS)', status.rssBytes === null ? unknown : formatBytes(status.rssBytes)],
+          ['data dir', status.dataDir],
+          ...(status.metrics ? [['metrics', `http://${listenerText(status.metrics)}/metrics`]] : []),
+          ['version', status.version ?? unknown],
+        ],
+        {indent: 2},
+      ),
+    )
+    return status
+  }
+}

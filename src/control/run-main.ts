@@ -1,0 +1,186 @@
+/**
+ * The broker runtime's process logic: argv + env -> configuration -> data directory -> pid file ->
+ * listen -> broker.json -> wait for SIGINT/SIGTERM -> graceful close -> exit code.
+ * src/broker/main.ts calls this and exits with its result; tests call it in-process with an
+ * AbortSignal instead of signals. No oclif, execa or chalk here: it runs inside the bundled runtime.
+ */
+import {readFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseArgs, type ParseArgsConfig} from 'node:util'
+import {createBroker} from '../broker/index.js'
+import {createLogger, type Logger} from '../broker/log.js'
+import {startReporter} from '../broker/stats/reporter.js'
+import type {LogLevel} from '../sizing/tiers.js'
+import {ConfigError} from '../config/index.js'
+import {ControlError, describeListenError, EXIT, exitCodeOf} from './errors.js'
+import {BROKER_OPTIONS, loadBrokerConfig, PARENT_PIPE_ENV, parseBrokerOptions, type RawOptions} from './options.js'
+import {acquirePidFile, brokerFiles, ensureDataDir, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
+
+export interface RunMainOptions {
+  /** Aborting it stops the broker gracefully, like SIGTERM (in-process tests). */
+  signal?: AbortSignal
+  /** Install SIGINT/SIGTERM handlers (default true; tests pass false). */
+  handleSignals?: boolean
+  /** Called on a second signal to exit at once (default process.exit). */
+  exit?: (code: number) => void
+  /** Where log lines go (default: the logger's stdout/stderr split). */
+  write?: (line: string, level: LogLevel) => void
+  /** Called once listening, with what was written to broker.json. */
+  onListening?: (state: BrokerState) => void
+  cwd?: string
+}
+
+
+const ARGS: ParseArgsConfig['options'] = {
+  config: {type: 'string'},
+  help: {type: 'boolean', short: 'h'},
+  ...Object.fromEntries(BROKER_OPTIONS.map((o) => [o.flag, {type: o.kind === 'bool' ? ('boolean' as const) : ('string' as const)}])),
+}
+
+export function usage(): string {
+  const rows = [['--config FILE', 'JSON configuration file (as `mqttctl plan --write` produces)'], ...BROKER_OPTIONS.map((o) => [`--${o.flag}${o.helpValue ? ` ${o.helpValue}` : ''}`, o.help])]
+  const width = Math.max(...rows.map((r) => r[0].length))
+  return ['Usage: mqtt-broker [options]   (the mqttctl broker runtime; `mqttctl start` runs it)', '', ...rows.map(([a, b]) => `  ${a.padEnd(width)}  ${b}`), '', 'Environment: MQTTCTL_* variables override the file; flags override both.', ''].join('\n')
+}
+
+/** argv -> raw option values; unknown options and stray arguments are usage errors. */
+export function parseMainArgs(argv: string[]): RawOptions {
+  try {
+    const {values, positionals} = parseArgs({args: argv, options: ARGS, strict: true, allowPositionals: true})
+    if (positionals.length > 0) throw new ConfigError('argv', `unexpected argument ${JSON.stringify(positionals[0])}; the broker takes only options (see --help)`)
+    return values as RawOptions
+  } catch (error) {
+    if (error instanceof ConfigError) throw error
+    const first = (error as Error).message.split('. ')[0].replace(/'/g, '')
+    throw new ConfigError('argv', `${first}; allowed: --config, ${BROKER_OPTIONS.map((o) => `--${o.flag}`).join(', ')}`)
+  }
+}
+
+export function packageVersion(): string {
+  try {
+    let dir = dirname(fileURLToPath(import.meta.url))
+    for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {name?: string; version?: string}
+        if (pkg.name === 'mqttctl' && pkg.version) return pkg.version
+      } catch {
+        // keep walking up
+      }
+    }
+  } catch {
+    // bundled without import.meta.url
+  }
+  return process.env.MQTTCTL_VERSION ?? 'unknown'
+}
+
+export async function runMain(argv: string[], env: Record<string, string | undefined> = process.env, options: RunMainOptions = {}): Promise<number> {
+  let logger: Logger = createLogger('info', options.write)
+  const cwd = options.cwd ?? process.cwd()
+  try {
+    const raw = parseMainArgs(argv)
+    if (raw.help) {
+      process.stdout.write(usage())
+      return EXIT.ok
+    }
+    const settings = parseBrokerOptions(raw)
+    const configFile = settings.config ? resolve(cwd, settings.config) : undefined
+    const {config} = loadBrokerConfig({...settings, config: configFile}, env)
+    logger = createLogger(config.logLevel, options.write)
+
+    const files = brokerFiles(config.dataDir, cwd)
+    ensureDataDir(files.dataDir)
+    const {stale, stalePid} = acquirePidFile(files)
+    if (stale) logger.warn(`replaced a stale pid file (${stalePid === undefined ? 'unreadable' : `pid ${stalePid} is not running`}) in ${files.dataDir}`)
+    try {
+      return await serve({...config, dataDir: files.dataDir}, files, configFile, logger, {...options, parentPipe: env[PARENT_PIPE_ENV] === '1'})
+    } finally {
+      removeState(files)
+      releasePidFile(files)
+    }
+  } catch (error) {
+    logger.error(error instanceof ConfigError || error instanceof ControlError ? error.message : `cannot start the broker: ${(error as Error)?.stack ?? String(error)}`)
+    return exitCodeOf(error)
+  }
+}
+
+async function serve(
+  config: Parameters<typeof createBroker>[0],
+  files: ReturnType<typeof brokerFiles>,
+  configFile: string | undefined,
+  logger: Logger,
+  options: RunMainOptions & {parentPipe: boolean},
+): Promise<number> {
+  const version = packageVersion()
+  logger.info(`mqttctl broker ${version} starting: pid ${process.pid}, data directory ${files.dataDir}, configuration ${configFile ?? 'defaults'}`)
+  // Handlers first: a SIGTERM (e.g. `mqttctl stop`) during start-up still means a graceful close.
+  const stop = stopRequested(logger, files, options)
+  const broker = createBroker(config, {logger})
+  let bound: Array<{host: string; port: number; tls: boolean}>
+  try {
+    bound = await broker.listen()
+  } catch (error) {
+    throw new ControlError(describeListenError(error, config.listeners[0]))
+  }
+  // Statistics: the log block, retained $SYS topics and (when enabled) the metrics HTTP listener.
+  const reporter = startReporter(broker)
+  let metrics: {host: string; port: number} | undefined
+  try {
+    metrics = await reporter.metrics
+  } catch (error) {
+    await reporter.stop()
+    await broker.close()
+    throw new ControlError(describeListenError(error, config.metrics, '--metrics-port'))
+  }
+
+  const state: BrokerState = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    listeners: bound,
+    version,
+    configFile: configFile ?? null,
+    dataDir: files.dataDir,
+    maxConnections: config.maxConnections,
+    logLevel: config.logLevel,
+    metrics: metrics ?? null,
+  }
+  writeState(files, state)
+  options.onListening?.(state)
+
+  const why = await stop
+  logger.info(`${why}: shutting down gracefully`)
+  await reporter.stop()
+  await broker.close()
+  return EXIT.ok
+}
+
+/** Resolves with the reason once SIGINT/SIGTERM, the abort signal or the parent's pipe asks us to stop. */
+function stopRequested(logger: Logger, files: ReturnType<typeof brokerFiles>, options: RunMainOptions & {parentPipe: boolean}): Promise<string> {
+  return new Promise((resolveStop) => {
+    let stopping = false
+    const request = (why: string, force: number) => {
+      if (!stopping) {
+        stopping = true
+        resolveStop(why)
+        return
+      }
+      logger.warn(`${why} again: exiting now without a graceful close`)
+      removeState(files)
+      releasePidFile(files)
+      ;(options.exit ?? process.exit)(force)
+    }
+    if (options.handleSignals ?? true) {
+      process.on('SIGINT', () => request('received SIGINT', 130))
+      process.on('SIGTERM', () => request('received SIGTERM', 143))
+    }
+    if (options.signal) {
+      if (options.signal.aborted) request('stop requested', 1)
+      else options.signal.addEventListener('abort', () => request('stop requested', 1), {once: true})
+    }
+    if (options.parentPipe && (options.handleSignals ?? true)) {
+      process.stdin.on('end', () => request('mqttctl exited', 1))
+      process.stdin.on('error', () => request('mqttctl exited', 1))
+      process.stdin.resume()
+    }
+  })
+}

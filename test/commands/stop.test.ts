@@ -1,0 +1,71 @@
+/**
+ * `mqttctl stop` through the real CLI: graceful stop of a detached broker, nothing running (exit 3),
+ * and the forced kill with a warning when a process ignores SIGTERM past --timeout.
+ */
+import {mkdirSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {execa} from 'execa'
+import {afterEach, describe, expect, it} from 'vitest'
+import {isAlive} from '../../src/control/state.js'
+import {freePort, Sandbox, waitFor} from '../control/helpers.js'
+
+const box = new Sandbox()
+afterEach(() => box.cleanup())
+
+describe('stop', () => {
+  it('start --detach / status / stop pair up on one data directory; the broker closes gracefully', async () => {
+    const data = join(box.dir(), 'data')
+    expect((await box.cli(['start', '--detach', '--host', '127.0.0.1', '--port', String(await freePort()), '--data-dir', data])).exitCode).toBe(0)
+    const pid = Number(readFileSync(join(data, 'broker.pid'), 'utf8'))
+    expect((await box.cli(['status', '--data-dir', data])).exitCode).toBe(0)
+
+    const {stdout, stderr, exitCode} = await box.cli(['stop', '--data-dir', data])
+    expect(stderr).toBe('')
+    expect(exitCode).toBe(0)
+    expect(stdout).toBe(`broker stopped (pid ${pid})`)
+    expect(isAlive(pid)).toBe(false)
+    expect(existsSync(join(data, 'broker.pid'))).toBe(false)
+    expect(existsSync(join(data, 'broker.json'))).toBe(false)
+    expect(readFileSync(join(data, 'broker.log'), 'utf8')).toContain('INFO: received SIGTERM: shutting down gracefully')
+    expect((await box.cli(['status', '--data-dir', data])).exitCode).toBe(3)
+  })
+
+  it('nothing running: a clear message, exit 3; a stale pid file is removed', async () => {
+    const data = join(box.dir(), 'data')
+    const none = await box.cli(['stop', '--data-dir', data])
+    expect(none.exitCode).toBe(3)
+    expect(none.stdout).toBe(`no broker is running on data directory ${data}; nothing to stop`)
+
+    mkdirSync(data)
+    writeFileSync(join(data, 'broker.pid'), '999999999\n')
+    const stale = await box.cli(['stop', '--data-dir', data, '--json'])
+    expect(stale.exitCode).toBe(3)
+    expect(JSON.parse(stale.stdout)).toEqual({stopped: false, pid: null, forced: false, stalePid: 999_999_999, dataDir: data})
+    expect(existsSync(join(data, 'broker.pid'))).toBe(false)
+  })
+
+  it('a process that ignores SIGTERM is killed after --timeout, with a warning', async () => {
+    const data = join(box.dir(), 'data')
+    mkdirSync(data)
+    const stubborn = execa(process.execPath, ['-e', "process.on('SIGTERM', () => console.log('ignored')); console.log('ready'); setInterval(() => {}, 1000)"], {reject: false})
+    box.track(stubborn.pid)
+    let out = ''
+    stubborn.stdout!.on('data', (c: Buffer) => (out += c.toString()))
+    await waitFor('the stubborn process', () => out.includes('ready'))
+    writeFileSync(join(data, 'broker.pid'), `${stubborn.pid}\n`)
+
+    const {stdout, stderr, exitCode} = await box.cli(['stop', '--data-dir', data, '--timeout', '1'])
+    expect(exitCode).toBe(0)
+    expect(stderr).toBe(`Warning: the broker (pid ${stubborn.pid}) did not stop within 1 s after SIGTERM; killing it (SIGKILL): unacknowledged in-flight messages may be lost`)
+    expect(stdout).toBe(`broker stopped (pid ${stubborn.pid}, killed)`)
+    expect((await stubborn).signal).toBe('SIGKILL')
+    expect(out).toContain('ignored')
+    expect(existsSync(join(data, 'broker.pid'))).toBe(false)
+  })
+
+  it('a bad --timeout is one line, exit 2', async () => {
+    const {stderr, exitCode} = await box.cli(['stop', '--timeout', 'soon', '--data-dir', join(box.dir(), 'data')])
+    expect(exitCode).toBe(2)
+    expect(stderr).toBe('Error: --timeout "soon" is not allowed: expected seconds from 0 to 3600')
+  })
+})

@@ -1,0 +1,92 @@
+/** Shared by the start/stop/status tests: real CLI child processes, free ports, temp data dirs, cleanup. */
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {execa, type ResultPromise} from 'execa'
+import {isAlive} from '../../src/control/state.js'
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const DEV_BIN = join(ROOT, 'bin', 'dev.js')
+
+/** A port that was free a moment ago (bind port 0, read it, close). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve))
+  const {port} = server.address() as {port: number}
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+const alive = isAlive
+
+/** Tracks temp dirs and processes; `cleanup()` kills every broker whose pid file is in a tracked dir. */
+export class Sandbox {
+  readonly dirs: string[] = []
+  readonly children: ResultPromise[] = []
+  readonly pids = new Set<number>()
+
+  dir(prefix = 'mqttctl-ctl-'): string {
+    const d = mkdtempSync(join(tmpdir(), prefix))
+    this.dirs.push(d)
+    return d
+  }
+
+  /** Runs the CLI to completion. */
+  cli(args: string[], options: {env?: Record<string, string>; cwd?: string} = {}) {
+    return execa(process.execPath, [DEV_BIN, ...args], {reject: false, cwd: options.cwd ?? ROOT, env: {NO_COLOR: '1', NODE_ENV: 'production', ...options.env}, timeout: 60_000})
+  }
+
+  /** Starts the CLI and leaves it running (foreground `start`); killed in cleanup. */
+  spawn(args: string[], options: {env?: Record<string, string>; cwd?: string} = {}): ResultPromise {
+    const child = execa(process.execPath, [DEV_BIN, ...args], {reject: false, cwd: options.cwd ?? ROOT, env: {NO_COLOR: '1', NODE_ENV: 'production', ...options.env}, all: true})
+    this.children.push(child)
+    return child
+  }
+
+  /** Remembers a pid to SIGKILL in cleanup if it still runs. */
+  track(pid: number | undefined): void {
+    if (pid !== undefined) this.pids.add(pid)
+  }
+
+  async cleanup(): Promise<void> {
+    // Every broker whose pid file or broker.json sits in a tracked dir or one level below (dir/data).
+    for (const d of this.dirs) {
+      const candidates = [d, ...readdirSync(d, {withFileTypes: true}).filter((e) => e.isDirectory()).map((e) => join(d, e.name))]
+      for (const c of candidates) {
+        for (const [file, read] of [
+          ['broker.pid', (t: string) => Number(t.trim())],
+          ['broker.json', (t: string) => Number((JSON.parse(t) as {pid: number}).pid)],
+        ] as const) {
+          try {
+            this.pids.add(read(readFileSync(join(c, file), 'utf8')))
+          } catch {
+            // no broker there
+          }
+        }
+      }
+    }
+    for (const c of this.children) if (c.pid !== undefined) this.pids.add(c.pid)
+    for (const pid of this.pids) {
+      if (Number.isInteger(pid) && pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL')
+    }
+    await Promise.allSettled(this.children)
+    for (const pid of this.pids) await waitFor(`pid ${pid} to exit`, () => !alive(pid), 5_000).catch(() => {})
+    for (const d of this.dirs.splice(0)) rmSync(d, {recursive: true, force: true})
+    this.children.length = 0
+    this.pids.clear()
+  }
+}
