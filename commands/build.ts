@@ -1,0 +1,80 @@
+import {relative} from 'node:path'
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../src/cli/base-command.js'
+import {formatBytes, table} from '../src/cli/render.js'
+import {build, BuildError, type BuildResult, OPTIMIZE_DOC, OPTIMIZE_MODES, resolvePlan} from '../src/build/index.js'
+
+export type {BuildResult}
+
+export default class Build extends BaseCommand {
+  static summary = 'Build the broker for a server: one bundled executable, its configuration, systemd unit and OS scripts, ready for /opt/mqtt-broker'
+  static description = `Bundles the broker runtime and its dependencies into one file (esbuild) and writes a layout to copy to the server: bin/ (the broker), etc/broker.json (the configuration for the tier), systemd/ (the unit), scripts/ (OS tuning for --target), README.md and manifest.json (version, build options, SHA-256 of every file). The server needs no source tree and no node_modules; with --single-executable it needs no Node.js either.
+
+Optimize modes:
+  fast   ${OPTIMIZE_DOC.fast}
+  small  ${OPTIMIZE_DOC.small}
+  safe   ${OPTIMIZE_DOC.safe}
+
+The same inputs give byte-identical files and archives (archive mtimes: SOURCE_DATE_EPOCH, else 0).`
+  static enableJsonFlag = true
+  static examples = [
+    '<%= config.bin %> build --devices 50000 --archive',
+    '<%= config.bin %> build --tier large --optimize small --single-executable --out ./mqtt-broker',
+    '<%= config.bin %> build --config broker.json --target windows-x64',
+  ]
+
+  static flags = {
+    devices: Flags.string({char: 'n', description: 'devices the broker serves (500000, 500k, 1M); picks the tier', helpValue: 'N'}),
+    tier: Flags.string({description: 'small, medium or large, instead of --devices', helpValue: 'TIER'}),
+    config: Flags.string({char: 'c', description: 'ship this JSON configuration instead of a tier\'s (its maxConnections sizes the OS files)', helpValue: 'FILE'}),
+    optimize: Flags.string({description: `${OPTIMIZE_MODES.join(', ')} (default fast)`, helpValue: 'MODE'}),
+    out: Flags.string({char: 'o', description: 'output directory (default ./mqtt-broker); must not exist unless --force', helpValue: 'DIR'}),
+    'single-executable': Flags.boolean({description: 'make bin/mqtt-broker a Node.js single executable from this host\'s node: the server needs no Node.js'}),
+    target: Flags.string({description: 'platform the layout and scripts are for: linux, macos or windows, optionally -x64 or -arm64 (default: this host)', helpValue: 'OS[-ARCH]'}),
+    archive: Flags.boolean({description: 'also write <out>.tar.gz (one top directory, reproducible)'}),
+    'install-dir': Flags.string({description: 'where the layout is installed on the server (systemd unit paths)', default: '/opt/mqtt-broker', helpValue: 'DIR'}),
+    user: Flags.string({description: 'service account of the systemd unit', default: 'mqtt-broker'}),
+    force: Flags.boolean({description: 'replace an existing --out directory and archive'}),
+  }
+
+  async run(): Promise<BuildResult> {
+    const {flags} = await this.parse(Build)
+    const json = this.jsonEnabled()
+    try {
+      const plan = resolvePlan({
+        devices: flags.devices,
+        tier: flags.tier,
+        config: flags.config,
+        optimize: flags.optimize,
+        out: flags.out,
+        target: flags.target,
+        singleExecutable: flags['single-executable'],
+        archive: flags.archive,
+        installDir: flags['install-dir'],
+        user: flags.user,
+        force: flags.force,
+      })
+      if (!json) for (const note of plan.notes) process.stderr.write(`${note}\n`)
+      const result = await build(plan, {root: this.config.root, progress: json ? undefined : (s) => process.stderr.write(`${s}\n`)})
+      if (!json) this.log(summary(result))
+      return result
+    } catch (error) {
+      if (error instanceof BuildError) return this.fail(error.message, error.exitCode)
+      throw error
+    }
+  }
+}
+
+function summary(r: BuildResult): string {
+  const rows = [...r.files.map((f) => [f.path, formatBytes(f.bytes), f.description]), ['total', formatBytes(r.bytes), `${r.files.length} files`]]
+  const lines = [
+    `Built mqtt-broker ${r.version} for ${r.target}: tier ${r.tier}${r.devices === null ? '' : ` (${r.devices.toLocaleString('en-US')} devices${r.nodes > 1 ? ' per node' : ''})`}, optimize ${r.optimize}, ${r.singleExecutable ? 'single executable' : 'JavaScript bundle + launcher (needs Node.js >= 20 on the server)'}`,
+    '',
+    `${r.out}/`,
+    table(rows, {indent: 2, align: ['l', 'r', 'l']}),
+  ]
+  if (r.archive) lines.push('', `archive ${r.archive.path} (${formatBytes(r.archive.bytes)})`)
+  const where = relative(process.cwd(), r.out) || '.'
+  lines.push('', `Run it here: ${where}/bin/mqtt-broker --port 1883   Install: see ${where}/README.md`)
+  return lines.join('\n')
+}
