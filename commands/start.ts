@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {brokerFlags} from '../src/cli/broker-flags.js'
 import {table} from '../src/cli/render.js'
-import {configRows, listenerText, loadBrokerConfig, parseBrokerOptions, toRuntimeArgs} from '../src/control/options.js'
+import {applyLayoutDefaults, configRows, listenerText, loadBrokerConfig, parseBrokerOptions, toRuntimeArgs} from '../src/control/options.js'
 import {resolveRuntime} from '../src/control/runtime.js'
 import {checkNotRunning, runForeground, startDetached} from '../src/control/spawn.js'
 import {brokerFiles} from '../src/control/state.js'
@@ -38,8 +38,10 @@ Exit codes: 0 ok, 1 the broker could not start (port in use, permission, data di
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Start)
-    const settings = parseBrokerOptions(flags)
+    let settings = parseBrokerOptions(flags)
     if (settings.config) settings.config = resolve(settings.config)
+    const runtime = resolveRuntime(flags.runtime)
+    if (runtime.layoutRoot) settings = applyLayoutDefaults(settings, runtime.layoutRoot, process.env)
     const loaded = loadBrokerConfig(settings, process.env)
 
     if (flags['print-config']) {
@@ -49,7 +51,6 @@ Exit codes: 0 ok, 1 the broker could not start (port in use, permission, data di
       return undefined
     }
 
-    const runtime = resolveRuntime(flags.runtime)
     const files = brokerFiles(loaded.config.dataDir)
     const {stalePid} = checkNotRunning(files)
     if (stalePid !== undefined) process.stderr.write(`Warning: removed a stale pid file in ${files.dataDir} (pid ${stalePid} is not running)\n`)

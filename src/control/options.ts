@@ -5,6 +5,7 @@
  */
 import {type BrokerConfig, ConfigError, FIELDS, type Source, type LoadedConfig, loadConfig} from '../config/index.js'
 import {getPath} from '../config/schema.js'
+import {optionValue, withLayoutDefaults} from '../build/defaults.js'
 
 export type OptionKind = 'int' | 'string' | 'enum' | 'bool'
 
@@ -197,4 +198,22 @@ export function configRows(loaded: LoadedConfig): string[][] {
 function envName(key: string): string {
   if (key === 'listeners') return `${LISTENER_ENV.port}/${LISTENER_ENV.host}`
   return FIELDS.find((f) => f.key === key)?.env ?? ''
+}
+
+/**
+ * `start --runtime DIR` on a `mqttctl build` layout: without --config / --data-dir the built broker
+ * reads DIR/etc/broker.json and keeps its data under DIR (src/build/defaults.ts). Start applies the
+ * same rule before loading the configuration, so its pid-file checks, readiness wait, and the
+ * `stop --data-dir` hint it prints look where the broker will write.
+ */
+export function applyLayoutDefaults(settings: BrokerSettings, root: string, env: Record<string, string | undefined>): BrokerSettings {
+  const given: string[] = []
+  if (settings.config !== undefined) given.push('--config', settings.config)
+  if (settings.values['data-dir'] !== undefined) given.push('--data-dir', String(settings.values['data-dir']))
+  const argv = withLayoutDefaults(given, env, root)
+  const dataDir = optionValue(argv, 'data-dir')
+  return {
+    config: optionValue(argv, 'config'),
+    values: dataDir === undefined ? settings.values : {...settings.values, 'data-dir': dataDir},
+  }
 }

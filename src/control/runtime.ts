@@ -10,6 +10,7 @@ import {accessSync, constants, existsSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
+import {LAYOUT_CONFIG} from '../build/defaults.js'
 import {ControlError, EXIT} from './errors.js'
 
 export interface Runtime {
@@ -19,6 +20,8 @@ export interface Runtime {
   args: string[]
   /** For messages: what runs. */
   description: string
+  /** A `mqttctl build` layout's install directory (holds bin/ and etc/), when the runtime is one. */
+  layoutRoot?: string
 }
 
 const NODE_SCRIPT = /\.(c|m)?js$/
@@ -37,6 +40,11 @@ function fromFile(file: string, given: string): Runtime {
   return {command: file, args: [], description: file}
 }
 
+/** Marks a runtime inside a build layout (its root has etc/broker.json), so start reads the same defaults it will. */
+function withLayout(rt: Runtime, root: string): Runtime {
+  return existsSync(join(root, LAYOUT_CONFIG)) ? {...rt, layoutRoot: root} : rt
+}
+
 /** The runtime for `--runtime PATH` (relative to cwd), or the package's own entry. */
 export function resolveRuntime(runtime?: string, cwd = process.cwd()): Runtime {
   if (runtime === undefined) return ownRuntime()
@@ -47,10 +55,10 @@ export function resolveRuntime(runtime?: string, cwd = process.cwd()): Runtime {
   } catch {
     throw new ControlError(`--runtime ${runtime}: no such file or directory; give the directory \`mqttctl build\` wrote or its bin/mqtt-broker`, EXIT.usage)
   }
-  if (!stat.isDirectory()) return fromFile(path, runtime)
+  if (!stat.isDirectory()) return withLayout(fromFile(path, runtime), dirname(dirname(path)))
   for (const candidate of ['bin/mqtt-broker', 'bin/broker.js']) {
     const file = join(path, candidate)
-    if (existsSync(file)) return fromFile(file, runtime)
+    if (existsSync(file)) return withLayout(fromFile(file, runtime), path)
   }
   throw new ControlError(`--runtime ${runtime}: no bin/mqtt-broker or bin/broker.js in that directory; give the directory \`mqttctl build\` wrote`, EXIT.usage)
 }

@@ -10,7 +10,8 @@ import mqtt from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
 import {ownRuntime} from '../../src/control/runtime.js'
 import {isAlive} from '../../src/control/state.js'
-import {freePort, Sandbox} from './helpers.js'
+import {build, resolvePlan} from '../../src/build/index.js'
+import {freePort, ROOT, Sandbox} from './helpers.js'
 
 const box = new Sandbox()
 const servers: Server[] = []
@@ -114,5 +115,22 @@ describe('start --detach', () => {
     expect(readFileSync(join(data, 'broker.log'), 'utf8')).toContain(`launcher: --port ${port} --host 127.0.0.1 --data-dir ${data}`)
     const client = await mqtt.connectAsync({host: '127.0.0.1', port, reconnectPeriod: 0})
     await client.endAsync()
+  })
+
+  it('--runtime on a real `mqttctl build` layout keeps the data under it, and status/stop find it there', {timeout: 60_000}, async () => {
+    const out = join(box.dir(), 'mqtt-broker')
+    await build(resolvePlan({tier: 'small', out}), {root: ROOT, env: {}})
+    const port = await freePort()
+    const cwd = box.dir()
+    const {stdout, exitCode, stderr} = await box.cli(['start', '--detach', '--runtime', out, '--host', '127.0.0.1', '--port', String(port)], {cwd})
+    expect(stderr).toBe('')
+    expect(exitCode).toBe(0)
+    const data = join(out, 'data')
+    expect(stdout).toContain(`stop --data-dir ${data}`)
+    expect(existsSync(join(cwd, 'data'))).toBe(false)
+    expect(JSON.parse(readFileSync(join(data, 'broker.json'), 'utf8'))).toMatchObject({configFile: join(out, 'etc/broker.json')})
+    expect((await box.cli(['status', '--data-dir', data])).exitCode).toBe(0)
+    expect((await box.cli(['stop', '--data-dir', data])).exitCode).toBe(0)
+    expect(existsSync(join(data, 'broker.pid'))).toBe(false)
   })
 })
