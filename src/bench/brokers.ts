@@ -1,0 +1,160 @@
+/**
+ * Starts the brokers under test as child processes (Mosquitto from Debian and ours), optionally
+ * pinned to a core with taskset, waits until they accept connections, and stops them by pid.
+ */
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export interface RunningBroker {
+  name: 'ours' | 'mosquitto'
+  pid: number
+  port: number
+  version: string
+  stop(): Promise<void>
+}
+
+export interface StartOptions {
+  port: number
+  /** taskset core list, e.g. "0"; omitted = not pinned. */
+  cpu?: string
+}
+
+export function which(cmd: string): string | null {
+  for (const dir of ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin', ...(process.env.PATH ?? '').split(':')]) {
+    const p = join(dir, cmd)
+    if (dir && existsSync(p)) return p
+  }
+  return null
+}
+
+/** Mosquitto's binary, installing Debian's package first when it is missing and we are root. */
+export function findMosquitto(install = true): string | null {
+  const found = which('mosquitto')
+  if (found || !install || process.getuid?.() !== 0 || !which('apt-get')) return found
+  spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'mosquitto'], {stdio: 'inherit', env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
+  return which('mosquitto')
+}
+
+export function mosquittoVersion(bin: string): string {
+  const out = spawnSync(bin, ['-h'], {encoding: 'utf8'})
+  return /mosquitto version (\S+)/.exec(`${out.stdout}${out.stderr}`)?.[1] ?? 'unknown'
+}
+
+/** Free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const {port} = s.address() as net.AddressInfo
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** Resolves once something accepts TCP connections on port, or throws after timeoutMs. */
+export async function waitForPort(port: number, timeoutMs = 15_000, child?: ChildProcess): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (child && child.exitCode !== null) throw new Error(`broker exited with code ${child.exitCode}`)
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({port, host: '127.0.0.1'})
+      s.once('connect', () => (s.destroy(), resolve(true)))
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`nothing listening on port ${port} after ${timeoutMs} ms`)
+}
+
+function pinned(cpu: string | undefined, cmd: string, args: string[]): [string, string[]] {
+  return cpu !== undefined && which('taskset') ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args]
+}
+
+function stopper(child: ChildProcess, cleanup: () => void): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      const t = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 3000)
+      await exited
+      clearTimeout(t)
+    }
+    cleanup()
+  }
+}
+
+async function launch(name: RunningBroker['name'], cmd: string, args: string[], o: StartOptions, version: string, cleanup: () => void): Promise<RunningBroker> {
+  const [c, a] = pinned(o.cpu, cmd, args)
+  const child = spawn(c, a, {stdio: ['ignore', 'ignore', 'pipe']})
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)))
+  const stop = stopper(child, cleanup)
+  try {
+    await waitForPort(o.port, 20_000, child)
+  } catch (e) {
+    await stop()
+    throw new Error(`${name} did not start: ${(e as Error).message}\n${stderr}`)
+  }
+  return {name, pid: child.pid!, port: o.port, version, stop}
+}
+
+/** Mosquitto on 127.0.0.1:port, persistence off, queues unlimited so QoS 0 is never dropped. */
+export async function startMosquitto(bin: string, o: StartOptions): Promise<RunningBroker> {
+  const dir = mkdtempSync(join(tmpdir(), 'mqttctl-bench-mosq-'))
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(
+    conf,
+    [
+      `listener ${o.port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence false',
+      'max_queued_messages 0',
+      'max_queued_bytes 0',
+      'max_inflight_messages 0',
+      'max_connections -1',
+      'set_tcp_nodelay true',
+      'log_dest stderr',
+      'log_type error',
+      '',
+    ].join('\n'),
+  )
+  return launch('mosquitto', bin, ['-c', conf], o, mosquittoVersion(bin), () => rmSync(dir, {recursive: true, force: true}))
+}
+
+/** The package root, from sources (src/bench) or from the build (dist/src/bench). */
+export function projectRoot(): string {
+  const up = fileURLToPath(new URL('../../', import.meta.url))
+  return up.endsWith('/dist/') ? up.slice(0, -'dist/'.length) : up
+}
+
+/** Our broker's process entry: compiled when built, else the TypeScript source through tsx. */
+export function ourBrokerEntry(): {cmd: string; args: string[]} | null {
+  const js = join(projectRoot(), 'dist/src/broker/main.js')
+  const ts = join(projectRoot(), 'src/broker/main.ts')
+  if (existsSync(js)) return {cmd: process.execPath, args: [js]}
+  if (existsSync(ts)) return {cmd: process.execPath, args: ['--import', 'tsx', ts]}
+  return null
+}
+
+export async function startOurs(o: StartOptions): Promise<RunningBroker> {
+  const entry = ourBrokerEntry()
+  if (!entry) throw new Error('our broker is not available (no src/broker/main.ts)')
+  const dir = mkdtempSync(join(tmpdir(), 'mqttctl-bench-ours-'))
+  // The suite opens up to 15,001 connections (broadcast scenario): above the default limit of 10,000.
+  const args = [...entry.args, '--port', String(o.port), '--host', '127.0.0.1', '--data-dir', dir, '--log-level', 'warn', '--max-connections', '100000']
+  return launch('ours', entry.cmd, args, o, `mqttctl ${packageVersion()}`, () => rmSync(dir, {recursive: true, force: true}))
+}
+
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as {version: string}).version
+  } catch {
+    return 'unknown'
+  }
+}
