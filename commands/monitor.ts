@@ -1,18 +1,19 @@
 import {Flags, ux} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
+import {parseErrorLine} from '../src/cli/render.js'
+import {InputError, parseCount} from '../src/sizing/index.js'
 import {type MonitorJson, runMonitor} from '../src/monitor/run.js'
 import {MonitorError} from '../src/monitor/sys-client.js'
 
 export type {MonitorJson}
 
 export default class Monitor extends BaseCommand {
-  static summary = "Watch a broker's statistics live: connections against the limit, message and byte rates, cache hits, warnings."
+  static summary = "Watch a broker's statistics live: connections, rates, cache hits, warnings"
 
-  static description = `Subscribes to the broker's $SYS/# topics with MQTT.js (works with Mosquitto too; figures it does not
-publish show as n/a). On a terminal: a dashboard redrawn in place on every statistics tick; q or Ctrl-C quits.
-Piped: one plain line per update (or per --interval). --once prints one snapshot and exits; --json prints
-JSON (one object a line with --interval). Warnings: connections above 80 % of the limit, cache hit below
-90 %, orphan sessions or dropped messages rising, memory above the plan for the live connections.
+  static description = `Subscribes to the broker's $SYS/# topics with MQTT.js (works with Mosquitto too; figures it does not publish show as n/a). On a terminal: a dashboard redrawn in place on every statistics tick; q or Ctrl-C quits. Piped, or with --interval: one plain line per update (or per --interval). --once prints one snapshot and exits; --json prints JSON (one object a line with --interval).
+
+Warnings: connections above 80 % of the limit (the headroom plan sizes for), cache hit below 90 %, orphan sessions or dropped messages rising, memory above the plan for the live connections.
+
 Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --timeout, 2 bad flag.`
 
   static examples = [
@@ -30,9 +31,9 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
     password: Flags.string({char: 'P', env: 'MQTTCTL_PASSWORD', description: 'MQTT password (prefer MQTTCTL_PASSWORD over the command line)'}),
     'client-id': Flags.string({description: 'MQTT client id (default: mqttctl-monitor-<pid>-<random>)'}),
     once: Flags.boolean({description: 'print one snapshot and exit'}),
-    interval: Flags.integer({min: 1, max: 86_400, helpValue: 'SECONDS', description: 'print a line (or JSON object) every SECONDS instead of on each broker update'}),
-    timeout: Flags.integer({min: 1, max: 3600, default: 5, helpValue: 'SECONDS', description: 'give up when the broker cannot be reached, or sends no $SYS, within SECONDS'}),
-    color: Flags.boolean({allowNo: true, description: 'colour the dashboard (default: on a terminal)'}),
+    interval: Flags.string({helpValue: 'SECONDS', description: 'print a line (or JSON object) every SECONDS, 1 to 86,400, instead of the dashboard or a line on each broker update'}),
+    timeout: Flags.string({default: '5', helpValue: 'SECONDS', description: 'give up when the broker cannot be reached, or sends no $SYS, within SECONDS (1 to 3,600)'}),
+    color: Flags.boolean({allowNo: true, description: 'colour the dashboard (default: on when stdout is a terminal and NO_COLOR is not set)'}),
   }
 
   /** Streaming --json prints its own lines; the final return value must not be printed again. */
@@ -45,17 +46,35 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
   }
 
   async run(): Promise<MonitorJson> {
-    const {flags} = await this.parse(Monitor)
+    let flags
+    try {
+      ;({flags} = await this.parse(Monitor))
+    } catch (error) {
+      return this.fail(parseErrorLine(error, [...Object.keys(Monitor.flags), 'json']), 2)
+    }
+    let interval: number | undefined
+    let timeout: number
+    try {
+      interval = flags.interval === undefined ? undefined : parseCount(flags.interval, {name: '--interval', min: 1, max: 86_400, unit: 'seconds'})
+      timeout = parseCount(flags.timeout, {name: '--timeout', min: 1, max: 3_600, unit: 'seconds'})
+    } catch (error) {
+      if (error instanceof InputError) return this.fail(error.message, 2)
+      throw error
+    }
+    if (flags.once && interval !== undefined) return this.fail('--once and --interval are not allowed together; --once prints one snapshot, --interval one every SECONDS', 2)
+    if (!/^mqtts?:\/\/[^/\s]+/i.test(flags.url)) {
+      return this.fail(`--url ${JSON.stringify(flags.url)} is not allowed; allowed: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (e.g. mqtt://127.0.0.1:1883)`, 2)
+    }
     const json = this.jsonEnabled()
-    this.#streamed = json && flags.interval !== undefined && !flags.once
+    this.#streamed = json && interval !== undefined && !flags.once
     try {
       return await runMonitor({
         url: flags.url,
         username: flags.username,
         password: flags.password,
         clientId: flags['client-id'],
-        timeoutSeconds: flags.timeout,
-        intervalSeconds: flags.interval,
+        timeoutSeconds: timeout,
+        intervalSeconds: interval,
         once: flags.once,
         json,
         color: flags.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR),

@@ -1,4 +1,6 @@
-import {Command, Errors, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../src/cli/base-command.js'
+import {parseErrorLine} from '../src/cli/render.js'
 import {type Explanation, explainPlan} from '../src/sizing/explain.js'
 import {
   DEVICES,
@@ -25,9 +27,9 @@ export type PlanJson = PlanResult & {explain?: Explanation[]}
 /** Workload flags → PlanInput keys. Each is parsed by src/sizing so messages and limits live there. */
 const WORKLOAD_FLAGS = {active: 'active', 'msg-rate': 'msgRate', payload: 'payload', qos: 'qos', 'subs-per-device': 'subsPerDevice', retained: 'retained'} as const
 
-export default class Plan extends Command {
-  static summary = 'Size a broker for a fleet: tier, configuration, hardware, memory, CPU and OS limits.'
-  static description = `Picks the deployment guide's tier (small < 10,000 devices, medium < 100,000, large up to 1,000,000; above that, several large nodes) and estimates one node's memory, CPU and broadcast time. Workload flags refine the estimate. With no --devices in a terminal, asks for the workload.`
+export default class Plan extends BaseCommand {
+  static summary = 'Size a broker for a fleet: tier, configuration, hardware, memory, CPU, OS limits'
+  static description = `Picks the deployment guide's tier (small below 10,000 devices, medium below 100,000, large below 1,000,000; from 1,000,000, several large nodes of at most 800,000 devices each, 80 % of MAX_CONNECTIONS) and estimates one node's memory, CPU and broadcast time. Workload flags refine the estimate. With no --devices in a terminal, asks for the workload (Ctrl-C cancels, nothing written).`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> plan --devices 500000',
@@ -40,7 +42,7 @@ export default class Plan extends Command {
   static flags = {
     devices: Flags.string({char: 'n', summary: 'Devices in the fleet: 1 to 100,000,000 (500000, 500_000, 500,000, 500k, 1M).'}),
     active: Flags.string({summary: 'Live connections at once (default: all devices).'}),
-    'msg-rate': Flags.string({summary: 'Messages per second delivered to devices, fleet total (a broadcast to 100 counts 100).'}),
+    'msg-rate': Flags.string({summary: 'Messages per second delivered to devices, fleet total (a broadcast to 100 counts 100); default: not known, the tier\'s queue figure is used.'}),
     payload: Flags.string({summary: 'Payload bytes per message (default 256).'}),
     qos: Flags.string({summary: 'QoS of the messages: 0, 1 or 2 (default 1).'}),
     'subs-per-device': Flags.string({summary: 'Subscriptions per device (default 1).'}),
@@ -56,10 +58,9 @@ export default class Plan extends Command {
     try {
       ;({flags} = await this.parse(Plan))
     } catch (error) {
-      const first = String((error as Error).message).split('\n')[0]
-      const names = Object.keys(Plan.flags).map((f) => `--${f}`).join(', ')
-      return this.fail(first.startsWith('Nonexistent flag') ? `${first}; allowed flags: ${names}, --json` : first)
+      return this.fail(parseErrorLine(error, [...Object.keys(Plan.flags), 'json']))
     }
+    if (flags.force && flags.write === undefined) return this.fail('--force is only allowed with --write FILE (it overwrites FILE)')
 
     let input: PlanInput
     let measured: {profile: MeasuredProfile; path: string} | undefined
@@ -104,17 +105,9 @@ export default class Plan extends Command {
     return explanations ? {...result, explain: explanations} : result
   }
 
-  /**
-   * One line on stderr and the exit code (oclif's printer would wrap it and, in dev, add a stack).
-   * With --json, stdout also gets oclif's {"error": {message, ...}} object.
-   */
-  private fail(message: string, code = 2): never {
-    process.stderr.write(`Error: ${message}\n`)
-    if (this.jsonEnabled()) {
-      process.exitCode = code
-      throw new Errors.CLIError(message, {exit: code})
-    }
-    return this.exit(code)
+  /** One line on stderr (with --json: {"error": {message, exitCode}} on stdout, as every command) and the exit code. */
+  protected fail(message: string, code = 2): never {
+    return super.fail(message, code)
   }
 
   private async workload(flags: Record<string, string | boolean | undefined>): Promise<PlanInput> {

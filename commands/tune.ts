@@ -1,10 +1,11 @@
-import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {confirm} from '@inquirer/prompts'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
+import {parseErrorLine} from '../src/cli/render.js'
 import {InputError} from '../src/sizing/index.js'
-import {renderTuneFiles, TUNE_OSES, type TuneOs} from '../src/tune/index.js'
+import {DEFAULT_INSTALL_DIR, DEFAULT_USER, renderTuneFiles, TUNE_OSES, type TuneFile, type TuneOs} from '../src/tune/index.js'
 import {applyLinux, type ApplyOptions, type ApplyResult, TuneError} from '../src/tune/apply.js'
 import {checkLinux, type CheckResult} from '../src/tune/check.js'
 import {renderApplyPlan, renderCheck} from '../src/tune/report.js'
@@ -16,8 +17,8 @@ export type TuneResult =
   | ({mode: 'apply'} & ApplyResult)
 
 export default class Tune extends BaseCommand {
-  static summary = 'Generate OS tuning files for a tier (sysctl, limits, systemd, PowerShell, LaunchDaemon), check or apply them'
-  static description = `Writes the files to stdout, or one file each under --out DIR. --check compares this Linux machine with the recommendation (exit 1 when anything is short); --apply (root) shows the changes, asks, backs up, applies and verifies.`
+  static summary = 'Write, check or apply the OS tuning (sysctl, limits, systemd, ...) for a tier'
+  static description = `Generates the OS tuning files for the tier --devices picks (or --tier; default: the small tier): on Linux sysctl.d, limits.d, a systemd unit and apply.sh; on Windows PowerShell scripts; on macOS a LaunchDaemon. Writes them to stdout, or one file each under --out DIR. --check compares this Linux machine with the recommendation (exit 1 when anything is short); --apply (root) shows the changes, asks, backs up, applies and verifies. For 1,000,000 devices or more the files are for each node of the plan.`
   static enableJsonFlag = true
   static examples = [
     '<%= config.bin %> tune --os linux --devices 250k --out ./tune',
@@ -28,11 +29,11 @@ export default class Tune extends BaseCommand {
 
   static flags = {
     os: Flags.string({description: `target OS: ${TUNE_OSES.join(', ')} (default: this machine's)`, helpValue: 'OS'}),
-    devices: Flags.string({char: 'n', description: 'devices the broker serves (500000, 500k, 1M); picks the tier', helpValue: 'N'}),
-    tier: Flags.string({description: 'small, medium or large, instead of --devices', helpValue: 'TIER'}),
+    devices: Flags.string({char: 'n', description: 'devices the broker serves (500000, 500k, 1M); picks the tier as plan does (default: the small tier)', helpValue: 'N'}),
+    tier: Flags.string({description: 'small, medium or large, instead of --devices (default: small)', helpValue: 'TIER'}),
     out: Flags.string({char: 'o', description: 'write one file each under DIR instead of stdout', helpValue: 'DIR'}),
-    'install-dir': Flags.string({description: 'where build installs the broker (systemd unit paths)', default: '/opt/mqtt-broker', helpValue: 'DIR'}),
-    user: Flags.string({description: 'service account of the systemd unit', default: 'mqtt-broker'}),
+    'install-dir': Flags.string({description: `Linux: where build installs the broker, for the systemd unit's paths (default: ${DEFAULT_INSTALL_DIR})`, helpValue: 'DIR'}),
+    user: Flags.string({description: `Linux: service account of the systemd unit (default: ${DEFAULT_USER})`, helpValue: 'NAME'}),
     check: Flags.boolean({description: 'Linux: compare the running system with the recommendation; exit 1 when anything is short'}),
     apply: Flags.boolean({description: 'Linux, as root: show the changes, confirm, back up, apply, verify'}),
     yes: Flags.boolean({char: 'y', description: 'with --apply: do not ask for confirmation'}),
@@ -40,8 +41,16 @@ export default class Tune extends BaseCommand {
   }
 
   async run(): Promise<TuneResult> {
-    const {flags} = await this.parse(Tune)
+    let flags
+    try {
+      ;({flags} = await this.parse(Tune))
+    } catch (error) {
+      return this.fail(parseErrorLine(error, [...Object.entries(Tune.flags).filter(([, f]) => !f.hidden).map(([k]) => k), 'json']), 2)
+    }
     const os = this.pickOs(flags.os, flags.check || flags.apply)
+    for (const name of ['install-dir', 'user'] as const) {
+      if (flags[name] !== undefined && (os !== 'linux' || flags.check)) this.fail(`--${name} is only allowed for the Linux files (--os linux, --out or --apply); the ${flags.check ? '--check' : `${os}`} output has no systemd unit`, 2)
+    }
     let target
     try {
       target = resolveTarget({devices: flags.devices, tier: flags.tier})
@@ -51,10 +60,13 @@ export default class Tune extends BaseCommand {
     }
     if ([flags.check, flags.apply, flags.out !== undefined].filter(Boolean).length > 1) this.fail('--check, --apply and --out are not allowed together; give one of them', 2)
     if (flags.yes && !flags.apply) this.fail('--yes is only allowed with --apply', 2)
-    if (!this.jsonEnabled()) for (const note of target.notes) process.stderr.write(`${note}\n`)
     const root = flags.root ? resolve(flags.root) : undefined
+    const notes = () => {
+      if (!this.jsonEnabled()) for (const note of target.notes) process.stderr.write(`${note}\n`)
+    }
 
     if (flags.check) {
+      notes()
       const result = checkLinux({tier: target.tier, root})
       const out: TuneResult = {mode: 'check', ...result}
       if (!this.jsonEnabled()) this.log(renderCheck(result))
@@ -63,23 +75,29 @@ export default class Tune extends BaseCommand {
       return this.exit(1)
     }
 
-    const common = {tier: target.tier, devices: target.devices, nodes: target.nodes, installDir: flags['install-dir'], user: flags.user}
-    if (flags.apply) return this.apply(common, root, flags.yes)
-
-    let files
+    const common = {tier: target.tier, devices: target.devices, nodes: target.nodes, installDir: flags['install-dir'] ?? DEFAULT_INSTALL_DIR, user: flags.user ?? DEFAULT_USER}
+    let files: TuneFile[]
     try {
       files = renderTuneFiles({os, ...common})
     } catch (error) {
       return this.fail((error as Error).message, 2)
     }
+    if (flags.apply && !flags.yes && !process.stdin.isTTY) this.fail('--apply asks for confirmation on a terminal; pass --yes to apply without asking', 2)
+    notes()
+    if (flags.apply) return this.apply(common, root, flags.yes)
+
     const result: TuneResult = {mode: 'render', os, tier: target.tier.name, devices: target.devices ?? null, nodes: target.nodes, files: []}
     if (flags.out) {
       const dir = resolve(flags.out)
       for (const f of files) {
         const path = join(dir, f.path)
-        mkdirSync(dirname(path), {recursive: true})
-        writeFileSync(path, f.content)
-        chmodSync(path, f.mode ?? 0o644)
+        try {
+          makeDirs(dirname(path))
+          writeFileSync(path, f.content)
+          chmodSync(path, f.mode ?? 0o644)
+        } catch (error) {
+          return this.fail(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 1)
+        }
         result.files.push({path: f.path, description: f.description, written: path})
         if (!this.jsonEnabled()) this.log(`wrote ${path}  (${f.description})`)
       }
@@ -101,7 +119,6 @@ export default class Tune extends BaseCommand {
   }
 
   private async apply(common: Omit<ApplyOptions, 'confirm' | 'root' | 'uid'>, root: string | undefined, yes: boolean): Promise<TuneResult> {
-    if (!yes && !process.stdin.isTTY) this.fail('--apply asks for confirmation on a terminal; pass --yes to apply without asking', 2)
     let result: ApplyResult
     try {
       result = await applyLinux({
@@ -128,4 +145,15 @@ export default class Tune extends BaseCommand {
     if (this.jsonEnabled()) this.logJson(out)
     return this.exit(1)
   }
+}
+
+/**
+ * mkdir -p one level at a time: Node 20's mkdirSync(recursive) never returns for a path under a
+ * pseudo file system such as /proc, where it should fail with ENOENT.
+ */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return
+  const parent = dirname(dir)
+  if (parent !== dir) makeDirs(parent)
+  mkdirSync(dir)
 }

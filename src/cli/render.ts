@@ -1,4 +1,14 @@
 /** Shared human-output helpers for commands: tables and number formatting. No logic. */
+import chalk from 'chalk'
+
+/**
+ * NO_COLOR (https://no-color.org): chalk 5 colours a terminal even when it is set, so every report
+ * that imports these helpers (plan, doctor, tune) turns chalk off here. FORCE_COLOR still wins.
+ */
+export function applyNoColor(env: Record<string, string | undefined> = process.env): void {
+  if (env.NO_COLOR && !env.FORCE_COLOR) chalk.level = 0
+}
+applyNoColor()
 
 const INT = new Intl.NumberFormat('en-US')
 
@@ -32,6 +42,11 @@ export interface TableOptions {
   indent?: number
   /** Gap between columns. */
   gap?: number
+  /**
+   * Visible columns a line may take: a longer left-aligned last cell wraps under itself (or, with
+   * less than 20 columns left for it, on lines of its own below the row).
+   */
+  maxWidth?: number
 }
 
 /** Aligns rows of cells into columns; cells may contain ANSI colour. */
@@ -40,16 +55,65 @@ export function table(rows: string[][], options: TableOptions = {}): string {
   const indent = ' '.repeat(options.indent ?? 0)
   const widths: number[] = []
   for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleWidth(c))))
+  const max = options.maxWidth
   return rows
-    .map((row) =>
-      indent +
-      row
-        .map((c, i) => {
-          const pad = ' '.repeat(widths[i] - visibleWidth(c))
-          if (i === row.length - 1 && options.align?.[i] !== 'r') return c
-          return options.align?.[i] === 'r' ? pad + c : c + pad
-        })
-        .join(gap),
-    )
+    .map((row) => {
+      const line =
+        indent +
+        row
+          .map((c, i) => {
+            const pad = ' '.repeat(widths[i] - visibleWidth(c))
+            if (i === row.length - 1 && options.align?.[i] !== 'r') return c
+            return options.align?.[i] === 'r' ? pad + c : c + pad
+          })
+          .join(gap)
+      const last = row.length - 1
+      if (max === undefined || visibleWidth(line) <= max || last < 1 || options.align?.[last] === 'r') return line
+      const head = line.slice(0, line.length - row[last].length)
+      const start = visibleWidth(head)
+      if (max - start >= 20) return wrap(row[last], max, head, ' '.repeat(start))
+      const under = ' '.repeat(indent.length + 4)
+      return `${head.trimEnd()}\n${wrap(row[last], max, under, under)}`
+    })
     .join('\n')
+}
+
+/**
+ * oclif's flag-parsing error (multi-line, "See more help with --help") as the one line mqttctl
+ * prints: the first line, and for an unknown flag or argument the flags that are allowed.
+ */
+export function parseErrorLine(error: unknown, flagNames: readonly string[]): string {
+  const lines = String((error as Error)?.message ?? error)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^See more help/.test(l))
+  const text = lines.join(': ').replace(/\s+/g, ' ').replace(/ :/g, ':')
+  const allowed = `allowed flags: ${[...flagNames].map((f) => `--${f}`).join(', ')}`
+  if (/^(Nonexistent flag|Unexpected argument)/.test(text)) return `${text}; ${allowed}`
+  return text
+}
+
+/** Columns to lay text out in: the terminal's width when stdout is one, else 80 (pipes, files, tests). */
+export function outputWidth(stream: {isTTY?: boolean; columns?: number} = process.stdout): number {
+  return stream.isTTY && stream.columns ? Math.max(40, stream.columns) : 80
+}
+
+/**
+ * Word-wraps `text` (may hold ANSI colour) to `width` visible columns. The first line starts with
+ * `first`, the others with `rest`. A word longer than a line stays whole.
+ */
+export function wrap(text: string, width: number, first = '', rest = first): string {
+  const lines: string[] = []
+  let line = first
+  let empty = true
+  for (const word of text.split(' ')) {
+    if (word === '') continue
+    if (!empty && visibleWidth(line) + 1 + visibleWidth(word) > width) {
+      lines.push(line)
+      line = rest + word
+    } else line += (empty ? '' : ' ') + word
+    empty = false
+  }
+  lines.push(line)
+  return lines.join('\n')
 }

@@ -1,17 +1,19 @@
-/** Human output for `doctor`: one row per check with its fix. */
+/** Human output for `doctor`: each check's status and name, then what was found and the fix, wrapped to the width. */
 import chalk from 'chalk'
-import {formatInt, table} from '../cli/render.js'
+import {formatInt, outputWidth, wrap} from '../cli/render.js'
 import type {DoctorReport, DoctorStatus} from './types.js'
 
 const PAINT: Record<DoctorStatus, (s: string) => string> = {pass: chalk.green, warn: chalk.yellow, fail: chalk.red}
+const INDENT = '      '
 
-export function renderDoctor(report: DoctorReport): string {
-  const rows: string[][] = [['status', 'check', 'found']]
+export function renderDoctor(report: DoctorReport, width = outputWidth()): string {
+  const out: string[] = []
   for (const c of report.checks) {
-    rows.push([PAINT[c.status](c.status), c.name, c.detail])
-    if (c.fix && c.status !== 'pass') rows.push(['', '', chalk.dim(`fix: ${c.fix}`)])
+    out.push(`${PAINT[c.status](c.status.padEnd(4))}  ${chalk.bold(c.name)}`)
+    out.push(wrap(c.detail, width, INDENT, INDENT))
+    if (c.fix && c.status !== 'pass') out.push(chalk.dim(wrap(`fix: ${c.fix}`, width, INDENT, INDENT)))
   }
   const what = report.devices === null ? `the configuration (${report.tier} tier)` : `${formatInt(report.devices)} devices (${report.tier} tier)`
   const {pass, warn, fail} = report.summary
-  return `${table(rows)}\n\nFor ${what}: ${pass} pass, ${warn} warn, ${fail} fail.`
+  return `${out.join('\n')}\n\n${wrap(`For ${what}: ${pass} pass, ${warn} warn, ${fail} fail.`, width)}`
 }

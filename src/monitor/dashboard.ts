@@ -94,7 +94,9 @@ export function renderDashboard(input: DashboardInput): string[] {
   lines.push(`${label('Bytes')}${`in ${bytes(f.bytesReceived)}  ${perSecond(rates?.bytesIn, 'bytes')}`.padEnd(30)}out ${bytes(f.bytesSent)}  ${perSecond(rates?.bytesOut, 'bytes')}`)
 
   const lookups = f.cacheHits !== undefined && f.cacheMisses !== undefined ? `   (${int(f.cacheHits)} hits, ${int(f.cacheMisses)} misses)` : ''
-  lines.push(`${label('Cache HIT')}${hot('cache', pct(f.cacheHitRatio))}${lookups}`)
+  // No lookups yet: a ratio of 0 / 0 is no figure (the broker reports it as 100 %).
+  const none = f.cacheHits === 0 && f.cacheMisses === 0
+  lines.push(`${label('Cache HIT')}${none ? `${na}   (no lookups yet)` : `${hot('cache', pct(f.cacheHitRatio))}${lookups}`}`)
   const rss = f.rssBytes ?? f.heapUsedBytes
   const plan = input.plannedMemory === undefined ? '' : `   plan ${formatBytes(input.plannedMemory)}`
   const cpu = f.cpuPercent === undefined ? na : `${f.cpuPercent.toFixed(1)} %`

@@ -2,7 +2,8 @@
  * `mqttctl monitor` without oclif: connect, then print one snapshot (--once), stream JSON lines or
  * plain lines, or keep a live dashboard on a TTY until q / Ctrl-C / SIGTERM.
  */
-import {plan} from '../sizing/index.js'
+import {memory} from '../sizing/capacity.js'
+import {TIERS, resolveWorkload} from '../sizing/index.js'
 import {SYS_TOPICS} from '../broker/stats/sys-topics.js'
 import {renderDashboard} from './dashboard.js'
 import {History, type Point, type Rates} from './history.js'
@@ -48,9 +49,14 @@ export type MonitorJson = {
  * `max` (the top of plan().memory.practiceRange: the guide's observed/computed ratio applied), bytes.
  */
 export function plannedMemory(live: number, max: number | undefined): number | undefined {
+  // No limit published (Mosquitto): no tier to compare with, so no plan figure rather than a made-up one.
+  if (max === undefined || max <= 0) return undefined
   try {
-    const devices = Math.max(1, max ?? live)
-    return plan({devices, active: Math.min(devices, Math.max(0, Math.round(live)))}).memory?.practiceRange.max
+    // The tier this broker is configured as (the smallest whose MAX_CONNECTIONS covers it), at its
+    // live connections: plan's model of one node, even where a fleet of `max` would be two nodes.
+    const tier = TIERS.find((t) => t.broker.maxConnections >= max) ?? TIERS[TIERS.length - 1]
+    const w = resolveWorkload({devices: Math.round(max), active: Math.min(Math.round(max), Math.max(0, Math.round(live)))})
+    return memory(tier, w).practiceRange.max
   } catch {
     return undefined
   }
@@ -140,7 +146,8 @@ async function live(
   print: (line: string) => void,
   warningsNow: () => Warning[],
 ): Promise<void> {
-  const tty = options.out.isTTY === true && !options.json
+  // --interval asks for a line every SECONDS: lines then, even on a terminal.
+  const tty = options.out.isTTY === true && !options.json && options.intervalSeconds === undefined
   const screen = tty ? new Screen(options.out, options.input) : undefined
   let timer: NodeJS.Timeout | undefined
   let stop!: (error?: Error) => void

@@ -3,11 +3,12 @@
  * the threshold it crossed.
  */
 import {formatBytes} from '../cli/render.js'
+import {ASSUMED} from '../sizing/guide.js'
 import type {Point} from './history.js'
 
 export const THRESHOLDS = {
-  /** Live connections above this share of maxConnections. */
-  connectionsRatio: 0.8,
+  /** Live connections above this share of maxConnections: the headroom plan sizes nodes to (src/sizing). */
+  connectionsRatio: ASSUMED.headroomWarnShare,
   /** Topic-match cache hit ratio below this (the guide: healthy > 90 %). */
   cacheHitRatio: 0.9,
   /** ...once this many lookups were made: a cold cache misses on every first topic. */

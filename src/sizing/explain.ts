@@ -7,7 +7,7 @@ import {broadcastFit, fixedBytes, practiceFactors} from './capacity.js'
 import {bytesRange} from './format.js'
 import {ASSUMED, GUIDE} from './guide.js'
 import type {Plan} from './index.js'
-import {MAX_SINGLE_NODE_DEVICES, tierByName, tierFor} from './tiers.js'
+import {TIERS, type Tier, tierByName} from './tiers.js'
 
 export interface Explanation {
   /** The figure, as --json names it (e.g. "memory.fixedBytes"). */
@@ -36,9 +36,11 @@ export function explainPlan(p: Plan): Explanation[] {
   const add = (figure: string, value: string, formula: string, source: string) => rows.push({figure, value, formula, source})
   const row = `tier table, ${p.tier} row`
 
-  add('tier', p.tier, p.reason, 'guide §2.1; boundary rule (SIZING.md §1): a tier takes fleets below its MAX_CONNECTIONS, so exactly 10,000 is medium and 100,000 large; 1,000,000 stays large (the guide names it, no larger tier)')
+  add('tier', p.tier, p.reason, 'guide §2.1; boundary rule (SIZING.md §1): a tier takes fleets below its MAX_CONNECTIONS, so exactly 10,000 is medium, 100,000 large and 1,000,000 two large nodes')
   if (p.scaleOut) {
-    add('nodes', n(p.nodes), `ceil(${n(p.devices)} / ${n(MAX_SINGLE_NODE_DEVICES)})`, 'SIZING.md §1: the guide has no tier above 1M; nodesWithSpare = nodes + 1 (ours)')
+    const s = p.scaleOut
+    add('nodes', n(p.nodes), `max(2, ceil(${n(p.devices)} / (maxConnections ${n(p.broker.maxConnections)} × ${Math.round(ASSUMED.headroomWarnShare * 100)} % headroom = ${n(s.nodeCapacity)}))); ${n(s.devicesPerNode)} devices each`,
+      'SIZING.md §1: the guide has no tier above 1M. Ours: each node keeps the headroom plan and monitor warn about; nodesWithSpare = nodes + 1 for one node\'s failure')
   }
   const broker = Object.entries(p.broker).map(([k, v]) => `${k} ${typeof v === 'number' ? n(v) : v}`).join(', ')
   add('broker', broker, row, 'guide §2.1 table, §4 (log level §2.2, §4.3)')
@@ -93,16 +95,21 @@ export function explainPlan(p: Plan): Explanation[] {
 }
 
 /** §5.1/§5.2's example (1M configured, 10K live, idle) as this model computes it. */
+/** The tier configured for `maxConnections` (the guide's examples name a configuration, not a fleet). */
+function configuredTier(maxConnections: number): Tier {
+  return TIERS.find((t) => t.broker.maxConnections === maxConnections)!
+}
+
 export function idleExampleBytes(): number {
   const {configured, live} = GUIDE.idleExample
-  const tier = tierFor(configured)!
+  const tier = configuredTier(configured)
   const idlePool = Math.max(0, tier.broker.clientPool - live)
   return (live + idlePool) * GUIDE.bytesPerConnection + fixedBytes(tier)
 }
 
 function idleExampleFormula(): string {
   const {configured, live} = GUIDE.idleExample
-  const tier = tierFor(configured)!
+  const tier = configuredTier(configured)
   const idlePool = Math.max(0, tier.broker.clientPool - live)
   return `${n(configured)} configured, ${n(live)} live: ${b(live * GUIDE.bytesPerConnection)} live + ${b(idlePool * GUIDE.bytesPerConnection)} idle pool + ${b(fixedBytes(tier))} fixed`
 }

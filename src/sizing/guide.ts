@@ -56,9 +56,13 @@ export const ASSUMED = {
   payloadBytes: 256,
   /** QoS when --qos is not given. */
   qos: 1 as 0 | 1 | 2,
-  /** A fleet using this share of MAX_CONNECTIONS or more gets a headroom warning. */
-  headroomWarnShare: 0.9,
+  /**
+   * Headroom: the share of MAX_CONNECTIONS a node is planned to hold at most. Above it plan warns
+   * (and monitor warns live, src/monitor/warnings.ts); scale-out sizes each node to it, so a
+   * reconnect storm's overlap (old and new socket alive at once) has 20 % to grow into.
+   */
+  headroomWarnShare: 0.8,
 } as const
 
-/** Largest --devices accepted: 100 large-tier nodes. Beyond that, plan the cluster by hand. */
+/** Largest --devices accepted (125 large-tier nodes of 800,000). Beyond that, plan the cluster by hand. */
 export const MAX_DEVICES = 100_000_000

@@ -7,13 +7,13 @@
  * - `plan.os`              openFiles, maxProcesses, somaxconn, synBacklog, netdevBacklog
  * - `plan.hardware`        cores, ramGiB ({min, max|null}), network
  * - `plan.memory`          totalBytes, idleBytes, practiceRange, ... (null when nodes > 1)
- * - `plan.nodes`           1, or the large-tier nodes a fleet above 1,000,000 needs
+ * - `plan.nodes`           1, or the large-tier nodes a fleet of 1,000,000 or more needs
  * Every byte and count is an integer. The README ("plan --json") documents each field.
  */
 import {type Broadcast, type Cpu, type Memory, type Workload, broadcast, cpu, memory} from './capacity.js'
 import {ASSUMED} from './guide.js'
 import {type MeasuredProfile} from './profile.js'
-import {MAX_SINGLE_NODE_DEVICES, TIERS, type Tier, type TierBroker, type TierHardware, type TierName, type TierOs, tierByName, tierFor} from './tiers.js'
+import {TIERS, type Tier, type TierBroker, type TierHardware, type TierName, type TierOs, tierByName, tierFor} from './tiers.js'
 import {type PlanInput, resolveWorkload} from './workload.js'
 
 export * from './tiers.js'
@@ -23,9 +23,11 @@ export {type CountSpec, DEVICES, InputError, allowed, parseCount, parseDevices} 
 export {type PlanInput, WORKLOAD_SPECS, parseWorkloadFlag, resolveWorkload} from './workload.js'
 export {MAX_DEVICES} from './guide.js'
 
-/** Above 1,000,000 devices: how many large-tier nodes, and how the fleet splits. */
+/** From 1,000,000 devices: how many large-tier nodes, and how the fleet splits. */
 export interface ScaleOut {
-  /** Nodes needed at the large tier's full MAX_CONNECTIONS. */
+  /** Most devices one node is planned for: the large tier's MAX_CONNECTIONS × the headroom share (800,000). */
+  nodeCapacity: number
+  /** ceil(devices / nodeCapacity): every node keeps its headroom. */
   nodes: number
   /** One more, for headroom and one node's failure. */
   nodesWithSpare: number
@@ -91,10 +93,17 @@ function reasonFor(devices: number, tier: Tier): string {
   return why
 }
 
+/** Most devices one node is planned for: MAX_CONNECTIONS less the headroom (plan warns above it, monitor too). */
+export function nodeCapacity(tier: Tier): number {
+  return Math.floor(tier.broker.maxConnections * ASSUMED.headroomWarnShare)
+}
+
 function headroomNote(devices: number, tier: Tier): string | null {
   const share = devices / tier.broker.maxConnections
-  if (share < ASSUMED.headroomWarnShare) return null
-  return `${fmt(devices)} devices use ${Math.floor(share * 100)} % of maxConnections ${fmt(tier.broker.maxConnections)}: little headroom for reconnect storms ("Connection limit reached")`
+  if (devices <= nodeCapacity(tier)) return null
+  const pct = Math.round(ASSUMED.headroomWarnShare * 100)
+  const at = Math.floor(share * 100)
+  return `${fmt(devices)} devices use ${at} % of maxConnections ${fmt(tier.broker.maxConnections)}, more than the ${pct} % planned for: little headroom for reconnect storms ("Connection limit reached"); mqttctl monitor warns above ${pct} % too`
 }
 
 function measuredFigures(tier: Tier, w: Workload, m: Memory, profile: MeasuredProfile, path: string): MeasuredFigures {
@@ -134,13 +143,15 @@ export function plan(input: PlanInput, measured?: {profile: MeasuredProfile; pat
   })
 
   if (!single) {
-    const nodes = Math.ceil(w.devices / MAX_SINGLE_NODE_DEVICES)
-    const scaleOut = {nodes, nodesWithSpare: nodes + 1, devicesPerNode: Math.ceil(w.devices / nodes)}
+    const capacity = nodeCapacity(tier)
+    const nodes = Math.max(2, Math.ceil(w.devices / capacity))
+    const scaleOut = {nodeCapacity: capacity, nodes, nodesWithSpare: nodes + 1, devicesPerNode: Math.ceil(w.devices / nodes)}
+    const pct = Math.round(ASSUMED.headroomWarnShare * 100)
     notes.push(
-      `the guide has no tier above ${fmt(MAX_SINGLE_NODE_DEVICES)} devices: ${fmt(w.devices)} need ${nodes} large-tier nodes (${nodes + 1} with a spare); the single-node memory, CPU and broadcast figures no longer apply`,
+      `one node takes fewer than ${fmt(tier.broker.maxConnections)} devices (the large tier's MAX_CONNECTIONS, the guide's largest): ${fmt(w.devices)} need ${nodes} large-tier nodes of at most ${fmt(capacity)} (${pct} %, headroom for reconnect storms), ${nodes + 1} with a spare; the single-node memory, CPU and broadcast figures no longer apply`,
       'joining the nodes (scale-out on an established distributed engine) comes in a later release',
     )
-    const reason = `${fmt(w.devices)} devices: more than one large-tier node serves (${fmt(MAX_SINGLE_NODE_DEVICES)}); ${nodes} nodes of ${fmt(scaleOut.devicesPerNode)} devices each`
+    const reason = `${fmt(w.devices)} devices: ${nodes} large-tier nodes of ${fmt(scaleOut.devicesPerNode)} devices each (each node planned for at most ${fmt(capacity)}, ${pct} % of maxConnections ${fmt(tier.broker.maxConnections)})`
     return {...head(reason, nodes, scaleOut), memory: null, cpu: null, broadcast: null, measured: null, notes, next}
   }
 

@@ -1,6 +1,6 @@
 /** A Plan as text for a person: headed, aligned tables (chalk colour only when the terminal has it). */
 import chalk from 'chalk'
-import {formatBytes as b, formatInt as n, table} from '../cli/render.js'
+import {formatBytes as b, formatInt as n, outputWidth, table, wrap} from '../cli/render.js'
 import type {Explanation} from './explain.js'
 import {bytesRange, formatMicros} from './format.js'
 import type {Plan} from './index.js'
@@ -10,8 +10,11 @@ const dim = chalk.dim
 const range = (min: number, max: number | null, f: (x: number) => string, unit = '') =>
   max === null ? `${f(min)}+${unit}` : min === max ? `${f(min)}${unit}` : `${f(min)} – ${f(max)}${unit}`
 
+/** Columns the report is laid out in (set by renderPlan / renderExplanations). */
+let width = 80
+
 function section(title: string, rows: string[][], align?: ('l' | 'r')[]): string[] {
-  return ['', head(title), table(rows, {indent: 2, align})]
+  return ['', head(title), table(rows, {indent: 2, align, maxWidth: width})]
 }
 
 function tierSections(p: Plan, each = ''): string[] {
@@ -89,17 +92,18 @@ function measuredSection(p: Plan): string[] {
   return section(title, rows, ['l', 'r', 'r'])
 }
 
-export function renderPlan(p: Plan): string {
+export function renderPlan(p: Plan, columns = outputWidth()): string {
+  width = columns
   const w = p.workload
   const out: string[] = []
   const live = w.live === w.devices ? 'all live' : `${n(w.live)} live`
   out.push(chalk.bold(`Plan for ${n(p.devices)} devices (${live})`))
   if (p.scaleOut) {
-    out.push('', `${head('Tier')}  ${chalk.bold.yellow(`${p.nodes} × large`)} ${dim(`(${p.nodes + 1} with a spare)`)}`, `  ${p.reason}`)
+    out.push('', `${head('Tier')}  ${chalk.bold.yellow(`${p.nodes} × large`)} ${dim(`(${p.nodes + 1} with a spare)`)}`, wrap(p.reason, width, '  '))
     const each = ` ${dim('(each node)')}`
     out.push(...tierSections(p, each), ...osSection(p, each))
   } else {
-    out.push('', `${head('Tier')}  ${chalk.bold.green(p.tier)}`, `  ${p.reason}`)
+    out.push('', `${head('Tier')}  ${chalk.bold.green(p.tier)}`, wrap(p.reason, width, '  '))
     out.push(...tierSections(p), ...memorySection(p))
     const c = p.cpu!
     out.push(...section('CPU', [
@@ -116,15 +120,15 @@ export function renderPlan(p: Plan): string {
     ]]))
     if (p.measured) out.push(...measuredSection(p))
   }
-  if (p.notes.length > 0) out.push('', head('Notes'), ...p.notes.map((s) => `  ${chalk.yellow('!')} ${s}`))
+  if (p.notes.length > 0) out.push('', head('Notes'), ...p.notes.map((s) => wrap(s, width, `  ${chalk.yellow('!')} `, '    ')))
   out.push('', head('Next'), ...p.next.map((s) => `  ${s}`))
   return out.join('\n')
 }
 
-export function renderExplanations(rows: Explanation[]): string {
+export function renderExplanations(rows: Explanation[], columns = outputWidth()): string {
   const out = ['', head('Where each figure comes from')]
   for (const r of rows) {
-    out.push(`  ${chalk.bold(r.figure)} = ${r.value}`, `      ${r.formula}`, `      ${dim(r.source)}`)
+    out.push(wrap(`${chalk.bold(r.figure)} = ${r.value}`, columns, '  ', '      '), wrap(r.formula, columns, '      '), dim(wrap(r.source, columns, '      ')))
   }
   return out.join('\n')
 }

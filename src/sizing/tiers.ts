@@ -65,12 +65,11 @@ export const MB = 1000 * KB
 export const GB = 1000 * MB
 
 /**
- * Boundary rule (SIZING.md §1 says the guide is ambiguous at exactly 10,000 / 100,000 devices):
- * a tier is chosen only when the fleet fits *under* its MAX_CONNECTIONS with headroom, so exactly
- * 10,000 devices is medium and exactly 100,000 is large. A tier whose maximum equals the fleet would
- * refuse the first reconnect storm's overlap (old and new socket alive at once).
- * The one exception is exactly 1,000,000: the guide's large tier names 1M as its top and there is no
- * larger tier, so it stays large and plan warns that it has no headroom; above it, several nodes.
+ * Boundary rule (SIZING.md §1 says the guide is ambiguous at exactly 10,000 / 100,000 / 1,000,000
+ * devices): a tier is chosen only when the fleet stays *below* its MAX_CONNECTIONS, so exactly 10,000
+ * devices is medium, exactly 100,000 large, and exactly 1,000,000 two large nodes (scale-out, see
+ * plan() in index.ts). A tier whose maximum equals the fleet would refuse the first reconnect
+ * storm's overlap (old and new socket alive at once). One rule, no exception at the top.
  */
 export const TIERS: readonly Tier[] = [
   {
@@ -100,7 +99,7 @@ export const TIERS: readonly Tier[] = [
   {
     name: 'large',
     minDevices: 100_000,
-    maxDevices: 1_000_000,
+    maxDevices: 999_999,
     guideRange: '100K – 1M',
     broker: {maxConnections: 1_000_000, ioEntries: 4_095, clientPool: 100_000, forwardBatchSize: 5_000, logLevel: 'warn'},
     hardware: {cores: {min: 32, max: null}, ramGiB: {min: 64, max: 256}, network: '10 GbE required'},
@@ -111,7 +110,7 @@ export const TIERS: readonly Tier[] = [
   },
 ]
 
-/** Largest fleet one node of the largest tier serves; beyond it the answer is several nodes. */
+/** Largest fleet one node of the largest tier takes (below its MAX_CONNECTIONS); beyond it, several nodes. */
 export const MAX_SINGLE_NODE_DEVICES = TIERS[TIERS.length - 1].maxDevices
 
 export function tierByName(name: TierName): Tier {

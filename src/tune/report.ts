@@ -1,6 +1,6 @@
 /** Human output for `tune --check` and the `--apply` confirmation: tables, no logic. */
 import chalk from 'chalk'
-import {table} from '../cli/render.js'
+import {outputWidth, table, wrap} from '../cli/render.js'
 import type {ApplyPlan} from './apply.js'
 import type {CheckResult, CheckStatus} from './check.js'
 
@@ -10,12 +10,19 @@ function paint(status: CheckStatus): string {
   return chalk.red(status)
 }
 
-export function renderCheck(result: CheckResult): string {
-  const rows = [['key', 'current', 'recommended', 'status'], ...result.rows.map((r) => [r.key, r.current, r.recommended, paint(r.status) + (r.note ? chalk.dim(`  (${r.note})`) : '')])]
+export function renderCheck(result: CheckResult, width = outputWidth()): string {
+  const rows = [['key', 'current', 'recommended', 'status'], ...result.rows.map((r) => [r.key, r.current, r.recommended, paint(r.status)])]
+  // A note goes on its own wrapped line under its row, so the table stays as narrow as its figures.
+  const lines = table(rows).split('\n')
+  const out = [lines[0]]
+  result.rows.forEach((r, i) => {
+    out.push(lines[i + 1])
+    if (r.note) out.push(chalk.dim(wrap(`(${r.note})`, width, '    ')))
+  })
   const summary = result.ok
     ? `All ${result.rows.length} checks meet the ${result.tier} tier (kernel ${result.kernel}).`
     : `${result.short} of ${result.rows.length} checks fall short of the ${result.tier} tier (kernel ${result.kernel}). Fix: mqttctl tune --out DIR, then sudo DIR/apply.sh (or sudo mqttctl tune --apply).`
-  return `${table(rows)}\n\n${summary}`
+  return `${out.join('\n')}\n\n${wrap(summary, width)}`
 }
 
 export function renderApplyPlan(plan: ApplyPlan): string {

@@ -72,8 +72,20 @@ describe('mqttctl monitor', () => {
     expect(JSON.parse(json.stdout)).toEqual({error: {message: expect.stringMatching(/^cannot reach the broker/), exitCode: 1}})
   })
 
-  it('rejects a bad flag with exit 2', async () => {
-    const {error} = await runCommand(['monitor', '--timeout', '0'], {root}, opts)
+  it.each([
+    [['--timeout', '0'], '--timeout "0" is too small; allowed: a whole number of seconds from 1 to 3,600'],
+    [['--timeout', 'abc'], '--timeout "abc" is not a number; allowed: a whole number of seconds from 1 to 3,600 (e.g. 50000, 50,000 or 50k)'],
+    [['--interval', '1.5'], '--interval "1.5" is not a whole number; allowed: a whole number of seconds from 1 to 86,400'],
+    [['--once', '--interval', '5'], '--once and --interval are not allowed together; --once prints one snapshot, --interval one every SECONDS'],
+    [['--url', 'foo'], '--url "foo" is not allowed; allowed: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (e.g. mqtt://127.0.0.1:1883)'],
+    [['--url', 'http://127.0.0.1:1883'], /^--url "http:\/\/127.0.0.1:1883" is not allowed; allowed: mqtt:\/\//],
+    [['--bogus'], /^Nonexistent flag: --bogus; allowed flags: --url, .*--json$/],
+  ])('bad flag %j: one line naming it and what is allowed, exit 2, before connecting', async (args, message) => {
+    const {stdout, stderr, error} = await runCommand(['monitor', ...args], {root}, opts)
     expect(error?.oclif?.exit).toBe(2)
+    expect(stdout).toBe('')
+    expect(stderr.endsWith('\n')).toBe(true)
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(stderr.trimEnd().replace(/^Error: /, '')).toMatch(message)
   })
 })

@@ -57,10 +57,17 @@ describe('mqttctl plan: the issue\'s acceptance figures', () => {
     const {stdout, error} = await run(['--devices', '3000000'])
     expect(error).toBeUndefined()
     expect(stdout).toBe(fixture('3000000.txt'))
-    expect(stdout).toContain('3 × large')
+    expect(stdout).toContain('4 × large')
     expect(stdout).not.toContain('Memory')
     const p = await json(['--devices', '3M'])
-    expect(p).toMatchObject({nodes: 3, scaleOut: {nodes: 3, nodesWithSpare: 4}, memory: null, cpu: null, broadcast: null})
+    expect(p).toMatchObject({nodes: 4, scaleOut: {nodeCapacity: 800_000, nodes: 4, nodesWithSpare: 5, devicesPerNode: 750_000}, memory: null, cpu: null, broadcast: null})
+  })
+})
+
+describe('80 columns', () => {
+  it.each([['5000'], ['100000'], ['999999'], ['1000000'], ['3M']])('-n %s --explain with every workload flag: no line wider than 80 when piped', async (devices) => {
+    const {stdout} = await run(['-n', devices, '--explain', '--active', '1', '--msg-rate', '12345678', '--payload', '100000', '--subs-per-device', '7', '--retained', '99999999'])
+    for (const line of stdout.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80)
   })
 })
 
@@ -116,9 +123,11 @@ describe('bad input: one line, exit 2, nothing written', () => {
     [['-n', '10', '--qos', '5'], '--qos "5" is not allowed; allowed: 0, 1 or 2'],
     [['-n', '10', '--profile', 'best'], '--profile "best" is not allowed; allowed: guide or measured'],
     [['-n', '10', '--frobnicate'], /^Nonexistent flag: --frobnicate; allowed flags: --devices, .*--json$/],
+    [['-n', '10', 'extra'], /^Unexpected argument: extra; allowed flags: --devices, .*--json$/],
+    [['-n', '10', '--force'], '--force is only allowed with --write FILE (it overwrites FILE)'],
   ])('%j', async (args, message) => {
     const file = join(dir, `never-${Math.random().toString(36).slice(2)}.json`)
-    const {stdout, stderr, error} = await run([...args, '--write', file])
+    const {stdout, stderr, error} = await run(args.includes('--force') ? args : [...args, '--write', file])
     expect(error?.oclif?.exit).toBe(2)
     expect(stdout).toBe('')
     expect(stderr.endsWith('\n')).toBe(true)
@@ -164,11 +173,11 @@ describe('a real process', () => {
     expect(r.stderr).toBe('Error: --devices is missing and there is no terminal to ask in; allowed: a whole number of devices from 1 to 100,000,000, e.g. --devices 50000')
   })
 
-  it('bad --devices with --json: exit 2, the line on stderr, the error object on stdout', async () => {
+  it('bad --devices with --json: exit 2, the error object on stdout as every command prints it', async () => {
     const r = await cli(['--devices', '1.5', '--json'])
     expect(r.exitCode).toBe(2)
-    expect(r.stderr).toBe('Error: --devices "1.5" is not a whole number; allowed: a whole number of devices from 1 to 100,000,000')
-    expect(JSON.parse(r.stdout).error.message).toBe('--devices "1.5" is not a whole number; allowed: a whole number of devices from 1 to 100,000,000')
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual({error: {message: '--devices "1.5" is not a whole number; allowed: a whole number of devices from 1 to 100,000,000', exitCode: 2}})
   })
 
   it('a good run exits 0 with the plan', async () => {

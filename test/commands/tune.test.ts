@@ -36,9 +36,9 @@ describe('mqttctl tune', () => {
     const {stdout, error} = await runCommand(['tune', '--os', 'macos', '--devices', '2.5M', '--json'], {root}, opts)
     expect(error).toBeUndefined()
     const result = JSON.parse(stdout)
-    expect(result).toMatchObject({mode: 'render', os: 'macos', tier: 'large', nodes: 3, devices: 833_334})
+    expect(result).toMatchObject({mode: 'render', os: 'macos', tier: 'large', nodes: 4, devices: 625_000})
     expect(result.files.map((f: {path: string}) => f.path)).toEqual(['com.mqttctl.maxfiles.plist', 'install-macos.sh'])
-    expect(result.files[0].content).toContain('833,334 devices on each of 3 nodes')
+    expect(result.files[0].content).toContain('625,000 devices on each of 4 nodes')
   })
 
   const bad: Array<[string[], RegExp]> = [
@@ -51,6 +51,9 @@ describe('mqttctl tune', () => {
     [['--yes'], /--yes is only allowed with --apply/],
     [['--apply', '--os', 'linux'], /--apply asks for confirmation on a terminal; pass --yes/],
     [['--user', 'Admin'], /user "Admin" is not allowed: expected a Linux user name/],
+    [['--os', 'windows', '--user', 'bob'], /^Error: --user is only allowed for the Linux files \(--os linux, --out or --apply\); the windows output has no systemd unit$/m],
+    [['--os', 'macos', '--install-dir', '/srv/mqtt'], /^Error: --install-dir is only allowed for the Linux files/],
+    [['--bogus'], /^Error: Nonexistent flag: --bogus; allowed flags: --os, .*--json$/m],
   ]
   for (const [args, message] of bad) {
     it(`bad input ${args.join(' ')}: one line, exit 2, nothing written`, async () => {
@@ -58,11 +61,19 @@ describe('mqttctl tune', () => {
       const {stdout, stderr, error} = await runCommand(['tune', ...args, ...(args.includes('--check') || args.includes('--apply') || args.includes('--yes') ? [] : ['--out', out])], {root}, opts)
       expect(error?.oclif?.exit).toBe(2)
       expect(stderr).toMatch(message)
-      expect(stderr.trim().split('\n').filter((l) => l.startsWith('Error'))).toHaveLength(1)
+      // exactly one line: no "why this tier" note before the error
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1)
       expect(stdout).toBe('')
       expect(readdirSync(out)).toEqual([])
     })
   }
+
+  it('--out where nothing can be written: one line, exit 1, and it returns (no hang under /proc)', async () => {
+    const {stdout, stderr, error} = await runCommand(['tune', '--os', 'linux', '--tier', 'small', '--out', '/proc/mqttctl-cannot-be-here'], {root}, opts)
+    expect(error?.oclif?.exit).toBe(1)
+    expect(stdout).toBe('')
+    expect(stderr).toBe('Error: cannot write /proc/mqttctl-cannot-be-here/sysctl.d/99-mqtt.conf: ENOENT\n')
+  })
 
   it('--check on a fake root: a table of key, current, recommended, status; exit 1 when short', async () => {
     const fake = fakeRoot()

@@ -42,3 +42,26 @@ describe('warnings', () => {
     ])
   })
 })
+
+describe('plannedMemory: the capacity model for the broker as configured', () => {
+  it('is the plan figure for a large-tier broker at its 1,000,000 limit (not withheld as a two-node fleet)', async () => {
+    const {plannedMemory} = await import('../../src/monitor/run.js')
+    const {plan} = await import('../../src/sizing/index.js')
+    const m = plannedMemory(500_000, 1_000_000)
+    expect(m).toBe(plan({devices: 999_999, active: 500_000}).memory!.practiceRange.max)
+    expect(plannedMemory(20, 10_000)).toBe(plan({devices: 9_999, active: 20}).memory!.practiceRange.max)
+  })
+
+  it('is unknown when the broker publishes no limit (Mosquitto): no made-up plan figure', async () => {
+    const {plannedMemory} = await import('../../src/monitor/run.js')
+    expect(plannedMemory(0, undefined)).toBeUndefined()
+  })
+})
+
+describe('dashboard: cache with no lookups', () => {
+  it('shows n/a, not the 100 % a 0 / 0 ratio is published as', async () => {
+    const {renderDashboard} = await import('../../src/monitor/dashboard.js')
+    const lines = renderDashboard({url: 'mqtt://x', points: points({cacheHitRatio: 1, cacheHits: 0, cacheMisses: 0}), warnings: []})
+    expect(lines.find((l) => l.startsWith('Cache HIT'))).toBe('Cache HIT    n/a   (no lookups yet)')
+  })
+})

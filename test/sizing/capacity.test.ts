@@ -3,9 +3,9 @@
  * src/sizing), so a wrong tier table or formula fails here.
  */
 import {describe, expect, it} from 'vitest'
-import {broadcastMicros} from '../../src/sizing/capacity.js'
+import {broadcast, broadcastMicros, memory} from '../../src/sizing/capacity.js'
 import {explainPlan, idleExampleBytes} from '../../src/sizing/explain.js'
-import {type Plan, TIERS, plan} from '../../src/sizing/index.js'
+import {type Plan, TIERS, plan, resolveWorkload, tierByName} from '../../src/sizing/index.js'
 
 const MB = 1e6
 const GB = 1e9
@@ -16,14 +16,14 @@ const TOL = 0.15
 const ROWS = [
   {tier: 'small', top: 9_999, broker: [10_000, 256, 1_024, 100, 'info'], cores: [2, 4], ram: [4, 8], computed: [130 * MB, 130 * MB], observed: [200 * MB, 300 * MB], cpu: [15, 20]},
   {tier: 'medium', top: 99_999, broker: [100_000, 1_024, 10_000, 1_000, 'info'], cores: [8, 16], ram: [16, 32], computed: [1.7 * GB, 1.7 * GB], observed: [2 * GB, 3 * GB], cpu: [20, 30]},
-  {tier: 'large', top: 1_000_000, broker: [1_000_000, 4_095, 100_000, 5_000, 'warn'], cores: [32, null], ram: [64, 256], computed: [14 * GB, 17 * GB], observed: [20 * GB, 25 * GB], cpu: [60, 80]},
+  {tier: 'large', top: 999_999, broker: [1_000_000, 4_095, 100_000, 5_000, 'warn'], cores: [32, null], ram: [64, 256], computed: [14 * GB, 17 * GB], observed: [20 * GB, 25 * GB], cpu: [60, 80]},
 ] as const
 
 // SIZING.md §3 (guide §5.4): idle memory at these live connections, per tier configuration.
 const IDLE = [
   {tier: 'small', devices: 9_999, live: 2_000, bytes: 30 * MB},
   {tier: 'medium', devices: 99_999, live: 20_000, bytes: 250 * MB},
-  {tier: 'large', devices: 1_000_000, live: 100_000, bytes: 1.3 * GB},
+  {tier: 'large', devices: 999_999, live: 100_000, bytes: 1.3 * GB},
 ] as const
 
 const single = (devices: number, extra = {}): Plan & {memory: NonNullable<Plan['memory']>} => {
@@ -59,10 +59,14 @@ describe('boundaries: a tier takes fleets below its MAX_CONNECTIONS', () => {
     [99_999, 'medium', 1],
     [100_000, 'large', 1],
     [500_000, 'large', 1],
-    [1_000_000, 'large', 1],
+    [800_000, 'large', 1],
+    [999_999, 'large', 1],
+    [1_000_000, 'large', 2],
     [1_000_001, 'large', 2],
-    [3_000_000, 'large', 3],
-    [100_000_000, 'large', 100],
+    [1_600_000, 'large', 2],
+    [1_600_001, 'large', 3],
+    [3_000_000, 'large', 4],
+    [100_000_000, 'large', 125],
   ])('%i devices -> %s x %i', (devices, tier, nodes) => {
     const p = plan({devices})
     expect([p.tier, p.nodes]).toEqual([tier, nodes])
@@ -71,10 +75,14 @@ describe('boundaries: a tier takes fleets below its MAX_CONNECTIONS', () => {
   it('says why at an exact boundary', () => {
     expect(plan({devices: 10_000}).reason).toMatch(/exactly 10,000 would fill the small tier's MAX_CONNECTIONS of 10,000/)
     expect(plan({devices: 100_000}).reason).toMatch(/medium tier's MAX_CONNECTIONS of 100,000/)
+    expect(plan({devices: 1_000_000}).reason).toMatch(/2 large-tier nodes of 500,000 devices each/)
   })
 
-  it('warns when a fleet leaves little headroom', () => {
-    expect(plan({devices: 1_000_000}).notes.join('\n')).toMatch(/100 % of maxConnections 1,000,000/)
+  it('warns when a fleet leaves less than 20 % headroom (the share monitor warns at too)', () => {
+    expect(plan({devices: 999_999}).notes.join('\n')).toMatch(/99 % of maxConnections 1,000,000, more than the 80 % planned for/)
+    expect(plan({devices: 9_999}).notes.join('\n')).toMatch(/99 % of maxConnections 10,000/)
+    expect(plan({devices: 800_001}).notes.join('\n')).toMatch(/80 % of maxConnections/)
+    expect(plan({devices: 800_000}).notes).toEqual([])
     expect(plan({devices: 500_000}).notes).toEqual([])
   })
 })
@@ -90,8 +98,9 @@ describe('memory reproduces the guide (SIZING.md §3)', () => {
     expect(m.guide).toEqual({computed: {min: row.computed[0], max: row.computed[1]}, observed: {min: row.observed[0], max: row.observed[1]}})
   })
 
-  it('large at 1M: 11 GB live, queue 2 – 5 GB, total range inside ~14 – 17 GB', () => {
-    const m = single(1_000_000).memory
+  it('large configuration at its full 1M: 11 GB live, queue 2 – 5 GB, total range inside ~14 – 17 GB', () => {
+    // The guide's §4 figures are for MAX_CONNECTIONS all live, a load plan itself never plans for.
+    const m = memory(tierByName('large'), resolveWorkload({devices: 1_000_000}))
     expect(m.connectionsBytes).toBe(11 * GB)
     expect(m.queue.range).toEqual({min: 2 * GB, max: 5 * GB})
     expect(m.totalRange.min).toBeGreaterThanOrEqual(14 * GB * (1 - TOL))
@@ -117,17 +126,17 @@ describe('memory reproduces the guide (SIZING.md §3)', () => {
   })
 
   it('§5.1 vs §5.2 (1M configured, 10K live): the chosen reading, counted and explained', () => {
-    const m = single(1_000_000, {active: 10_000}).memory
+    const m = single(999_999, {active: 10_000}).memory
     expect(m.idleBytes).toBe(idleExampleBytes())
     expect(m.idleBytes).toBe(10_000 * 11_000 + 90_000 * 11_000 + 200 * MB + 10 * MB)
-    const text = JSON.stringify(explainPlan(plan({devices: 1_000_000, active: 10_000})))
+    const text = JSON.stringify(explainPlan(plan({devices: 999_999, active: 10_000})))
     expect(text).toContain('§5.1 says ~330 MB, §5.2 ~130 MB')
     expect(text).toContain('§4 multiplies MAX_CONNECTIONS')
   })
 })
 
 describe('monotone in devices, steps only at tier boundaries', () => {
-  const fleets = [1, 10, 100, 1_023, 1_024, 1_025, 5_000, 9_998, 9_999, 10_000, 10_001, 20_000, 99_999, 100_000, 100_001, 250_000, 999_999, 1_000_000]
+  const fleets = [1, 10, 100, 1_023, 1_024, 1_025, 5_000, 9_998, 9_999, 10_000, 10_001, 20_000, 99_999, 100_000, 100_001, 250_000, 999_998, 999_999]
 
   it('total and idle memory never fall as the fleet grows', () => {
     const plans = fleets.map((d) => single(d))
@@ -146,8 +155,8 @@ describe('monotone in devices, steps only at tier boundaries', () => {
   })
 
   it('node count never falls', () => {
-    const nodes = [1_000_000, 1_000_001, 2_000_000, 2_000_001, 50_000_000, 100_000_000].map((d) => plan({devices: d}).nodes)
-    expect(nodes).toEqual([1, 2, 2, 3, 50, 100])
+    const nodes = [999_999, 1_000_000, 1_000_001, 1_600_000, 1_600_001, 2_400_000, 2_400_001, 50_000_000, 100_000_000].map((d) => plan({devices: d}).nodes)
+    expect(nodes).toEqual([1, 2, 2, 2, 3, 3, 4, 63, 125])
   })
 
   const tierFigures = (p: Plan) => ({broker: p.broker, hardware: p.hardware, os: p.os, cpu: p.cpu, fixed: p.memory!.fixedBytes, queue: p.memory!.queue.range})
@@ -173,7 +182,7 @@ describe('broadcast (SIZING.md §4, FAQ Q3)', () => {
     expect(broadcastMicros(1_000_000, 100, 50)).toBe(150_000)
     expect(broadcastMicros(1_000_000, 5_000, 30)).toBe(30_000)
     expect(broadcastMicros(1_000_000, 5_000, 50)).toBe(50_000)
-    expect(single(1_000_000).broadcast!.micros).toEqual({estimate: 40_000, min: 30_000, max: 50_000})
+    expect(broadcast(tierByName('large'), 1_000_000).micros).toEqual({estimate: 40_000, min: 30_000, max: 50_000})
   })
 
   it('scales with live devices and uses the tier batch size', () => {
@@ -218,12 +227,27 @@ describe('workload flags', () => {
   })
 })
 
-describe('scale-out above 1,000,000 devices', () => {
-  it('3,000,000: three large nodes, and the single-node figures are withheld', () => {
+describe('scale-out from 1,000,000 devices', () => {
+  it('3,000,000: four large nodes of 750,000, each keeping 20 % headroom, and the single-node figures withheld', () => {
     const p = plan({devices: 3_000_000})
-    expect(p).toMatchObject({tier: 'large', nodes: 3, scaleOut: {nodes: 3, nodesWithSpare: 4, devicesPerNode: 1_000_000}, memory: null, cpu: null, broadcast: null})
+    expect(p).toMatchObject({tier: 'large', nodes: 4, scaleOut: {nodeCapacity: 800_000, nodes: 4, nodesWithSpare: 5, devicesPerNode: 750_000}, memory: null, cpu: null, broadcast: null})
     expect(p.broker.maxConnections).toBe(1_000_000)
-    expect(p.notes[0]).toMatch(/no tier above 1,000,000 devices: 3,000,000 need 3 large-tier nodes.*no longer apply/)
+    expect(p.notes[0]).toMatch(/3,000,000 need 4 large-tier nodes of at most 800,000 .*no longer apply/)
+  })
+
+  it('no node is ever planned above the headroom plan and monitor warn at', () => {
+    for (const d of [1_000_000, 1_000_001, 1_600_000, 1_600_001, 3_000_000, 77_777_777, 100_000_000]) {
+      const s = plan({devices: d}).scaleOut!
+      expect(s.devicesPerNode, String(d)).toBeLessThanOrEqual(800_000)
+      expect(s.devicesPerNode * s.nodes, String(d)).toBeGreaterThanOrEqual(d)
+      // and no node more than needed: one fewer would overfill
+      expect(Math.ceil(d / (s.nodes - 1)) > 800_000 || s.nodes === 2, String(d)).toBe(true)
+    }
+  })
+
+  it('--explain gives the node formula with the headroom', () => {
+    const row = explainPlan(plan({devices: 3_000_000})).find((r) => r.figure === 'nodes')!
+    expect(row.formula).toBe('max(2, ceil(3,000,000 / (maxConnections 1,000,000 × 80 % headroom = 800,000))); 750,000 devices each')
   })
 })
 
