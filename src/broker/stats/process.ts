@@ -1,7 +1,11 @@
 /**
  * Process figures sampled on the statistics tick: resident memory, V8 heap and CPU. CPU is the
  * `process.cpuUsage()` delta over the wall-clock time between two samples (100 % = one core busy).
+ * A window shorter than MIN_WINDOW_MICROS (the sample taken right at start, or two ticks in a row)
+ * is too short to mean anything: then the average since the process started is reported instead.
  */
+
+const MIN_WINDOW_MICROS = 1_000_000
 
 export interface ProcessSample {
   rssBytes: number
@@ -38,7 +42,10 @@ export class ProcessSampler {
       heapTotalBytes: mem.heapTotal,
       heapPeakBytes: this.#heapPeak,
       cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
-      cpuPercent: wallMicros > 0 ? (cpuMicros / wallMicros) * 100 : 0,
+      cpuPercent:
+        wallMicros >= MIN_WINDOW_MICROS
+          ? (cpuMicros / wallMicros) * 100
+          : ((cpu.user + cpu.system) / (process.uptime() * 1e6)) * 100,
       startTimeSeconds: this.#startTimeSeconds,
     }
   }
