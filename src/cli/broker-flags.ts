@@ -22,7 +22,8 @@ function optionFlags() {
   const flags: Record<string, Interfaces.OptionFlag<string | undefined> | Interfaces.BooleanFlag<string | boolean | undefined>> = {}
   for (const o of BROKER_OPTIONS) {
     if (o.flag === 'data-dir') continue
-    flags[o.flag] = o.kind === 'bool' ? Flags.boolean({description: o.help}) : Flags.string({description: o.help, helpValue: o.helpValue})
+    const helpGroup = o.flag.startsWith('tls-') ? 'TLS' : undefined
+    flags[o.flag] = o.kind === 'bool' ? Flags.boolean({description: o.help, helpGroup}) : Flags.string({description: o.help, helpValue: o.helpValue, helpGroup})
   }
   return flags
 }

@@ -3,16 +3,17 @@
  * (src/broker/main.ts), so both accept the same names and report bad values the same way.
  * Pure: no oclif, no process state. Imported by the runtime, so it may only use src/config.
  */
-import {type BrokerConfig, ConfigError, FIELDS, type Source, type LoadedConfig, loadConfig} from '../config/index.js'
+import {type BrokerConfig, ConfigError, FIELDS, type ListenerConfig, type Source, type LoadedConfig, loadConfig} from '../config/index.js'
 import {getPath} from '../config/schema.js'
 import {optionValue, withLayoutDefaults} from '../build/defaults.js'
+import {configLabel, TlsFileError, tlsServerOptions} from '../broker/listeners/tls.js'
 
 export type OptionKind = 'int' | 'string' | 'enum' | 'bool'
 
 export interface BrokerOption {
   /** Flag name without dashes, e.g. "max-connections". */
   flag: string
-  /** Dotted configuration key it sets; port and host edit the first listener. */
+  /** Dotted configuration key it sets; port and host edit the first listener, tls-* the TLS listener. */
   key: string
   kind: OptionKind
   help: string
@@ -34,7 +35,18 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = [
   {flag: 'stats-interval', key: 'statsInterval', kind: 'int', helpValue: 'SECONDS', help: 'seconds between statistics log lines and $SYS updates (default 5)'},
   {flag: 'metrics', key: 'metrics.enabled', kind: 'bool', help: 'serve Prometheus /metrics and /healthz over HTTP'},
   {flag: 'metrics-port', key: 'metrics.port', kind: 'int', helpValue: 'PORT', help: 'metrics HTTP port (default 9234; 0 = any free port)'},
+  {flag: 'tls-port', key: 'listeners[tls].port', kind: 'int', helpValue: 'PORT', help: 'port of the MQTT over TLS listener (default 8883 once --tls-cert and --tls-key are given; 0 = any free port)'},
+  {flag: 'tls-host', key: 'listeners[tls].host', kind: 'string', helpValue: 'ADDRESS', help: 'address of the TLS listener (default: the first listener\'s, i.e. --host)'},
+  {flag: 'tls-cert', key: 'listeners[tls].tls.cert', kind: 'string', helpValue: 'FILE', help: 'PEM certificate (chain) of the TLS listener; with --tls-key it adds a TLS listener'},
+  {flag: 'tls-key', key: 'listeners[tls].tls.key', kind: 'string', helpValue: 'FILE', help: 'PEM private key of the TLS listener'},
+  {flag: 'tls-ca', key: 'listeners[tls].tls.ca', kind: 'string', helpValue: 'FILE', help: 'PEM CA certificates: clients must present a certificate signed by one (mutual TLS)'},
 ]
+
+/** The TLS flags, which edit the configuration's first TLS listener or add one. */
+const TLS_FLAGS = ['tls-port', 'tls-host', 'tls-cert', 'tls-key', 'tls-ca'] as const
+
+/** Port of a TLS listener added by --tls-cert/--tls-key without --tls-port. */
+export const DEFAULT_TLS_PORT = 8883
 
 /** Environment variables for the first listener (the shared FIELDS table has none for listeners). */
 export const LISTENER_ENV = {port: 'MQTTCTL_PORT', host: 'MQTTCTL_HOST'} as const
@@ -46,7 +58,7 @@ export const PARENT_PIPE_ENV = 'MQTTCTL_PARENT_PIPE'
 export type RawOptions = Record<string, string | boolean | undefined>
 
 function limits(opt: BrokerOption): {min: number; max: number} {
-  if (opt.flag === 'port') return {min: 0, max: 65_535}
+  if (opt.flag === 'port' || opt.flag === 'tls-port') return {min: 0, max: 65_535}
   const f = field(opt.key)
   return {min: f.min ?? 0, max: f.max ?? Number.MAX_SAFE_INTEGER}
 }
@@ -131,12 +143,79 @@ export function loadBrokerConfig(settings: BrokerSettings, env: Record<string, s
       source = 'flag'
     }
   }
-  if (source === undefined) return first
+  const tlsGiven = TLS_FLAGS.some((f) => settings.values[f] !== undefined)
+  if (source === undefined && !tlsGiven) return checkTlsFiles(first)
 
   const listeners = structuredClone(first.config.listeners)
-  listeners[0] = {...listeners[0], ...(listener as {port?: number; host?: string})}
+  if (source !== undefined) listeners[0] = {...listeners[0], ...(listener as {port?: number; host?: string})}
+  if (tlsGiven) applyTlsFlags(listeners, settings.values, first.config.listeners)
   const loaded = blameEnv(() => loadConfig({file: settings.config, env, overrides: {...overrides, listeners}}), env, overrides)
-  loaded.sources.listeners = source
+  loaded.sources.listeners = tlsGiven ? 'flag' : source!
+  return checkTlsFiles(loaded, tlsGiven ? tlsFlagIndex(listeners, first.config.listeners) : -1, settings.values)
+}
+
+/** Index of the listener the TLS flags edit: the first with `tls` in the file, else a new last one. */
+function tlsFlagIndex(after: readonly ListenerConfig[], before: readonly ListenerConfig[]): number {
+  const existing = before.findIndex((l) => l.tls !== undefined)
+  return existing >= 0 ? existing : after.length - 1
+}
+
+const tlsFlagError = (flag: string, message: string) => new ConfigError(`listeners[tls]`, `--${flag} ${message}`)
+
+/**
+ * --tls-*: edit the first TLS listener of the configuration, or add one (which needs --tls-cert and
+ * --tls-key) on --tls-port (default 8883) and --tls-host (default: the first listener's host).
+ */
+function applyTlsFlags(listeners: ListenerConfig[], values: Record<string, unknown>, before: readonly ListenerConfig[]): void {
+  const v = (flag: (typeof TLS_FLAGS)[number]) => values[flag] as string | number | undefined
+  const existing = before.findIndex((l) => l.tls !== undefined)
+  if (existing < 0) {
+    const missing = (['tls-cert', 'tls-key'] as const).filter((f) => v(f) === undefined)
+    if (missing.length > 0) {
+      const first = TLS_FLAGS.find((f) => v(f) !== undefined)!
+      throw tlsFlagError(first, `${JSON.stringify(String(v(first)))} needs ${missing.map((f) => `--${f} FILE`).join(' and ')}: a TLS listener needs a PEM certificate (--tls-cert) and its private key (--tls-key)`)
+    }
+  }
+  if (existing === 0 && values.port !== undefined && v('tls-port') !== undefined) {
+    throw tlsFlagError('tls-port', `${JSON.stringify(String(v('tls-port')))} is not allowed together with --port: the first listener of the configuration is the TLS one; give one of them`)
+  }
+  const base: ListenerConfig = existing >= 0 ? listeners[existing] : {host: listeners[0].host, port: DEFAULT_TLS_PORT, tls: {cert: '', key: ''}}
+  const tls = {...base.tls!}
+  if (v('tls-cert') !== undefined) tls.cert = v('tls-cert') as string
+  if (v('tls-key') !== undefined) tls.key = v('tls-key') as string
+  if (v('tls-ca') !== undefined) tls.ca = v('tls-ca') as string
+  const next: ListenerConfig = {host: (v('tls-host') as string | undefined) ?? base.host, port: (v('tls-port') as number | undefined) ?? base.port, tls}
+  const index = existing >= 0 ? existing : listeners.length
+  listeners[index] = next
+  const wildcard = (h: string) => h === '0.0.0.0' || h === '::' || h === '[::]'
+  listeners.forEach((other, i) => {
+    if (i === index || other.port === 0 || other.port !== next.port) return
+    if (other.host === next.host || wildcard(other.host) || wildcard(next.host)) {
+      const flag = v('tls-port') !== undefined ? 'tls-port' : 'tls-host'
+      const shown = flag === 'tls-port' ? String(next.port) : next.host
+      throw tlsFlagError(flag, `${JSON.stringify(shown)} is not allowed: listeners[${i}] (${listenerText(other)}) already uses port ${next.port}${v('tls-port') === undefined ? ` (the TLS listener defaults to ${DEFAULT_TLS_PORT})` : ''}; choose another --tls-port`)
+    }
+  })
+}
+
+/**
+ * Every TLS listener's certificate, key and CA must be readable and usable before anything starts:
+ * otherwise `start` would spawn a broker that fails at once. Files named by flags are reported as
+ * flags (--tls-cert "…"), files from the configuration by key (listeners[1].tls.cert = "…").
+ */
+function checkTlsFiles(loaded: LoadedConfig, flagIndex = -1, values: Record<string, unknown> = {}): LoadedConfig {
+  loaded.config.listeners.forEach((l, i) => {
+    if (!l.tls) return
+    // Not from a flag, so from the configuration file (the defaults have no TLS listener).
+    const fromFile = configLabel(`${loaded.file ? `${loaded.file}: ` : ''}listeners[${i}].tls`)
+    const label = (file: 'cert' | 'key' | 'ca', path: string) => (i === flagIndex && values[`tls-${file}`] !== undefined ? `--tls-${file} ${JSON.stringify(path)}` : fromFile(file, path))
+    try {
+      tlsServerOptions(l.tls, label)
+    } catch (error) {
+      if (error instanceof TlsFileError) throw new ConfigError(`listeners[${i}].tls.${error.file}`, error.message)
+      throw error
+    }
+  })
   return loaded
 }
 
@@ -189,10 +268,17 @@ export function locateDataDir(raw: {config?: string; 'data-dir'?: string}, env: 
 /** `start --print-config` rows: key, value (JSON), source; and the same as an object for --json. */
 export function configRows(loaded: LoadedConfig): string[][] {
   return FIELDS.map((f) => {
-    const value = f.key === 'listeners' ? loaded.config.listeners.map(listenerText).join(', ') : JSON.stringify(getPath(loaded.config, f.key))
+    const value = f.key === 'listeners' ? loaded.config.listeners.map(listenerDetail).join(', ') : JSON.stringify(getPath(loaded.config, f.key))
     const source = loaded.sources[f.key] === 'file' ? `file ${loaded.file}` : loaded.sources[f.key] === 'env' ? `env ${envName(f.key)}` : loaded.sources[f.key]
     return [f.key, value, source]
   })
+}
+
+/** listenerText plus the TLS files: "0.0.0.0:8883 (tls: cert /etc/mqtt/cert.pem, key /etc/mqtt/key.pem, client ca /etc/mqtt/ca.pem)". */
+function listenerDetail(l: ListenerConfig): string {
+  if (!l.tls) return listenerText(l)
+  const files = [`cert ${l.tls.cert}`, `key ${l.tls.key}`, ...(l.tls.ca ? [`client ca ${l.tls.ca}`] : [])]
+  return `${listenerText({...l, tls: undefined})} (tls: ${files.join(', ')})`
 }
 
 function envName(key: string): string {
