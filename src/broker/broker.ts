@@ -5,7 +5,8 @@
  */
 import type {Server, Socket} from 'node:net'
 import type {BrokerConfig} from '../config/index.js'
-import {ConnState, Connection} from './connection.js'
+import {ConnState, Connection, Paused} from './connection.js'
+import {Decoder} from './decoder.js'
 import {Fanout} from './fanout.js'
 import type {Broker, BrokerOptions, ListeningAddress} from './index.js'
 import {listenTcp} from './listeners/tcp.js'
@@ -13,7 +14,6 @@ import {listenTls} from './listeners/tls.js'
 import {type Logger, silentLogger} from './log.js'
 import type {Message} from './message.js'
 import {Outbound} from './outbound.js'
-import {BrokerParser} from './parser.js'
 import {MemoryStore} from './persistence/memory.js'
 import type {Store} from './persistence/store.js'
 import {RC} from './protocol/reason-codes.js'
@@ -38,11 +38,15 @@ export class BrokerImpl implements Broker {
   readonly fanout: Fanout
   readonly sessions: Sessions
   readonly connDeadlines: Deadlines<Connection>
+  /** Frames and decodes every connection's bytes (one shared parser, no per-connection parser). */
+  readonly decoder: Decoder
   #dirty: Connection[] = []
+  /** Flush cycles so far (read budgets are per cycle). */
+  turn = 1
+  #budgetPaused: Connection[] = []
   #flushScheduled = false
   readonly #flush = (): void => this.flushAll()
   #servers: Server[] = []
-  #parsers: BrokerParser[] = []
   #acceptedThisTurn = 0
   #acceptBacklog: Socket[] = []
   #acceptResetScheduled = false
@@ -61,6 +65,7 @@ export class BrokerImpl implements Broker {
     this.fanout = new Fanout(this)
     this.sessions = new Sessions(this)
     this.connDeadlines = new Deadlines((c, now) => this.#connectionDue(c, now))
+    this.decoder = new Decoder(config.limits.maxPacketSize)
   }
 
   async listen(): Promise<ListeningAddress[]> {
@@ -129,7 +134,7 @@ export class BrokerImpl implements Broker {
   }
 
   /** Retain (store, replace, or delete on an empty payload [MQTT-3.3.1-10]) and route. */
-  publishMessage(msg: Message): void {
+  publishMessage(msg: Message, source?: Connection): void {
     if (msg.retain) {
       if (msg.payload.length === 0) this.store.deleteRetained(msg.topic)
       else {
@@ -143,7 +148,7 @@ export class BrokerImpl implements Broker {
       }
       this.stats.retainedMessages = this.store.retainedCount
     }
-    this.fanout.route(msg)
+    this.fanout.route(msg, source)
   }
 
   markDirty(conn: Connection): void {
@@ -154,12 +159,29 @@ export class BrokerImpl implements Broker {
     }
   }
 
-  /** One write per dirty connection (everything it was sent this turn). */
+  /** One write per dirty connection (everything it was sent this turn); readers past their budget read again. */
   flushAll(): void {
     this.#flushScheduled = false
+    this.turn++
     const dirty = this.#dirty
     this.#dirty = []
     for (const conn of dirty) conn.flush()
+    if (this.#budgetPaused.length > 0) {
+      const paused = this.#budgetPaused
+      this.#budgetPaused = []
+      for (const conn of paused) conn.resumeReading(Paused.Budget)
+    }
+  }
+
+  /** A connection read its budget this turn: it waits for the flush. */
+  pauseForTurn(conn: Connection): void {
+    if (conn.paused & Paused.Budget) return
+    conn.pauseReading(Paused.Budget)
+    this.#budgetPaused.push(conn)
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(this.#flush)
+    }
   }
 
   /** After CONNECT: the keep-alive deadline (1.5 x keep alive [MQTT-3.1.2-24]). */
@@ -193,11 +215,6 @@ export class BrokerImpl implements Broker {
     if (prev !== ConnState.Closed) this.connectionEnding(conn, prev)
     this.connections.delete(conn)
     this.connDeadlines.cancel(conn)
-    const parser = conn.parser
-    if (this.#parsers.length < this.config.clientPool) {
-      parser.reset(this.config.limits.maxPacketSize)
-      this.#parsers.push(parser)
-    }
   }
 
   logDebug(message: () => string): void {
@@ -234,8 +251,7 @@ export class BrokerImpl implements Broker {
 
   #start(socket: Socket): void {
     if (socket.destroyed) return
-    const parser = this.#parsers.pop() ?? new BrokerParser(this.config.limits.maxPacketSize)
-    const conn = new Connection(this, socket, parser)
+    const conn = new Connection(this, socket)
     this.connections.add(conn)
     this.connDeadlines.schedule(conn, conn.lastActivity + this.config.limits.connectTimeout * 1000)
     socket.resume()

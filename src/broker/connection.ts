@@ -1,15 +1,15 @@
 /**
- * One client socket: its parser, keep-alive bookkeeping, and the outbound buffer that the broker
- * flushes once per event-loop turn (one write per connection per turn, backpressure via 'drain').
- * Socket and parser listeners are shared functions (no per-connection closures); session state
- * lives in the Store, not here.
+ * One client socket: its partial inbound frame (decoded by the broker's shared Decoder), keep-alive
+ * bookkeeping, and the outbound buffer that the broker flushes once per event-loop turn (one write
+ * per connection per turn, backpressure via 'drain'). Socket listeners are shared functions (no
+ * per-connection closures, no per-connection parser); session state lives in the Store, not here.
  */
 import type {Socket} from 'node:net'
 import type {Packet} from 'mqtt-packet'
 import type {BrokerImpl} from './broker.js'
 import {dispatch} from './dispatch.js'
 import {encodePacket} from './encode.js'
-import {BrokerParser, type PacketSink} from './parser.js'
+import type {FrameSink} from './decoder.js'
 import {parserErrorCode} from './protocol/errors.js'
 import {RC, V3_CONNACK} from './protocol/reason-codes.js'
 import type {SessionRecord, WillRecord} from './persistence/store.js'
@@ -42,7 +42,20 @@ function onSocketClose(this: OwnedSocket): void {
 /** Seconds a closing socket may linger before it is destroyed. */
 const CLOSE_GRACE_MS = 2000
 
-export class Connection implements PacketSink, Timed {
+/**
+ * Bytes one connection may feed in before the next flush: past it, its socket is paused until the
+ * broker's once-per-turn flush (libuv reads a busy socket up to 32 x 64 KB per poll, so without it a
+ * few flooding publishers make a turn so long that subscribers' sockets are written rarely).
+ */
+const READ_BUDGET = 64 * 1024
+
+/** Why reading is paused (bit mask): the per-turn read budget, or queued broadcasts (fanout.ts). */
+export const enum Paused {
+  Budget = 1,
+  Fanout = 2,
+}
+
+export class Connection implements FrameSink, Timed {
   deadline = 0
   bucket = 0
   state = ConnState.Connecting
@@ -69,18 +82,23 @@ export class Connection implements PacketSink, Timed {
   out: Buffer[] | undefined
   outBytes = 0
   dirty = false
+  /** Read budget accounting: the broker turn it was last reset in, bytes read since. */
+  rxTurn = 0
+  rxBytes = 0
+  /** Paused bits; the socket reads again when all are cleared. */
+  paused = 0
+  /** Partial inbound frame, see decoder.ts. */
+  rx: Buffer | undefined = undefined
+  rxFill = 0
   readonly socket: OwnedSocket
   readonly broker: BrokerImpl
-  parser: BrokerParser
 
-  constructor(broker: BrokerImpl, socket: Socket, parser: BrokerParser) {
+  constructor(broker: BrokerImpl, socket: Socket) {
     this.broker = broker
     this.socket = socket as OwnedSocket
-    this.parser = parser
-    parser.owner = this
     this.lastActivity = Date.now()
     this.socket[kConn] = this
-    socket.setNoDelay(true)
+    // No setNoDelay here: the listener creates sockets with noDelay already.
     socket.on('data', onData)
     socket.on('drain', onDrain)
     socket.on('error', onSocketError)
@@ -91,22 +109,43 @@ export class Connection implements PacketSink, Timed {
     return this.state === ConnState.Connected
   }
 
+  get open(): boolean {
+    return this.state !== ConnState.Closed
+  }
+
   get v5(): boolean {
     return this.version === 5
   }
 
   onData(chunk: Buffer): void {
     if (this.state === ConnState.Closed) return
-    const stats = this.broker.stats
-    stats.bytesReceived += chunk.length
+    const broker = this.broker
+    broker.stats.bytesReceived += chunk.length
     this.lastActivity = Date.now()
+    if (this.rxTurn !== broker.turn) {
+      this.rxTurn = broker.turn
+      this.rxBytes = 0
+    }
+    this.rxBytes += chunk.length
     try {
-      this.parser.parse(chunk)
+      broker.decoder.feed(this, chunk)
+      if (this.rxBytes >= READ_BUDGET && this.open) broker.pauseForTurn(this)
     } catch (err) {
       // The broker must never crash on client bytes [issue]: whatever escaped is this client's problem.
       this.broker.logger.error(`Internal error on client ${this.clientId || this.remote}: ${(err as Error).stack ?? err}`)
       this.fail(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error')
     }
+  }
+
+  pauseReading(reason: Paused): void {
+    if (this.paused === 0) this.socket.pause()
+    this.paused |= reason
+  }
+
+  resumeReading(reason: Paused): void {
+    if (this.paused === 0) return
+    this.paused &= ~reason
+    if (this.paused === 0 && this.state !== ConnState.Closed) this.socket.resume()
   }
 
   onPacket(packet: Packet): void {
@@ -115,14 +154,14 @@ export class Connection implements PacketSink, Timed {
     dispatch(this, packet)
   }
 
-  onParseError(err: Error, parser: BrokerParser): void {
+  onParseError(err: Error, cmd: string | undefined, protocolVersion: number): void {
     if (this.state === ConnState.Closed) return
     const reason = parserErrorCode(err.message)
     this.broker.stats.protocolErrors++
     this.broker.logDebug(() => `Client ${this.clientId || this.remote}: ${err.message}`)
     if (this.state === ConnState.Connecting) {
       // A CONNECT we could not read: answer in the client's version when it got that far.
-      if (parser.packet.cmd === 'connect' && parser.packet.protocolVersion === 5) {
+      if (cmd === 'connect' && protocolVersion === 5) {
         this.sendPacket({cmd: 'connack', sessionPresent: false, reasonCode: reason}, 5)
       } else if (reason === RC.UNSUPPORTED_PROTOCOL_VERSION) {
         this.sendPacket({cmd: 'connack', sessionPresent: false, returnCode: V3_CONNACK.UNACCEPTABLE_PROTOCOL_VERSION}, 4)
@@ -144,6 +183,7 @@ export class Connection implements PacketSink, Timed {
   onClose(): void {
     const prev = this.state
     this.state = ConnState.Closed
+    this.rx = undefined
     this.out = undefined
     this.outBytes = 0
     this.broker.connectionClosed(this, prev)
@@ -212,7 +252,7 @@ export class Connection implements PacketSink, Timed {
     const prev = this.state
     this.flush()
     this.state = ConnState.Closed
-    this.parser.owner = undefined
+    this.rx = undefined
     this.socket.end()
     this.broker.connectionEnding(this, prev)
     this.broker.connDeadlines.schedule(this, Date.now() + CLOSE_GRACE_MS)

@@ -1,10 +1,14 @@
 /**
  * Routing: match a topic once (cached in the SubscriptionIndex), then deliver to every matching client
- * and one member per shared group. A match larger than forwardBatchSize is delivered in batches with
- * a yield (setImmediate) between them, so one broadcast to 15,000 subscribers never stalls other
- * clients; while batches are pending, later messages queue behind them to keep per-topic order.
+ * and one member per shared group. A match larger than forwardBatchSize is delivered in batches: the
+ * first batch at once, the rest from a setImmediate callback that runs batches for at most
+ * SLICE_MS before yielding again, so one broadcast to 15,000 subscribers never stalls other clients
+ * (and a stream of broadcasts is not throttled to one batch per event-loop turn). While batches are
+ * pending, later messages queue behind them to keep per-topic order; past MAX_PENDING queued
+ * messages the publishing sockets are paused (TCP backpressure) until the queue is empty.
  */
 import type {BrokerImpl} from './broker.js'
+import {type Connection, Paused} from './connection.js'
 import type {Delivery, Message} from './message.js'
 import type {ClientMatch, MatchResult, SharedMatch} from './topics/index.js'
 
@@ -16,10 +20,18 @@ interface Job {
 
 const minQos = (a: number, b: number): 0 | 1 | 2 => (a < b ? a : b) as 0 | 1 | 2
 
+/** Time a deferred run may deliver before yielding to I/O. */
+const SLICE_MS = 4
+/** Queued broadcasts beyond which publishers are paused. */
+const MAX_PENDING = 256
+
 export class Fanout {
   readonly #broker: BrokerImpl
-  readonly #jobs: Job[] = []
+  #jobs: Job[] = []
+  #head = 0
   #scheduled = false
+  /** Publishers paused because broadcasts queued up. */
+  #paused: Connection[] = []
   readonly #run = (): void => this.#runJobs()
 
   constructor(broker: BrokerImpl) {
@@ -27,10 +39,11 @@ export class Fanout {
   }
 
   get pending(): number {
-    return this.#jobs.length
+    return this.#jobs.length - this.#head
   }
 
-  route(msg: Message): void {
+  /** Delivers `msg`; `source` is the publishing connection, paused while broadcasts back up. */
+  route(msg: Message, source?: Connection): void {
     const broker = this.#broker
     const match = broker.subs.match(msg.topic)
     const n = match.clients.length
@@ -38,13 +51,17 @@ export class Fanout {
       broker.stats.messagesNoSubscriber++
       return
     }
-    if (this.#jobs.length === 0 && n <= broker.config.forwardBatchSize) {
+    if (this.pending === 0 && n <= broker.config.forwardBatchSize) {
       for (let i = 0; i < n; i++) this.#deliverClient(msg, match.clients[i])
       for (const group of match.shared) this.#deliverShared(msg, group)
       return
     }
     this.#jobs.push({msg, match, next: 0})
-    if (!this.#scheduled) this.#runJobs()
+    if (!this.#scheduled) this.#runJobs(true)
+    if (source !== undefined && this.pending > MAX_PENDING && (source.paused & Paused.Fanout) === 0) {
+      source.pauseReading(Paused.Fanout)
+      this.#paused.push(source)
+    }
   }
 
   /** A shared-subscription delivery whose member left: another online member gets it. */
@@ -60,25 +77,45 @@ export class Fanout {
     return true
   }
 
-  #runJobs(): void {
+  /** One batch when called from route() (`first`), else batches until the queue is empty or SLICE_MS passed. */
+  #runJobs(first = false): void {
     this.#scheduled = false
-    let budget = this.#broker.config.forwardBatchSize
-    while (this.#jobs.length > 0 && budget > 0) {
-      const job = this.#jobs[0]
-      const clients = job.match.clients
-      const end = Math.min(clients.length, job.next + budget)
-      for (let i = job.next; i < end; i++) this.#deliverClient(job.msg, clients[i])
-      budget -= end - job.next
-      job.next = end
-      if (end < clients.length) break
-      for (const group of job.match.shared) this.#deliverShared(job.msg, group)
-      budget -= job.match.shared.length
-      this.#jobs.shift()
-    }
-    if (this.#jobs.length > 0) {
+    const batch = this.#broker.config.forwardBatchSize
+    const start = first ? 0 : performance.now()
+    do {
+      let budget = batch
+      while (this.#head < this.#jobs.length && budget > 0) {
+        const job = this.#jobs[this.#head]
+        const clients = job.match.clients
+        const end = Math.min(clients.length, job.next + budget)
+        for (let i = job.next; i < end; i++) this.#deliverClient(job.msg, clients[i])
+        budget -= end - job.next
+        job.next = end
+        if (end < clients.length) break
+        for (const group of job.match.shared) this.#deliverShared(job.msg, group)
+        budget -= job.match.shared.length
+        this.#jobs[this.#head++] = undefined as never
+      }
+    } while (!first && this.#head < this.#jobs.length && performance.now() - start < SLICE_MS)
+    if (this.#head === this.#jobs.length) {
+      this.#jobs = []
+      this.#head = 0
+      this.#resumePublishers()
+    } else {
+      if (this.#head > 1024 && this.#head * 2 > this.#jobs.length) {
+        this.#jobs = this.#jobs.slice(this.#head)
+        this.#head = 0
+      }
       this.#scheduled = true
       setImmediate(this.#run)
     }
+  }
+
+  #resumePublishers(): void {
+    if (this.#paused.length === 0) return
+    const paused = this.#paused
+    this.#paused = []
+    for (const conn of paused) conn.resumeReading(Paused.Fanout)
   }
 
   #deliverClient(msg: Message, c: ClientMatch): void {

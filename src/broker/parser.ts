@@ -1,9 +1,10 @@
 /**
- * mqtt-packet's streaming Parser with the two checks it lacks: the maximum packet size is enforced
- * as soon as the fixed header is read (before buffering the body), and strings are strict UTF-8
- * without U+0000 [MQTT-1.5.4-1] [MQTT-1.5.4-2] (mqtt-packet decodes with toString('utf8'), which
- * silently replaces bad bytes, so a replacement character sends us back to the raw bytes).
- * Listeners are shared functions reading `owner`, so a parser costs no closures and can be pooled.
+ * The broker's one mqtt-packet Parser, shared by every connection: the decoder (./decoder.ts) hands
+ * it one complete frame at a time, so it never holds bytes between calls and costs nothing per
+ * connection (a Parser is an EventEmitter plus a BufferList stream: about 1.2 KB of heap each).
+ * It adds the check mqtt-packet lacks: strings are strict UTF-8 without U+0000 [MQTT-1.5.4-1]
+ * [MQTT-1.5.4-2] (mqtt-packet decodes with toString('utf8'), which silently replaces bad bytes, so a
+ * replacement character sends us back to the raw bytes).
  */
 import {createRequire} from 'node:module'
 import type {Packet} from 'mqtt-packet'
@@ -16,70 +17,57 @@ interface RawParser {
   settings: {protocolVersion?: number}
   error: Error | null
   _pos: number
-  _list: {slice(start: number, end: number): Buffer}
+  _list: {length: number; slice(start: number, end: number): Buffer}
   parse(buf: Buffer): number
   parser(opt?: object): unknown
   on(event: string, fn: (...args: never[]) => void): unknown
   _emitError(err: Error): void
   _resetState(): void
-  _parseLength(): boolean
   _parseString(maybeBuffer?: boolean): string | null
 }
 type ParserClass = new () => RawParser
 const Parser = require('mqtt-packet/parser.js') as ParserClass
 
-export interface PacketSink {
-  onPacket(packet: Packet): void
-  onParseError(err: Error, parser: BrokerParser): void
+/** What one frame decoded to: a packet, or an error with what was known of the packet. */
+export type FrameResult = {packet: Packet; error?: undefined} | {packet?: undefined; error: Error; cmd: string | undefined; protocolVersion: number}
+
+function onPacket(this: FrameParser, packet: Packet): void {
+  this.last = packet
 }
 
-function onPacket(this: BrokerParser, packet: Packet): void {
-  this.owner?.onPacket(packet)
+function onError(this: FrameParser, err: Error): void {
+  this.lastError ??= err // the first error is the one that counts
 }
 
-function onError(this: BrokerParser, err: Error): void {
-  const owner = this.owner
-  if (owner === undefined) return
-  this.owner = undefined // the first error closes the connection; the rest is noise
-  owner.onParseError(err, this)
-}
+export class FrameParser extends Parser {
+  last: Packet | undefined
+  lastError: Error | undefined
 
-function headerBytes(length: number): number {
-  return 1 + (length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4)
-}
-
-export class BrokerParser extends Parser {
-  owner: PacketSink | undefined
-  maxPacketSize: number
-
-  constructor(maxPacketSize: number) {
+  constructor() {
     super()
     this.parser({})
-    this.maxPacketSize = maxPacketSize
     this.on('packet', onPacket as never)
     this.on('error', onError as never)
   }
 
-  /** Ready for another connection (clientPool). */
-  reset(maxPacketSize: number): void {
-    this._resetState()
-    this.settings = {}
-    this.owner = undefined
-    this.maxPacketSize = maxPacketSize
-  }
-
-  /** Protocol version of the CONNECT being parsed or accepted, 0 if unknown. */
-  get protocolVersion(): number {
-    return this.settings.protocolVersion ?? this.packet.protocolVersion ?? 0
-  }
-
-  override _parseLength(): boolean {
-    const ok = super._parseLength()
-    if (ok && this.packet.length + headerBytes(this.packet.length) > this.maxPacketSize) {
-      this._emitError(new Error(`Packet too large: ${this.packet.length} bytes`))
-      return false
+  /** Decodes exactly one complete frame for a connection of protocol level `version` (0 = before CONNECT). */
+  decode(frame: Buffer, version: number): FrameResult {
+    this.settings = {protocolVersion: version === 0 ? 4 : version} // CONNECT replaces it with itself
+    this.last = undefined
+    this.lastError = undefined
+    this.parse(frame)
+    const packet = this.last
+    const error = this.lastError ?? (packet === undefined ? new Error('Packet too short') : undefined)
+    if (error !== undefined || this._list.length !== 0) {
+      const {cmd, protocolVersion} = this.packet
+      this._resetState()
+      this._pos = 0 // _resetState leaves it, and _parseLength reads it: a stale offset breaks the next frame
+      this.last = undefined
+      if (error !== undefined) return {error, cmd, protocolVersion: protocolVersion ?? 0}
     }
-    return ok
+    this.last = undefined
+    this.settings = {}
+    return {packet: packet!}
   }
 
   override _parseString(maybeBuffer?: boolean): string | null {

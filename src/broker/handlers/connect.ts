@@ -116,7 +116,6 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   conn.clientId = clientId
   conn.will = will
   conn.keepAliveMs = keepAlive * 1500
-  conn.parser.maxPacketSize = limits.maxPacketSize
   if (version === 5) {
     if (props?.receiveMaximum !== undefined) conn.sendMax = props.receiveMaximum
     if (props?.maximumPacketSize !== undefined) conn.maxOut = props.maximumPacketSize

@@ -6,7 +6,7 @@ import type {IPublishPacket} from 'mqtt-packet'
 import type {Connection} from '../connection.js'
 import {ACK, encodeAck} from '../encode.js'
 import type {ForwardedProperties, Message} from '../message.js'
-import {ProtocolError, protocolError} from '../protocol/errors.js'
+import {ProtocolError, malformed, protocolError} from '../protocol/errors.js'
 import {RC} from '../protocol/reason-codes.js'
 import {validateTopicName} from '../protocol/topics.js'
 
@@ -59,6 +59,8 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   }
   // [MQTT-3.3.1-2] DUP must be 0 for QoS 0.
   if (qos === 0 && packet.dup) throw malformedDup()
+  // [MQTT-2.3.1-1] QoS 1/2 carry a non-zero packet identifier.
+  if (qos > 0 && !packet.messageId) throw malformed('packet identifier 0')
 
   const stats = broker.stats
   stats.messagesReceived++
@@ -87,7 +89,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     }
     broker.store.addIncoming(session, id)
   }
-  broker.publishMessage(msg)
+  broker.publishMessage(msg, conn)
   if (qos === 1) conn.write(encodeAck(ACK.puback, id))
   else if (qos === 2) conn.write(encodeAck(ACK.pubrec, id))
 }

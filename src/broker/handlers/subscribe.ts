@@ -5,7 +5,7 @@
 import type {ISubscribePacket, ISubscription} from 'mqtt-packet'
 import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
-import {protocolError} from '../protocol/errors.js'
+import {malformed, protocolError} from '../protocol/errors.js'
 import {RC, V3_SUBACK_FAILURE} from '../protocol/reason-codes.js'
 import {parseShared, topicMatchesFilter, validateTopicFilter} from '../protocol/topics.js'
 import type {SubOptions} from '../topics/index.js'
@@ -21,6 +21,8 @@ export function isDenied(deny: readonly string[], filter: string): boolean {
 export function handleSubscribe(conn: Connection, packet: ISubscribePacket): void {
   const broker = conn.broker
   const session = conn.session!
+  // [MQTT-2.3.1-1] a non-zero packet identifier.
+  if (!packet.messageId) throw malformed('packet identifier 0')
   const subscriptionId = conn.v5 ? (packet.properties?.subscriptionIdentifier as number | undefined) : undefined
   // [MQTT-3.8.2-?] subscription identifier 0 is a protocol error.
   if (subscriptionId === 0) throw protocolError('subscription identifier 0')

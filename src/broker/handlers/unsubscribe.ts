@@ -1,12 +1,15 @@
 /** UNSUBSCRIBE: remove from the index and the session; UNSUBACK (MQTT 5: a reason per filter). */
 import type {IUnsubscribePacket} from 'mqtt-packet'
 import type {Connection} from '../connection.js'
+import {malformed} from '../protocol/errors.js'
 import {RC} from '../protocol/reason-codes.js'
 import {validateTopicFilter} from '../protocol/topics.js'
 
 export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket): void {
   const broker = conn.broker
   const session = conn.session!
+  // [MQTT-2.3.1-1] a non-zero packet identifier.
+  if (!packet.messageId) throw malformed('packet identifier 0')
   const reasons: number[] = []
   for (const filter of packet.unsubscriptions) {
     if (validateTopicFilter(filter) !== undefined) {
