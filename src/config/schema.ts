@@ -114,7 +114,7 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'listeners', kind: 'listeners', help: 'MQTT listeners: [{host, port, tls?: {cert, key, ca?}}]'},
   {key: 'maxConnections', kind: 'int', min: 1, max: 100_000_000, env: 'MQTTCTL_MAX_CONNECTIONS', help: 'live connections accepted before "Connection limit reached"'},
   {key: 'ioEntries', kind: 'int', min: 1, max: 1_048_576, env: 'MQTTCTL_IO_ENTRIES', help: 'the guide\'s IO_ENTRIES; here: connections accepted per event-loop turn'},
-  {key: 'clientPool', kind: 'int', min: 0, max: 10_000_000, env: 'MQTTCTL_CLIENT_POOL', help: 'the guide\'s MAX_CLIENTS_POOL; here: recycled per-connection objects kept'},
+  {key: 'clientPool', kind: 'int', min: 0, max: 10_000_000, env: 'MQTTCTL_CLIENT_POOL', help: 'the guide\'s MAX_CLIENTS_POOL; accepted for compatibility, no effect here (connections need no pre-warmed objects)'},
   {key: 'forwardBatchSize', kind: 'int', min: 1, max: 1_000_000, env: 'MQTTCTL_FORWARD_BATCH_SIZE', help: 'subscribers served per fan-out batch before yielding'},
   {key: 'logLevel', kind: 'enum', values: LOG_LEVELS, env: 'MQTTCTL_LOG_LEVEL', help: 'debug, info, warn or error'},
   {key: 'dataDir', kind: 'string', env: 'MQTTCTL_DATA_DIR', help: 'directory for pid, log and persistent state'},

@@ -30,7 +30,7 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = [
   {flag: 'log-level', key: 'logLevel', kind: 'enum', helpValue: 'LEVEL', help: 'debug, info, warn or error (default info)'},
   {flag: 'max-connections', key: 'maxConnections', kind: 'int', helpValue: 'N', help: 'live connections accepted before "Connection limit reached" (default 10000)'},
   {flag: 'io-entries', key: 'ioEntries', kind: 'int', helpValue: 'N', help: 'connections accepted per event-loop turn (default 256)'},
-  {flag: 'client-pool', key: 'clientPool', kind: 'int', helpValue: 'N', help: 'recycled per-connection objects kept (default 1024)'},
+  {flag: 'client-pool', key: 'clientPool', kind: 'int', helpValue: 'N', help: 'the guide\'s MAX_CLIENTS_POOL; accepted for compatibility, no effect in this runtime (default 1024)'},
   {flag: 'forward-batch-size', key: 'forwardBatchSize', kind: 'int', helpValue: 'N', help: 'subscribers served per fan-out batch before yielding (default 100)'},
   {flag: 'stats-interval', key: 'statsInterval', kind: 'int', helpValue: 'SECONDS', help: 'seconds between statistics log lines and $SYS updates (default 5)'},
   {flag: 'metrics', key: 'metrics.enabled', kind: 'bool', help: 'serve Prometheus /metrics and /healthz over HTTP'},
