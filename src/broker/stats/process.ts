@@ -21,20 +21,58 @@ export interface ProcessSample {
   startTimeSeconds: number
 }
 
-export class ProcessSampler {
-  #lastCpu = process.cpuUsage()
-  #lastWall = performance.now()
-  #heapPeak = 0
-  readonly #startTimeSeconds = Math.round((Date.now() - process.uptime() * 1000) / 1000)
+export interface ProcessClock {
+  cpuUsage(): {user: number; system: number}
+  /** Monotonic wall clock, ms. */
+  now(): number
+  /** Seconds since the process started. */
+  uptime(): number
+  memoryUsage(): {rss: number; heapUsed: number; heapTotal: number}
+}
 
+const PROCESS_CLOCK: ProcessClock = {
+  cpuUsage: () => process.cpuUsage(),
+  now: () => performance.now(),
+  uptime: () => process.uptime(),
+  memoryUsage: () => process.memoryUsage(),
+}
+
+export class ProcessSampler {
+  readonly #clock: ProcessClock
+  #lastCpu: {user: number; system: number}
+  #lastWall: number
+  #lastPercent: number | undefined
+  #heapPeak = 0
+  readonly #startTimeSeconds: number
+
+  constructor(clock: ProcessClock = PROCESS_CLOCK) {
+    this.#clock = clock
+    this.#lastCpu = clock.cpuUsage()
+    this.#lastWall = clock.now()
+    this.#startTimeSeconds = Math.round((Date.now() - clock.uptime() * 1000) / 1000)
+  }
+
+  /** Samples and starts a new CPU window (the statistics tick). */
   sample(): ProcessSample {
-    const mem = process.memoryUsage()
-    const cpu = process.cpuUsage()
-    const wall = performance.now()
+    const cpu = this.#clock.cpuUsage()
+    const wall = this.#clock.now()
     const cpuMicros = cpu.user - this.#lastCpu.user + (cpu.system - this.#lastCpu.system)
     const wallMicros = (wall - this.#lastWall) * 1000
     this.#lastCpu = cpu
     this.#lastWall = wall
+    this.#lastPercent =
+      wallMicros >= MIN_WINDOW_MICROS ? (cpuMicros / wallMicros) * 100 : ((cpu.user + cpu.system) / (this.#clock.uptime() * 1e6)) * 100
+    return this.#build(cpu, this.#lastPercent)
+  }
+
+  /** Fresh memory and CPU seconds, the last window's CPU percent; leaves the window alone (scrapes). */
+  peek(): ProcessSample {
+    const cpu = this.#clock.cpuUsage()
+    return this.#lastPercent === undefined ? this.sample() : this.#build(cpu, this.#lastPercent)
+  }
+
+  #build(cpu: {user: number; system: number}, cpuPercent: number): ProcessSample {
+    const mem = this.#clock.memoryUsage()
     this.#heapPeak = Math.max(this.#heapPeak, mem.heapUsed)
     return {
       rssBytes: mem.rss,
@@ -42,10 +80,7 @@ export class ProcessSampler {
       heapTotalBytes: mem.heapTotal,
       heapPeakBytes: this.#heapPeak,
       cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
-      cpuPercent:
-        wallMicros >= MIN_WINDOW_MICROS
-          ? (cpuMicros / wallMicros) * 100
-          : ((cpu.user + cpu.system) / (process.uptime() * 1e6)) * 100,
+      cpuPercent,
       startTimeSeconds: this.#startTimeSeconds,
     }
   }

@@ -42,6 +42,7 @@ export function prometheusMetrics(s: StatsSnapshot): Metric[] {
     m('mqtt_broker_connections_peak', 'gauge', 'Most clients connected at one time since start.', s.connectionsPeak),
     m('mqtt_broker_connections_total', 'counter', 'Successful CONNECTs since start.', s.connectionsTotal),
     m('mqtt_broker_connections_refused_total', 'counter', 'Connections refused because the limit was reached.', s.connectionsRefused),
+    m('mqtt_broker_protocol_errors_total', 'counter', 'Connections closed for a malformed packet or a protocol error.', s.protocolErrors),
     m('mqtt_broker_sessions', 'gauge', 'Sessions known (connected and orphan).', s.sessionsTotal),
     m('mqtt_broker_sessions_orphan', 'gauge', 'Sessions with no live connection (orphan clients).', s.sessionsOrphan),
     m('mqtt_broker_messages_received_total', 'counter', 'PUBLISH messages received, by QoS.', byQos(s.receivedQos0, s.receivedQos1, s.receivedQos2)),

@@ -9,7 +9,7 @@ import type {Logger} from '../log.js'
 import {startMetricsHttp, type MetricsHttpServer} from '../listeners/metrics-http.js'
 import type {BrokerStats} from './counters.js'
 import {LoadAverages, type LoadValues} from './loads.js'
-import {ProcessSampler} from './process.js'
+import {type ProcessSample, ProcessSampler} from './process.js'
 import {PROMETHEUS_CONTENT_TYPE, prometheusText} from './prometheus.js'
 import {loadCounters, type StatsSnapshot, takeSnapshot} from './snapshot.js'
 import {statsLogLines} from './stats-log.js'
@@ -27,7 +27,7 @@ export interface ReporterHost {
 export interface Reporter {
   /** Resolves with the metrics listener's address once it listens (undefined when disabled); rejects if it cannot bind. */
   readonly metrics: Promise<{host: string; port: number} | undefined>
-  /** A fresh snapshot (samples the process now, does not advance the load averages). */
+  /** A fresh snapshot: counters and memory now, CPU % of the last tick's window (does not advance it, nor the load averages). */
   snapshot(): StatsSnapshot
   /** Runs one tick now (tests, and a final figure at shutdown). */
   tick(): void
@@ -48,10 +48,13 @@ export function startReporter(broker: ReporterHost, options: {now?: () => number
   let stopped = false
   stats.maxConnections = config.maxConnections
 
-  const snapshot = (): StatsSnapshot => {
+  // The tick starts a new CPU window; a scrape or snapshot() between ticks only peeks, so a
+  // Prometheus scrape just before a tick cannot shorten the window the log and $SYS report.
+  const snapshotWith = (proc: ProcessSample): StatsSnapshot => {
     stats.maxConnections = config.maxConnections
-    return takeSnapshot(stats, sampler.sample(), version, now())
+    return takeSnapshot(stats, proc, version, now())
   }
+  const snapshot = (): StatsSnapshot => snapshotWith(sampler.peek())
 
   const publishSys = (snap: StatsSnapshot): void => {
     for (const [topic, payload] of sysMessages(snap, loadValues)) {
@@ -67,7 +70,7 @@ export function startReporter(broker: ReporterHost, options: {now?: () => number
   }
 
   const tick = (log: boolean): void => {
-    const snap = snapshot()
+    const snap = snapshotWith(sampler.sample())
     loadValues = loads.update(loadCounters(snap), snap.time)
     if (log && logger.enabled('info')) for (const line of statsLogLines(snap)) logger.info(line)
     publishSys(snap)

@@ -19,6 +19,8 @@ export interface StatsSnapshot {
   connectionsPeak: number
   connectionsTotal: number
   connectionsRefused: number
+  /** Connections closed for a malformed packet or a protocol error. */
+  protocolErrors: number
   sessionsOrphan: number
   sessionsTotal: number
 
@@ -68,6 +70,7 @@ export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: s
     connectionsPeak: stats.connectionsPeak,
     connectionsTotal: stats.connectionsTotal,
     connectionsRefused: stats.connectionsRefused,
+    protocolErrors: stats.protocolErrors,
     sessionsOrphan: stats.sessionsOrphan,
     sessionsTotal: stats.sessionsTotal,
     messagesReceived: stats.messagesReceived,

@@ -50,6 +50,7 @@ export const SYS_TOPICS: readonly SysTopic[] = [
   t('mqttctl/clients/orphan', 'sessionsOrphan', 'orphan sessions (same as clients/disconnected)'),
   t('mqttctl/connections/total', 'connectionsTotal', 'successful CONNECTs since start'),
   t('mqttctl/connections/refused', 'connectionsRefused', 'connections refused: "Connection limit reached"'),
+  t('mqttctl/connections/protocol-errors', 'protocolErrors', 'connections closed for a malformed packet or a protocol error'),
   t('mqttctl/publish/received/qos0', 'receivedQos0', 'PUBLISH received at QoS 0'),
   t('mqttctl/publish/received/qos1', 'receivedQos1', 'PUBLISH received at QoS 1'),
   t('mqttctl/publish/received/qos2', 'receivedQos2', 'PUBLISH received at QoS 2'),
@@ -66,7 +67,7 @@ export const SYS_TOPICS: readonly SysTopic[] = [
   t('mqttctl/process/rss', 'rssBytes', 'resident memory, bytes'),
   t('mqttctl/process/heap/total', 'heapTotalBytes', 'V8 heap reserved, bytes'),
   t('mqttctl/process/cpu/seconds', 'cpuSecondsTotal', 'CPU time used since start, seconds', 'fixed2'),
-  t('mqttctl/process/cpu/percent', 'cpuPercent', 'CPU over the last interval, % of one core', 'fixed2'),
+  t('mqttctl/process/cpu/percent', 'cpuPercent', 'CPU over the last statistics interval, % of one core', 'fixed2'),
   t('mqttctl/process/start-time', 'processStartTimeSeconds', 'process start, Unix seconds'),
 ]
 
