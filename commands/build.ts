@@ -1,13 +1,13 @@
 import {relative} from 'node:path'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {formatBytes, table} from '../src/cli/render.js'
+import {formatBytes, outputWidth, table, wrap} from '../src/cli/render.js'
 import {build, BuildError, type BuildResult, OPTIMIZE_DOC, OPTIMIZE_MODES, resolvePlan} from '../src/build/index.js'
 
 export type {BuildResult}
 
 export default class Build extends BaseCommand {
-  static summary = 'Build the broker for a server: one bundled executable, its configuration, systemd unit and OS scripts, ready for /opt/mqtt-broker'
+  static summary = 'Build the broker for a server: bundle, configuration, systemd unit, OS scripts'
   static description = `Bundles the broker runtime and its dependencies into one file (esbuild) and writes a layout to copy to the server: bin/ (the broker), etc/broker.json (the configuration for the tier), systemd/ (the unit), scripts/ (OS tuning for --target), README.md and manifest.json (version, build options, SHA-256 of every file). The server needs no source tree and no node_modules; with --single-executable it needs no Node.js either.
 
 Optimize modes:
@@ -65,16 +65,16 @@ The same inputs give byte-identical files and archives (archive mtimes: SOURCE_D
   }
 }
 
-function summary(r: BuildResult): string {
+function summary(r: BuildResult, width = outputWidth()): string {
   const rows = [...r.files.map((f) => [f.path, formatBytes(f.bytes), f.description]), ['total', formatBytes(r.bytes), `${r.files.length} files`]]
   const lines = [
-    `Built mqtt-broker ${r.version} for ${r.target}: tier ${r.tier}${r.devices === null ? '' : ` (${r.devices.toLocaleString('en-US')} devices${r.nodes > 1 ? ' per node' : ''})`}, optimize ${r.optimize}, ${r.singleExecutable ? 'single executable' : 'JavaScript bundle + launcher (needs Node.js >= 20 on the server)'}`,
+    wrap(`Built mqtt-broker ${r.version} for ${r.target}: tier ${r.tier}${r.devices === null ? '' : ` (${r.devices.toLocaleString('en-US')} devices${r.nodes > 1 ? ' per node' : ''})`}, optimize ${r.optimize}, ${r.singleExecutable ? 'single executable' : 'JavaScript bundle + launcher (needs Node.js >= 20 on the server)'}`, width),
     '',
     `${r.out}/`,
-    table(rows, {indent: 2, align: ['l', 'r', 'l']}),
+    table(rows, {indent: 2, align: ['l', 'r', 'l'], maxWidth: width}),
   ]
   if (r.archive) lines.push('', `archive ${r.archive.path} (${formatBytes(r.archive.bytes)})`)
   const where = relative(process.cwd(), r.out) || '.'
-  lines.push('', `Run it here: ${where}/bin/mqtt-broker --port 1883   Install: see ${where}/README.md`)
+  lines.push('', `Run it here: ${where}/bin/mqtt-broker --port 1883`, `Install: see ${where}/README.md`)
   return lines.join('\n')
 }

@@ -9,7 +9,7 @@ import {checkNotRunning, runForeground, startDetached} from '../src/control/spaw
 import {brokerFiles} from '../src/control/state.js'
 
 export default class Start extends BaseCommand {
-  static summary = 'Run the MQTT broker: in the foreground (default) or in the background with --detach.'
+  static summary = 'Run the MQTT broker in the foreground (default) or in the background (--detach)'
 
   static description = `Configuration: defaults < --config FILE < MQTTCTL_* environment variables < flags; see it with --print-config.
 In the foreground the broker's log streams here and Ctrl-C (SIGINT) or SIGTERM stops it gracefully; mqttctl exits with the broker's status.
@@ -21,7 +21,7 @@ Exit codes: 0 ok, 1 the broker could not start (port in use, permission, data di
     '<%= config.bin %> start --port 1884 --data-dir /var/lib/mqttctl',
     '<%= config.bin %> start --config broker.json --print-config',
     '<%= config.bin %> start --detach --data-dir ./data && <%= config.bin %> status',
-    '<%= config.bin %> start --runtime ./mqttctl-bundle',
+    '<%= config.bin %> build --out ./mqtt-broker && <%= config.bin %> start --runtime ./mqtt-broker',
   ]
 
   static enableJsonFlag = true

@@ -11,11 +11,17 @@ export type {BrokerStatus}
 const unknown = 'unknown'
 const n = (v: number | null) => (v === null ? unknown : formatInt(v))
 
+/** "3 s old (the broker updates them every 5 s)". */
+export function figuresAge(s: Pick<BrokerStatus, 'figuresAgeSeconds' | 'statsIntervalSeconds'>): string {
+  const every = s.statsIntervalSeconds === null ? '' : ` (the broker updates them every ${s.statsIntervalSeconds} s)`
+  return `${s.figuresAgeSeconds} s old${every}`
+}
+
 export default class Status extends BaseCommand {
-  static summary = 'Show whether the broker on a data directory runs: pid, uptime, listeners, connections, messages, memory.'
+  static summary = 'Show whether the broker of a data directory runs: pid, uptime, connections, RSS'
 
   static description = `Finds the broker the way start was told (--data-dir, --config, MQTTCTL_DATA_DIR, default ./data).
-Live figures come from the broker's retained $SYS topics; "unknown" when they cannot be read within about a second.
+Connections and messages come from the broker's retained $SYS topics, which it refreshes every --stats-interval seconds (default 5), so they are not live: status shows how old they are ("figures"), and "unknown" when they cannot be read within about a second.
 Exit codes: 0 running, 3 not running (like systemctl status), 2 bad flag.`
 
   static examples = ['<%= config.bin %> status', '<%= config.bin %> status --data-dir /var/lib/mqttctl --json']
@@ -47,6 +53,7 @@ Exit codes: 0 running, 3 not running (like systemctl status), 2 bad flag.`
           ...(status.listeners.length === 0 ? [['listeners', unknown]] : status.listeners.map((l, i) => [i === 0 ? 'listeners' : '', listenerText(l)])),
           ['connections', conns],
           ['messages', `${n(status.messages.received)} received, ${n(status.messages.sent)} sent`],
+          ...(status.figuresAgeSeconds === null ? [] : [['figures', figuresAge(status)]]),
           ['memory (RSS)', status.rssBytes === null ? unknown : formatBytes(status.rssBytes)],
           ['data dir', status.dataDir],
           ...(status.metrics ? [['metrics', `http://${listenerText(status.metrics)}/metrics`]] : []),

@@ -10,7 +10,7 @@ import {stopBroker, type StopResult} from '../src/control/stop.js'
 export type {StopResult}
 
 export default class Stop extends BaseCommand {
-  static summary = 'Stop the broker running on a data directory: SIGTERM, then SIGKILL after --timeout.'
+  static summary = 'Stop the broker of a data directory: SIGTERM, then SIGKILL after --timeout'
 
   static description = `Finds the broker the way start was told (--data-dir, --config, MQTTCTL_DATA_DIR, default ./data).
 Exit codes: 0 stopped, 1 could not stop it, 2 bad flag, 3 no broker was running.`

@@ -18,6 +18,25 @@ export interface ClientSink {
   failed(client: BenchClient, error: Error): void
 }
 
+/** CONNACK return codes (MQTT 3.1/3.1.1) and reason codes (MQTT 5): why a connection was refused. */
+export const CONNACK_REASONS: Record<number, string> = {
+  1: 'unacceptable protocol version',
+  2: 'client id rejected',
+  3: 'server unavailable, e.g. at its connection limit',
+  4: 'bad user name or password',
+  5: 'not authorized',
+  0x80: 'unspecified error',
+  0x84: 'unsupported protocol version',
+  0x85: 'client id not valid',
+  0x86: 'bad user name or password',
+  0x87: 'not authorized',
+  0x88: 'server unavailable',
+  0x89: 'server busy',
+  0x8a: 'banned',
+  0x97: 'quota exceeded, e.g. the connection limit',
+  0x9f: 'connection rate exceeded',
+}
+
 export class BenchClient {
   socket!: net.Socket
   connected = false
@@ -215,7 +234,7 @@ export class BenchClient {
         const p = this.#pending
         if (p?.type !== T.CONNACK) return
         if (code === 0) p.resolve()
-        else p.reject(new Error(`CONNACK refused (code ${code})`))
+        else p.reject(new Error(`CONNACK refused (code ${code}${CONNACK_REASONS[code] ? `: ${CONNACK_REASONS[code]}` : ''})`))
         return
       }
       case T.SUBACK: {

@@ -115,7 +115,9 @@ export class BenchUsageError extends Error {}
 export function normalize(mode: BenchMode, given: Partial<BenchOptions>): BenchOptions {
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined))
   const o: BenchOptions = {...DEFAULTS, ...MODE_DEFAULTS[mode], ...defined, mode}
-  if (o.subscribers < 0) o.subscribers = mode === 'pubsub' || mode === 'latency' ? o.clients : 0
+  // sub: -c is the number of subscribers (as for fanout); pubsub/latency: one subscriber per publisher.
+  if (mode === 'sub') o.subscribers = o.clients
+  else if (o.subscribers < 0) o.subscribers = mode === 'pubsub' || mode === 'latency' ? o.clients : 0
   if (!o.subTopic) o.subTopic = o.topic
   // Timestamp (8 bytes) and broadcast sequence number (4 bytes) live at the head of the payload.
   if (o.size < 12) throw new BenchUsageError('--size must be at least 12 bytes (timestamp and sequence number)')

@@ -1,8 +1,11 @@
 /** Human output of `mqttctl bench`: the live progress line and the end-of-run summary. */
-import {formatBytes, formatInt, table} from '../cli/render.js'
+import {formatBytes, formatInt, outputWidth, table, wrap} from '../cli/render.js'
 import type {Percentiles} from './histogram.js'
 import type {BenchResult} from './index.js'
 import type {Progress} from './runner.js'
+
+/** 1234 -> "1,234", 123456 -> "123.5k", 123456789 -> "123.5M": progress must fit one row. */
+const short = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e5 ? `${(n / 1e3).toFixed(1)}k` : formatInt(n))
 
 /** A progress printer: remembers the previous sample to show rates. */
 export function progressLine(): (p: Progress) => string {
@@ -11,12 +14,12 @@ export function progressLine(): (p: Progress) => string {
   return (p) => {
     const t = performance.now()
     const dt = last ? (t - last.t) / 1000 : 0
-    const rate = (now: number, before: number) => (dt > 0 ? formatInt((now - before) / dt) : '0')
+    const rate = (now: number, before: number) => (dt > 0 ? short((now - before) / dt) : '0')
     const line =
-      `${((t - t0) / 1000).toFixed(1).padStart(6)}s  ${p.phase.padEnd(10)} conn ${formatInt(p.connected)}` +
-      (p.connectFailed ? ` (${formatInt(p.connectFailed)} failed)` : '') +
-      `  sent ${formatInt(p.sent)} (${rate(p.sent, last?.sent ?? 0)}/s)` +
-      `  recv ${formatInt(p.received)} (${rate(p.received, last?.received ?? 0)}/s)  errors ${formatInt(p.errors)}`
+      `${((t - t0) / 1000).toFixed(1).padStart(5)}s ${p.phase.padEnd(10)} conn ${short(p.connected)}` +
+      (p.connectFailed ? ` (${short(p.connectFailed)} failed)` : '') +
+      `  sent ${short(p.sent)} (${rate(p.sent, last?.sent ?? 0)}/s)` +
+      `  recv ${short(p.received)} (${rate(p.received, last?.received ?? 0)}/s)  err ${formatInt(p.errors)}`
     if (!last || t - last.t >= 900) last = {t, sent: p.sent, received: p.received}
     return line
   }
@@ -25,15 +28,18 @@ export function progressLine(): (p: Progress) => string {
 const ms = (v: number) => (v >= 100 ? `${Math.round(v)} ms` : `${Number(v.toPrecision(3))} ms`)
 const pct = (p: Percentiles | null) => (p ? `p50 ${ms(p.p50)}  p95 ${ms(p.p95)}  p99 ${ms(p.p99)}  max ${ms(p.max)}  (${formatInt(p.count)} samples)` : '–')
 
-export function summary(r: BenchResult): string {
+const plural = (n: number, word: string) => `${formatInt(n)} ${word}${n === 1 ? '' : 's'}`
+
+/** The end-of-run summary, `width` columns wide (the terminal's, else 80). */
+export function summary(r: BenchResult, width = outputWidth()): string {
   const who =
     r.mode === 'conn'
-      ? `${formatInt(r.clients)} connections`
+      ? plural(r.clients, 'connection')
       : r.mode === 'fanout'
-        ? `1 publisher → ${formatInt(r.subscribers)} subscribers`
+        ? `1 publisher → ${plural(r.subscribers, 'subscriber')}`
         : r.mode === 'sub'
-          ? `${formatInt(r.subscribers)} subscribers`
-          : `${formatInt(r.clients)} publishers, ${formatInt(r.subscribers)} subscribers`
+          ? plural(r.subscribers, 'subscriber')
+          : `${plural(r.clients, 'publisher')}, ${plural(r.subscribers, 'subscriber')}`
   const head = `bench ${r.mode} → ${r.target}  (${who}, MQTT ${r.protocol === 5 ? '5' : r.protocol === 4 ? '3.1.1' : '3.1'}, QoS ${r.qos}, ${r.size} B, ${r.workers} process${r.workers > 1 ? 'es' : ''})`
   const rows: string[][] = [
     ['connections', `${formatInt(r.connect.connected)} of ${formatInt(r.connect.attempted)} in ${r.connect.seconds} s (${formatInt(r.connect.perSecond)}/s), ${formatInt(r.connect.failed)} failed`],
@@ -61,5 +67,5 @@ export function summary(r: BenchResult): string {
       'broker',
       `pid ${r.broker.pid}: CPU ${r.broker.cpuPercent ?? '?'} %, RSS ${r.broker.rssBytes === null ? '?' : formatBytes(r.broker.rssBytes)}`,
     ])
-  return `${head}\n${table(rows, {indent: 2})}`
+  return `${wrap(head, width, '', '  ')}\n${table(rows, {indent: 2, maxWidth: width})}`
 }

@@ -2,8 +2,8 @@
  * `mqttctl build` flags -> a checked BuildPlan, before anything is bundled or written. Every bad value
  * is a BuildError (exit 2) naming the value and what is allowed.
  */
-import {existsSync, statSync} from 'node:fs'
-import {basename, dirname, resolve} from 'node:path'
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {basename, dirname, join, resolve} from 'node:path'
 import {type BrokerConfig, ConfigError, configForTier, loadConfig, validateConfig} from '../config/index.js'
 import {formatInt} from '../cli/render.js'
 import {InputError, TIERS, type Tier} from '../sizing/index.js'
@@ -100,9 +100,40 @@ function configFrom(input: BuildInput, tier: Tier | undefined): {config: BrokerC
   return {config, tier: t, source: file, note: `--config ${input.config}: OS files for tier ${t.name} (MAX_CONNECTIONS ${formatInt(config.maxConnections)})`}
 }
 
+/** Top-level names of a layout `mqttctl build` writes (src/build/layout.ts). */
+const LAYOUT_ENTRIES = new Set(['README.md', 'SHA256SUMS', 'manifest.json', 'bin', 'etc', 'scripts', 'systemd'])
+
+/**
+ * Why --force must not replace this existing --out, or undefined when it may: only an empty
+ * directory or an earlier build's layout (manifest.json of mqtt-broker, nothing else beside it, so
+ * not a data/ directory of a broker run in place) is replaced. Anything else (the working directory
+ * for --out "", a parent, /tmp, a home) would be deleted with everything in it.
+ */
+export function notReplaceable(path: string): string | undefined {
+  if (!statSync(path).isDirectory()) return 'it is not a directory'
+  const entries = readdirSync(path)
+  if (entries.length === 0) return undefined
+  let manifest: {name?: unknown; manifestVersion?: unknown} | undefined
+  try {
+    manifest = JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8'))
+  } catch {
+    manifest = undefined
+  }
+  if (manifest?.name !== 'mqtt-broker' || manifest.manifestVersion === undefined) return 'it is not a `mqttctl build` output (no manifest.json of mqtt-broker in it)'
+  const emptyDir = (e: string) => statSync(join(path, e)).isDirectory() && readdirSync(join(path, e)).length === 0
+  const foreign = entries.filter((e) => !LAYOUT_ENTRIES.has(e) && !emptyDir(e)).sort()
+  if (foreign.length > 0) return `it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}, which mqttctl build did not write (e.g. the data directory of a broker run there)`
+  return undefined
+}
+
 function checkOut(path: string, what: string, force: boolean): void {
   if (!existsSync(dirname(path)) || !statSync(dirname(path)).isDirectory()) throw new BuildError(`${what} ${path}: the directory ${dirname(path)} does not exist; create it or choose another --out`)
-  if (existsSync(path) && !force) throw new BuildError(`${what} ${path} already exists; pass --force to replace it or choose another --out`)
+  if (!existsSync(path)) return
+  if (!force) throw new BuildError(`${what} ${path} already exists; pass --force to replace it or choose another --out`)
+  if (what === '--out') {
+    const why = notReplaceable(path)
+    if (why) throw new BuildError(`--out ${path} exists and --force will not replace it: ${why}; choose another --out or remove it yourself`)
+  } else if (!statSync(path).isFile()) throw new BuildError(`${what} ${path} exists and is not a file; --force replaces only a file there; choose another --out`)
 }
 
 export function resolvePlan(input: BuildInput, host: Platform | undefined = hostPlatform()): BuildPlan {
@@ -134,6 +165,7 @@ export function resolvePlan(input: BuildInput, host: Platform | undefined = host
   const user = input.user ?? DEFAULT_USER
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new BuildError(`--user ${JSON.stringify(user)} is not allowed; allowed: a Linux user name (lower case letters, digits, _ and -)`)
 
+  if (input.out !== undefined && input.out.trim() === '') throw new BuildError('--out "" is not allowed; allowed: a directory path (default ./mqtt-broker)')
   const out = resolve(input.out ?? 'mqtt-broker')
   if (basename(out).startsWith('.')) throw new BuildError(`--out ${input.out}: choose a directory name that does not start with "."`)
   const force = Boolean(input.force)

@@ -15,7 +15,7 @@ import type {LogLevel} from '../sizing/tiers.js'
 import {ConfigError} from '../config/index.js'
 import {ControlError, describeListenError, EXIT, exitCodeOf} from './errors.js'
 import {BROKER_OPTIONS, loadBrokerConfig, PARENT_PIPE_ENV, parseBrokerOptions, type RawOptions} from './options.js'
-import {acquirePidFile, brokerFiles, ensureDataDir, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
+import {acquirePidFile, brokerFiles, ensureDataDir, processStartTicks, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
 
 export interface RunMainOptions {
   /** Aborting it stops the broker gracefully, like SIGTERM (in-process tests). */
@@ -143,6 +143,8 @@ async function serve(
     maxConnections: config.maxConnections,
     logLevel: config.logLevel,
     metrics: metrics ?? null,
+    processStart: processStartTicks(process.pid),
+    statsInterval: config.statsInterval,
   }
   writeState(files, state)
   options.onListening?.(state)

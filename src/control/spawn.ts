@@ -14,7 +14,7 @@ import {execa} from 'execa'
 import {ControlError, EXIT} from './errors.js'
 import {PARENT_PIPE_ENV} from './options.js'
 import type {Runtime} from './runtime.js'
-import {AlreadyRunningError, type BrokerFiles, type BrokerState, ensureDataDir, isAlive, readPid, readState, releasePidFile, rmQuiet} from './state.js'
+import {AlreadyRunningError, type BrokerFiles, type BrokerState, ensureDataDir, isAlive, isBrokerAlive, readPid, readState, releasePidFile, rmQuiet} from './state.js'
 
 const SIGNAL_NUMBERS: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15}
 
@@ -22,7 +22,7 @@ const SIGNAL_NUMBERS: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGKILL: 9
 export function checkNotRunning(files: BrokerFiles): {stalePid?: number} {
   const pid = readPid(files) ?? readState(files)?.pid
   if (pid === undefined) return {}
-  if (isAlive(pid)) throw new AlreadyRunningError(pid, files.dataDir)
+  if (isBrokerAlive(pid, files)) throw new AlreadyRunningError(pid, files.dataDir)
   rmQuiet(files.pidFile)
   rmQuiet(files.stateFile)
   return {stalePid: pid}

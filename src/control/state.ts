@@ -36,6 +36,14 @@ export interface BrokerState {
   logLevel: string
   /** Prometheus endpoint when enabled. */
   metrics: {host: string; port: number} | null
+  /**
+   * Linux: the process's start time in clock ticks since boot (/proc/<pid>/stat field 22). A pid
+   * file outlives its process (kill -9, power loss) and the pid may later name another process;
+   * this tells the two apart without trusting the wall clock.
+   */
+  processStart?: number
+  /** Seconds between statistics ticks ($SYS updates): how stale status's figures can be. */
+  statsInterval?: number
 }
 
 /** Creates the data directory and proves it is writable; throws a ControlError with the fix. */
@@ -66,6 +74,31 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Linux: when the process started, in clock ticks since boot; undefined elsewhere or when gone. */
+export function processStartTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after "(comm)" start at field 3 (state); starttime is field 22.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
+    return Number.isSafeInteger(ticks) ? ticks : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The broker these files name is running: the pid is alive and, when broker.json recorded its start
+ * time, it is still the same process. A pid reused by an unrelated process after a crash or a reboot
+ * is not the broker: stop must not signal it, status must not report it, start must not refuse.
+ */
+export function isBrokerAlive(pid: number, files: BrokerFiles): boolean {
+  if (!isAlive(pid)) return false
+  const state = readState(files)
+  if (state?.pid !== pid || typeof state.processStart !== 'number') return true
+  const now = processStartTicks(pid)
+  return now === undefined || now === state.processStart
+}
+
 export function readPid(files: BrokerFiles): number | undefined {
   let text: string
   try {
@@ -93,7 +126,7 @@ export class AlreadyRunningError extends ControlError {
 export function acquirePidFile(files: BrokerFiles, pid = process.pid): {stale: boolean; stalePid?: number} {
   if (createPidFile(files, pid)) return {stale: false}
   const other = readPid(files)
-  if (other !== undefined && other !== pid && isAlive(other)) throw new AlreadyRunningError(other, files.dataDir)
+  if (other !== undefined && other !== pid && isBrokerAlive(other, files)) throw new AlreadyRunningError(other, files.dataDir)
   rmQuiet(files.pidFile)
   if (createPidFile(files, pid)) return {stale: true, stalePid: other}
   throw new ControlError(`another broker is starting on data directory ${files.dataDir} at the same moment; try again`)

@@ -1,12 +1,13 @@
 /**
  * `mqttctl status`: is a broker running on this data directory, and how is it doing.
- * Process facts come from broker.pid / broker.json and /proc; live figures (connections, messages)
- * from the broker's retained $SYS topics, read over MQTT for up to ~1 s. A figure that cannot be
- * read is null ("unknown"), never a failure.
+ * Process facts come from broker.pid / broker.json and /proc; connections and messages from the
+ * broker's retained $SYS topics, read over MQTT for up to ~1 s. Those are as of the broker's last
+ * statistics tick (every statsInterval seconds), so status reports their age. A figure that cannot
+ * be read is null ("unknown"), never a failure.
  */
 import {readFileSync} from 'node:fs'
 import mqtt from 'mqtt'
-import {type BrokerFiles, isAlive, readPid, readState} from './state.js'
+import {type BrokerFiles, isBrokerAlive, readPid, readState} from './state.js'
 
 export interface BrokerStatus {
   running: boolean
@@ -18,6 +19,13 @@ export interface BrokerStatus {
   connections: number | null
   maxConnections: number | null
   messages: {received: number | null; sent: number | null}
+  /**
+   * How old connections/messages are: the broker publishes $SYS once every statsInterval seconds,
+   * so they are not live (a client that connected since is not counted yet). Null when unknown.
+   */
+  figuresAgeSeconds: number | null
+  /** The broker's statsInterval (seconds between $SYS updates), when broker.json records it. */
+  statsIntervalSeconds: number | null
   rssBytes: number | null
   version: string | null
   configFile: string | null
@@ -34,6 +42,8 @@ export const STATUS_TOPICS = {
   received: '$SYS/broker/publish/messages/received',
   sent: '$SYS/broker/publish/messages/sent',
   rss: '$SYS/broker/mqttctl/process/rss',
+  /** Milliseconds since the epoch of the snapshot the other figures come from. */
+  timestamp: '$SYS/broker/mqttctl/timestamp',
 } as const
 
 /** Resident memory of a process from /proc/<pid>/status (VmRSS), bytes; null elsewhere. */
@@ -96,7 +106,7 @@ const num = (text: string | undefined): number | null => {
 export async function brokerStatus(files: BrokerFiles, options: {now?: number; sysTimeoutMs?: number} = {}): Promise<BrokerStatus> {
   const state = readState(files)
   const pid = readPid(files) ?? state?.pid ?? null
-  const running = pid !== null && isAlive(pid)
+  const running = pid !== null && isBrokerAlive(pid, files)
   const current = running && state?.pid === pid ? state : undefined
   const status: BrokerStatus = {
     running,
@@ -108,6 +118,8 @@ export async function brokerStatus(files: BrokerFiles, options: {now?: number; s
     connections: null,
     maxConnections: current?.maxConnections ?? null,
     messages: {received: null, sent: null},
+    figuresAgeSeconds: null,
+    statsIntervalSeconds: current?.statsInterval ?? null,
     rssBytes: running ? rssOf(pid) : null,
     version: current?.version ?? null,
     configFile: current?.configFile ?? null,
@@ -122,6 +134,8 @@ export async function brokerStatus(files: BrokerFiles, options: {now?: number; s
     status.maxConnections ??= num(sys.get(STATUS_TOPICS.limit))
     status.messages = {received: num(sys.get(STATUS_TOPICS.received)), sent: num(sys.get(STATUS_TOPICS.sent))}
     status.rssBytes ??= num(sys.get(STATUS_TOPICS.rss))
+    const at = num(sys.get(STATUS_TOPICS.timestamp))
+    if (at !== null) status.figuresAgeSeconds = Math.max(0, Math.round(((options.now ?? Date.now()) - at) / 1000))
   }
   return status
 }

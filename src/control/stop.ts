@@ -3,7 +3,7 @@
  * a warning. The pid comes from broker.pid, else broker.json, in the data directory.
  */
 import {ControlError} from './errors.js'
-import {type BrokerFiles, isAlive, readPid, readState, rmQuiet} from './state.js'
+import {type BrokerFiles, isAlive, isBrokerAlive, readPid, readState, rmQuiet} from './state.js'
 
 export interface StopResult {
   /** A live broker was found and is now gone. */
@@ -47,7 +47,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 export async function stopBroker(files: BrokerFiles, options: StopOptions): Promise<StopResult> {
   const pid = readPid(files) ?? readState(files)?.pid ?? null
   const result: StopResult = {stopped: false, pid, forced: false, stalePid: null, dataDir: files.dataDir}
-  if (pid === null || !isAlive(pid)) {
+  if (pid === null || !isBrokerAlive(pid, files)) {
     if (pid !== null) result.stalePid = pid
     rmQuiet(files.pidFile)
     rmQuiet(files.stateFile)

@@ -42,6 +42,19 @@ describe.skipIf(!bin)('runBench against Mosquitto', () => {
     expect(r.probeMs).not.toBeNull()
   })
 
+  it('sub: -c subscribers receive what another client publishes, and stop at --count', async () => {
+    let publisher: Promise<unknown> | undefined
+    const r = await runBench(normalize('sub', {port: broker.port, clients: 4, topic: 't/sub', count: 40, duration: 10, clientId: 't-sub-%i'}), {
+      ready: () => {
+        publisher = runBench(normalize('pub', {port: broker.port, clients: 1, topic: 't/sub', count: 10, duration: 10, clientId: 't-sub-pub-%i'}))
+      },
+    })
+    await publisher
+    expect(r).toMatchObject({mode: 'sub', clients: 4, subscribers: 4})
+    expect(r.connect).toMatchObject({connected: 4, failed: 0})
+    expect(r.messages.received).toBe(40)
+  })
+
   it('conn holds subscribed connections and stops by itself', async () => {
     let ready = false
     const r = await runBench(normalize('conn', {port: broker.port, clients: 200, subscribe: true, duration: 1, brokerPid: broker.pid}), {ready: () => void (ready = true)})
@@ -61,5 +74,48 @@ describe.skipIf(!bin)('runBench against Mosquitto', () => {
     const r = await runBench(normalize('conn', {port: await freePort(), clients: 3, duration: 1, connectTimeout: 2}))
     expect(r.connect).toMatchObject({connected: 0, failed: 3})
     expect(Object.keys(r.errors.messages)[0]).toMatch(/ECONNREFUSED/)
+  })
+})
+
+describe('fanout whose publisher is refused', () => {
+  // Found by QA: `bench fanout -c 15000` against a broker limited to 10,000 connections reported
+  // "5 sent … 75,000 lost" although the publisher never connected, and "CONNACK refused (code 3)".
+  it('sends nothing and names the refusal', async () => {
+    const {createServer} = await import('node:net')
+    let accepted = 0
+    const server = createServer((socket) => {
+      let buf = Buffer.alloc(0)
+      socket.on('error', () => {})
+      socket.on('data', (chunk) => {
+        buf = Buffer.concat([buf, chunk])
+        for (;;) {
+          let len = 0
+          let mul = 1
+          let i = 1
+          for (; i < buf.length && i < 5; i++) {
+            len += (buf[i] & 0x7f) * mul
+            mul *= 128
+            if ((buf[i] & 0x80) === 0) break
+          }
+          if (i >= buf.length || buf.length < i + 1 + len) return
+          const type = buf[0] >> 4
+          const body = buf.subarray(i + 1, i + 1 + len)
+          buf = buf.subarray(i + 1 + len)
+          if (type === 1) socket.write(Buffer.from([0x20, 2, 0, accepted++ < 3 ? 0 : 3]))
+          if (type === 8) socket.write(Buffer.from([0x90, 3, body[0], body[1], 0]))
+        }
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (server.address() as {port: number}).port
+      const r = await runBench(normalize('fanout', {port, clients: 3, count: 5, interval: 0, duration: 5, connectConcurrency: 1, connectTimeout: 2}))
+      expect(r.connect).toMatchObject({connected: 3, failed: 1})
+      expect(r.messages).toMatchObject({sent: 0, received: 0, lost: 0})
+      expect(r.broadcasts).toMatchObject({sent: 0, incomplete: 0})
+      expect(r.errors.messages).toEqual({'CONNACK refused (code 3: server unavailable, e.g. at its connection limit)': 1})
+    } finally {
+      server.close()
+    }
   })
 })

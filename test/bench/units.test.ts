@@ -3,7 +3,8 @@ import {FrameReader} from '../../src/bench/frames.js'
 import {Histogram} from '../../src/bench/histogram.js'
 import {assertLoopback, BenchUsageError, isLoopbackAddress, normalize, parseUrl} from '../../src/bench/options.js'
 import {publishTemplate} from '../../src/bench/packets.js'
-import {slices} from '../../src/bench/index.js'
+import {slices, type BenchResult} from '../../src/bench/index.js'
+import {progressLine, summary} from '../../src/bench/render.js'
 import {median, verdicts, type SuiteResults} from '../../src/bench/suite/report.js'
 
 describe('FrameReader', () => {
@@ -65,6 +66,13 @@ describe('options', () => {
     expect(normalize('pub', {clients: 4, interval: 10}).rate).toBe(400)
   })
 
+  it('sub: -c is the number of subscribers (found by QA: `bench sub` connected none and exited 1)', () => {
+    expect(normalize('sub', {}).subscribers).toBe(10)
+    expect(normalize('sub', {clients: 3})).toMatchObject({clients: 3, subscribers: 3})
+    expect(slices(normalize('sub', {clients: 5, workers: 2})).map((s) => s.subTo - s.subFrom)).toEqual([2, 3])
+    expect(normalize('pub', {clients: 3}).subscribers).toBe(0)
+  })
+
   it('parses mqtt:// and mqtts:// URLs', () => {
     expect(parseUrl('mqtts://u:p%40ss@localhost')).toMatchObject({host: 'localhost', port: 8883, tls: true, username: 'u', password: 'p@ss'})
     expect(parseUrl('mqtt://127.0.0.1:1999')).toMatchObject({port: 1999, tls: false})
@@ -93,5 +101,31 @@ describe('suite report', () => {
     const fanin = v.find((x) => x.target.scenario === 'fanin')!
     expect(fanin).toMatchObject({ours: 300, mosquitto: 100, ratio: 3, met: true})
     expect(v.find((x) => x.target.scenario === 'idle-sub')).toMatchObject({met: false, gap: '5000 > 4096'})
+  })
+})
+
+describe('render', () => {
+  // Found by QA: at 80 columns the summary head ran to 85 characters and the progress line wrapped,
+  // so every \r update scrolled a new row; "1 publishers".
+  const result: BenchResult = {
+    mode: 'latency', target: 'mqtt://127.0.0.1:18831', protocol: 4, qos: 0, size: 64, clients: 1, subscribers: 1, workers: 1,
+    connect: {attempted: 2, connected: 2, failed: 0, seconds: 0.01, perSecond: 200},
+    messages: {sent: 1_000_000, received: 1_000_000, expected: 1_000_000, lost: 0, acked: 0},
+    rates: {sentPerSecond: 100_000, receivedPerSecond: 100_000, measuredSeconds: 10},
+    latencyMs: {count: 1_000_000, p50: 0.278, p95: 6.56, p99: 22.1, max: 142, mean: 1},
+    broadcasts: null, probeMs: null, errors: {count: 0, messages: {}},
+    generator: {cpuPercent: 5.3, userMs: 1, systemMs: 1, wallSeconds: 10, processes: 1},
+    broker: {pid: 4242, cpuPercent: 12.5, rssBytes: 100_000_000},
+  }
+
+  it('the summary fits 80 columns and counts in the singular when it is one', () => {
+    const text = summary(result, 80)
+    expect(text).toMatch(/^bench latency → mqtt:\/\/127\.0\.0\.1:18831 +\(1 publisher, 1 subscriber,/)
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80)
+  })
+
+  it('the progress line of a large run fits one 80-column row', () => {
+    const line = progressLine()({phase: 'connecting', connected: 150_000, connectFailed: 0, sent: 123_456_789, received: 123_456_789, errors: 0})
+    expect(line.length, line).toBeLessThan(80)
   })
 })

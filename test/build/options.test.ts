@@ -65,6 +65,33 @@ describe('resolvePlan', () => {
     writeFileSync(`${out}.tar.gz`, '')
     expect(failure({out, archive: true}).message).toContain(`the archive ${out}.tar.gz already exists`)
   })
+
+  it('--force replaces only an empty directory or an earlier build, never a directory of other files', () => {
+    // Found by QA: `build --out "" --force` (or --out .., /tmp, ~) deleted everything in that directory.
+    const victim = join(dir, 'victim')
+    mkdirSync(victim)
+    writeFileSync(join(victim, 'precious.txt'), 'keep me')
+    const refused = failure({out: victim, force: true})
+    expect(refused.message).toContain(`--out ${victim} exists and --force will not replace it: it is not a \`mqttctl build\` output`)
+    expect(refused.exitCode).toBe(2)
+    expect(failure({out: '', force: true}).message).toBe('--out "" is not allowed; allowed: a directory path (default ./mqtt-broker)')
+
+    const layout = join(dir, 'layout')
+    mkdirSync(join(layout, 'bin'), {recursive: true})
+    writeFileSync(join(layout, 'manifest.json'), JSON.stringify({manifestVersion: 1, name: 'mqtt-broker'}))
+    expect(resolvePlan({out: layout, force: true}, linux).out).toBe(layout)
+    // A broker was run in place: its data directory is not the build's to delete (once it holds anything).
+    mkdirSync(join(layout, 'data'))
+    expect(resolvePlan({out: layout, force: true}, linux).out).toBe(layout)
+    writeFileSync(join(layout, 'data', 'broker.log'), '')
+    expect(failure({out: layout, force: true}).message).toContain('it holds data, which mqttctl build did not write')
+
+    const file = join(dir, 'a-file')
+    writeFileSync(file, '')
+    expect(failure({out: file, force: true}).message).toContain('it is not a directory')
+    mkdirSync(join(dir, 'dir-archive.tar.gz'))
+    expect(failure({out: join(dir, 'dir-archive'), archive: true, force: true}).message).toContain('is not a file')
+  })
 })
 
 describe('parseTarget', () => {

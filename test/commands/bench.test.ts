@@ -22,6 +22,22 @@ describe('mqttctl bench: refusals (no broker needed)', () => {
     expect(JSON.parse(stdout).error).toMatchObject({exitCode: 2, message: expect.stringContaining('stop by itself')})
   })
 
+  it.each([
+    // Found by QA: these were accepted and silently ignored, or ended in a stack trace (exit 1).
+    [['bench', 'suite', '-p', '1884'], '--port does not apply to bench suite; it is for conn, pub, sub, pubsub, fanout, latency'],
+    [['bench', 'calibrate', '-c', '10'], '--clients does not apply to bench calibrate; it is for conn, pub, sub, pubsub, fanout, latency'],
+    [['bench', 'conn', '--probe', '-d', '1'], '--probe does not apply to bench conn; it is for fanout'],
+    [['bench', 'sub', '--subscribers', '2', '-d', '1'], '--subscribers does not apply to bench sub; it is for pubsub, latency'],
+    [['bench', 'pub', '--rounds', '2', '-d', '1'], '--rounds does not apply to bench pub; it is for suite'],
+    [['bench', 'pub', '--url', 'notaurl', '-d', '1'], '--url "notaurl" is not a URL; allowed: mqtt://[user:pass@]host[:port] or mqtts://…'],
+    [['bench', 'pub', '--tls', '--ca', '/nonexistent/ca.pem', '-d', '1'], '--ca "/nonexistent/ca.pem" cannot be read (ENOENT); allowed: a readable PEM file'],
+    [['bench', 'pub', '--broker-pid', '999999999', '-d', '1'], '--broker-pid 999999999: no such process; give the pid of the broker under test (e.g. from `mqttctl status`)'],
+  ])('%j: one line, exit 2', async (args, message) => {
+    const {stdout, error} = await runCommand([...args, '--json'], {root}, opts)
+    expect(error?.oclif?.exit).toBe(2)
+    expect(JSON.parse(stdout)).toEqual({error: {message, exitCode: 2}})
+  })
+
   it('rejects an unknown mode', async () => {
     const {error} = await runCommand(['bench', 'flood'], {root}, opts)
     expect(error?.oclif?.exit).toBe(2)

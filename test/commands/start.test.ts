@@ -133,6 +133,28 @@ describe('start: bad input is one line, exit 2, nothing started or written', () 
     expect(stderr).toBe('Error: environment MQTTCTL_STATS_INTERVAL="often" is not allowed: expected an integer')
   })
 
+  it.each([
+    // Found by QA: oclif's own parse errors printed several lines and a stack trace under bin/dev.js.
+    [['start', '--foo'], /^Error: Nonexistent flag: --foo; allowed flags: --config, --data-dir, --port, .*--runtime, --json$/],
+    [['start', '--metrics=yes'], /^Error: Unexpected argument: yes; allowed flags: /],
+    [['stop', '--timeout'], /^Error: Flag --timeout expects a value$/],
+    [['status', '--data-dir', 'a', '--data-dir', 'b'], /^Error: Flag --data-dir can only be specified once$/],
+    [['bench', 'pub', '-p', 'abc'], /^Error: Parsing --port: Expected an integer but received: abc$/],
+    [['bench'], /^Error: Missing 1 required arg: mode \(conn\|pub\|sub\|pubsub\|fanout\|latency\|suite\|calibrate\) what to run$/],
+    [['build', '--bogus'], /^Error: Nonexistent flag: --bogus; allowed flags: --devices, /],
+  ])('oclif parse errors are one line too: %j', async (args, message) => {
+    const {stderr, stdout, exitCode} = await box.cli(args)
+    expect(exitCode).toBe(2)
+    expect(stderr).toMatch(message)
+    expect(stdout).toBe('')
+  })
+
+  it('--json: a parse error is the JSON error object', async () => {
+    const {stdout, exitCode} = await box.cli(['bench', 'pub', '-p', 'abc', '--json'])
+    expect(exitCode).toBe(2)
+    expect(JSON.parse(stdout)).toEqual({error: {message: 'Parsing --port: Expected an integer but received: abc', exitCode: 2}})
+  })
+
   it('a missing --runtime', async () => {
     const {stderr, exitCode} = await box.cli(['start', '--runtime', '/nonexistent/bundle', '--data-dir', join(box.dir(), 'data')])
     expect(exitCode).toBe(2)

@@ -96,3 +96,26 @@ describe('status of a detached broker', () => {
     expect(JSON.parse(byEnv.stdout).pid).toBe(json.pid)
   })
 })
+
+describe('status figures are as of the last $SYS tick, and say so', () => {
+  it('clients connected since the last tick are not counted yet: the age and the refresh interval are shown', async () => {
+    // Found by QA: right after clients connected status showed "connections 0 / 10,000" under a
+    // help text promising live figures.
+    const port = await freePort()
+    const data = join(box.dir(), 'data')
+    expect((await box.cli(['start', '--detach', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data, '--stats-interval', '3600'])).exitCode).toBe(0)
+    for (let i = 0; i < 3; i++) clients.push(await mqtt.connectAsync({host: '127.0.0.1', port, reconnectPeriod: 0, clientId: `stale-${i}`}))
+
+    const json = JSON.parse((await box.cli(['status', '--data-dir', data, '--json'])).stdout)
+    expect(json.connections).toBe(0)
+    expect(json.statsIntervalSeconds).toBe(3600)
+    expect(json.figuresAgeSeconds).toBeGreaterThanOrEqual(0)
+    expect(json.figuresAgeSeconds).toBeLessThan(60)
+
+    const text = await box.cli(['status', '--data-dir', data])
+    const rows = text.stdout.split('\n').map((l) => l.trim().split(/\s{2,}/))
+    expect(rows).toContainEqual(['connections', '0 / 10,000'])
+    expect(rows.find((r) => r[0] === 'figures')?.[1]).toMatch(/^\d+ s old \(the broker updates them every 3600 s\)$/)
+    for (const line of text.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
+  })
+})

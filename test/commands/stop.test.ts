@@ -63,6 +63,35 @@ describe('stop', () => {
     expect(existsSync(join(data, 'broker.pid'))).toBe(false)
   })
 
+  it.skipIf(process.platform !== 'linux')('a stale pid file whose pid now names another process: that process is left alone', async () => {
+    // Found by QA: after kill -9 (or a reboot) the pid in broker.pid was reused, and stop SIGTERMed
+    // the unrelated process while status called it "running".
+    const data = join(box.dir(), 'data')
+    const port = await freePort()
+    expect((await box.cli(['start', '--detach', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data])).exitCode).toBe(0)
+    const brokerPid = Number(readFileSync(join(data, 'broker.pid'), 'utf8'))
+    box.track(brokerPid)
+    process.kill(brokerPid, 'SIGKILL')
+    await waitFor('the broker to die', () => !isAlive(brokerPid))
+    const bystander = execa(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000)"], {reject: false})
+    box.track(bystander.pid)
+    await waitFor('the bystander', () => isAlive(bystander.pid!))
+    // The broker's files as kill -9 left them, the pid now reused by the bystander.
+    writeFileSync(join(data, 'broker.pid'), `${bystander.pid}\n`)
+    const state = JSON.parse(readFileSync(join(data, 'broker.json'), 'utf8'))
+    writeFileSync(join(data, 'broker.json'), JSON.stringify({...state, pid: bystander.pid}))
+
+    const status = await box.cli(['status', '--data-dir', data])
+    expect(status.exitCode).toBe(3)
+    expect(status.stdout).toContain(`broker: not running (stale pid file: pid ${bystander.pid} is not running)`)
+    const stop = await box.cli(['stop', '--data-dir', data, '--timeout', '1'])
+    expect(stop.exitCode).toBe(3)
+    expect(isAlive(bystander.pid!)).toBe(true)
+    expect(existsSync(join(data, 'broker.pid'))).toBe(false)
+    bystander.kill('SIGKILL')
+    await bystander
+  })
+
   it('a bad --timeout is one line, exit 2', async () => {
     const {stderr, exitCode} = await box.cli(['stop', '--timeout', 'soon', '--data-dir', join(box.dir(), 'data')])
     expect(exitCode).toBe(2)

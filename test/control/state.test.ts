@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {ControlError} from '../../src/control/errors.js'
-import {acquirePidFile, AlreadyRunningError, brokerFiles, ensureDataDir, isAlive, readState, releasePidFile, removeState, writeState} from '../../src/control/state.js'
+import {acquirePidFile, AlreadyRunningError, brokerFiles, ensureDataDir, isAlive, isBrokerAlive, processStartTicks, readState, releasePidFile, removeState, writeState} from '../../src/control/state.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -47,6 +47,30 @@ describe('pid file', () => {
     expect(isAlive(process.pid)).toBe(true)
     expect(isAlive(deadPid())).toBe(false)
     expect(isAlive(0)).toBe(false)
+  })
+})
+
+describe.skipIf(process.platform !== 'linux')('a pid reused by another process', () => {
+  const state = (dataDir: string, processStart: number | undefined) => ({pid: process.pid, startedAt: '2025-01-01T00:00:00.000Z', listeners: [], version: '0.1.0', configFile: null, dataDir, maxConnections: 10, logLevel: 'info', metrics: null, processStart})
+
+  it('is not the broker once broker.json recorded another start time (kill -9 or reboot, then pid reuse)', () => {
+    const files = brokerFiles(tempDir())
+    const ticks = processStartTicks(process.pid)!
+    expect(ticks).toBeGreaterThan(0)
+    writeFileSync(files.pidFile, `${process.pid}\n`)
+    writeState(files, state(files.dataDir, ticks))
+    expect(isBrokerAlive(process.pid, files)).toBe(true)
+    writeState(files, state(files.dataDir, ticks - 1))
+    expect(isBrokerAlive(process.pid, files)).toBe(false)
+    // The runtime takes the data directory over instead of refusing "already running".
+    expect(acquirePidFile(files, 424242)).toEqual({stale: true, stalePid: process.pid})
+  })
+
+  it('without a recorded start time (older broker.json) a live pid still counts', () => {
+    const files = brokerFiles(tempDir())
+    writeFileSync(files.pidFile, `${process.pid}\n`)
+    writeState(files, state(files.dataDir, undefined))
+    expect(isBrokerAlive(process.pid, files)).toBe(true)
   })
 })
 
