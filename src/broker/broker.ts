@@ -12,7 +12,7 @@ import type {Broker, BrokerOptions, ListeningAddress} from './index.js'
 import {listenTcp} from './listeners/tcp.js'
 import {listenTls} from './listeners/tls.js'
 import {type Logger, silentLogger} from './log.js'
-import type {Message} from './message.js'
+import {type Message, ownMessage} from './message.js'
 import {Outbound} from './outbound.js'
 import {MemoryStore} from './persistence/memory.js'
 import type {Store} from './persistence/store.js'
@@ -23,6 +23,8 @@ import {Deadlines} from './timers.js'
 import {SubscriptionIndex} from './topics/index.js'
 
 const SHUTDOWN_GRACE_MS = 2000
+
+function ignoreError(): void {}
 
 export class BrokerImpl implements Broker {
   readonly config: BrokerConfig
@@ -51,6 +53,7 @@ export class BrokerImpl implements Broker {
   #acceptBacklog: Socket[] = []
   #acceptResetScheduled = false
   #closing: Promise<void> | undefined
+  #listening = false
   #lastLimitLog = 0
   #limitHits = 0
 
@@ -64,11 +67,21 @@ export class BrokerImpl implements Broker {
     this.outbound = new Outbound(this)
     this.fanout = new Fanout(this)
     this.sessions = new Sessions(this)
-    this.connDeadlines = new Deadlines((c, now) => this.#connectionDue(c, now))
+    this.connDeadlines = new Deadlines(
+      (c, now) => this.#connectionDue(c, now),
+      Date.now,
+      (err, c) => {
+        this.logger.error(`Internal error in the connection timer of ${c.clientId || c.remote}: ${(err as Error)?.stack ?? err}`)
+        c.destroy()
+      },
+    )
     this.decoder = new Decoder(config.limits.maxPacketSize)
   }
 
   async listen(): Promise<ListeningAddress[]> {
+    if (this.#listening) throw new Error('broker is already listening')
+    if (this.#closing) throw new Error('broker is closed')
+    this.#listening = true
     await this.store.open()
     this.#restoreSubscriptions()
     const addresses: ListeningAddress[] = []
@@ -80,8 +93,12 @@ export class BrokerImpl implements Broker {
         addresses.push({host: l.host, port, tls: Boolean(l.tls)})
       }
     } catch (err) {
+      // Back to the state before listen(): no server, no restored subscription, the store closed.
       await Promise.all(this.#servers.map((s) => new Promise((r) => s.close(r))))
       this.#servers = []
+      this.#unrestoreSubscriptions()
+      await this.store.close()
+      this.#listening = false
       throw err
     }
     this.stats.startedAt = Date.now()
@@ -111,7 +128,12 @@ export class BrokerImpl implements Broker {
     let timer: NodeJS.Timeout | undefined
     await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)))])
     clearTimeout(timer)
-    for (const c of this.connections) c.destroy()
+    // Lingering sockets: destroyed, and their 'close' (session detach, which writes to the store)
+    // runs before the store is closed.
+    const lingering = [...this.connections]
+    const gone = Promise.all(lingering.map((c) => (c.socket.closed ? undefined : new Promise((r) => c.socket.once('close', r)))))
+    for (const c of lingering) c.destroy()
+    await gone
     await stopped
     this.connDeadlines.clear()
     this.sessions.deadlines.clear()
@@ -138,6 +160,7 @@ export class BrokerImpl implements Broker {
     if (msg.retain) {
       if (msg.payload.length === 0) this.store.deleteRetained(msg.topic)
       else {
+        ownMessage(msg) // retained for long: its own bytes, not the read chunk's
         this.store.setRetained({
           topic: msg.topic,
           payload: msg.payload,
@@ -212,9 +235,9 @@ export class BrokerImpl implements Broker {
 
   /** The socket is closed: final clean-up. */
   connectionClosed(conn: Connection, prev: ConnState): void {
-    if (prev !== ConnState.Closed) this.connectionEnding(conn, prev)
     this.connections.delete(conn)
     this.connDeadlines.cancel(conn)
+    if (prev !== ConnState.Closed) this.connectionEnding(conn, prev)
   }
 
   logDebug(message: () => string): void {
@@ -228,6 +251,11 @@ export class BrokerImpl implements Broker {
       return
     }
     if (this.#acceptedThisTurn >= this.config.ioEntries) {
+      // Until the Connection owns it, an 'error' must find a listener, or it is thrown as an uncaught
+      // exception. Defensive: today a waiting TCP socket is paused (no read, no write, so no error) and
+      // Node's TLS server keeps its own listener on every TLSSocket, which swallows errors after the
+      // handshake; this keeps it so should either change.
+      if (socket.listenerCount('error') === 0) socket.on('error', ignoreError)
       this.#acceptBacklog.push(socket)
       this.#scheduleAcceptReset()
       return
@@ -250,6 +278,7 @@ export class BrokerImpl implements Broker {
   }
 
   #start(socket: Socket): void {
+    socket.off('error', ignoreError)
     if (socket.destroyed) return
     const conn = new Connection(this, socket)
     this.connections.add(conn)
@@ -280,12 +309,23 @@ export class BrokerImpl implements Broker {
   /** A store with persisted sessions: their subscriptions go back into the index. */
   #restoreSubscriptions(): void {
     const now = Date.now()
+    let orphans = 0
     for (const session of this.store.sessions()) {
       for (const [filter, options] of session.subscriptions) this.subs.subscribe(session.clientId, filter, options)
       if (session.disconnectedAt === 0) session.disconnectedAt = now
-      this.stats.sessionsOrphan++
+      orphans++
     }
+    // Assigned, not added: nobody is connected yet, so every stored session is an orphan.
+    this.stats.sessionsOrphan = orphans
     this.stats.sessionsTotal = this.store.sessionCount
     this.stats.retainedMessages = this.store.retainedCount
+  }
+
+  /** A failed listen(): the restored subscriptions leave the index again. */
+  #unrestoreSubscriptions(): void {
+    for (const session of this.store.sessions()) {
+      for (const filter of session.subscriptions.keys()) this.subs.unsubscribe(session.clientId, filter)
+    }
+    this.stats.sessionsOrphan = 0
   }
 }

@@ -49,10 +49,15 @@ const CLOSE_GRACE_MS = 2000
  */
 const READ_BUDGET = 64 * 1024
 
-/** Why reading is paused (bit mask): the per-turn read budget, or queued broadcasts (fanout.ts). */
+/**
+ * Why reading is paused (bit mask): the per-turn read budget, queued broadcasts (fanout.ts), or the
+ * client not reading what we write: past limits.maxQueuedBytes unsent, its bytes are not read (so it
+ * cannot make us queue more acks / PINGRESP / SUBACK) until the socket drains.
+ */
 export const enum Paused {
   Budget = 1,
   Fanout = 2,
+  Backpressure = 4,
 }
 
 export class Connection implements FrameSink, Timed {
@@ -90,6 +95,7 @@ export class Connection implements FrameSink, Timed {
   /** Partial inbound frame, see decoder.ts. */
   rx: Buffer | undefined = undefined
   rxFill = 0
+  rxNeed = 0
   readonly socket: OwnedSocket
   readonly broker: BrokerImpl
 
@@ -173,6 +179,7 @@ export class Connection implements FrameSink, Timed {
   }
 
   onDrain(): void {
+    if (this.paused & Paused.Backpressure) this.resumeReading(Paused.Backpressure)
     if (this.state === ConnState.Connected) this.broker.outbound.pull(this)
   }
 
@@ -186,7 +193,12 @@ export class Connection implements FrameSink, Timed {
     this.rx = undefined
     this.out = undefined
     this.outBytes = 0
-    this.broker.connectionClosed(this, prev)
+    try {
+      this.broker.connectionClosed(this, prev)
+    } catch (err) {
+      // A listener of the socket's 'close': anything thrown here would end the process.
+      this.broker.logger.error(`Internal error closing ${this.clientId || this.remote}: ${(err as Error).stack ?? err}`)
+    }
   }
 
   get remote(): string {
@@ -220,8 +232,14 @@ export class Connection implements FrameSink, Timed {
     this.outBytes = 0
     if (this.socket.destroyed) return
     this.broker.stats.bytesSent += bytes
-    const ok = this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out, bytes))
-    if (ok && this.state === ConnState.Connected && this.session?.queue !== undefined) this.broker.outbound.pull(this)
+    const socket = this.socket
+    const ok = socket.write(out.length === 1 ? out[0] : Buffer.concat(out, bytes))
+    if (ok) {
+      if (this.state === ConnState.Connected && this.session?.queue !== undefined) this.broker.outbound.pull(this)
+    } else if (socket.writableLength > this.broker.config.limits.maxQueuedBytes && (this.paused & Paused.Backpressure) === 0) {
+      // The client does not read: stop reading it until 'drain' (bounded memory for a flooding client).
+      this.pauseReading(Paused.Backpressure)
+    }
   }
 
   /** Bytes accepted for this client but not yet on the wire. */

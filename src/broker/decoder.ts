@@ -1,7 +1,10 @@
 /**
  * Client bytes -> packets. The framer reads the fixed header itself, enforces the maximum packet
- * size before buffering a body, and keeps at most one partial frame per connection (`conn.rx`, sized
- * to the frame once its header is known, so a large packet arriving in many chunks is copied once).
+ * size before buffering a body, and keeps at most one partial frame per connection (`conn.rx`). The
+ * partial frame grows geometrically as its bytes actually arrive (never past the declared size), so
+ * memory follows the bytes received, not the remaining length a client declares: five bytes
+ * declaring 256 MB cost a few KB. Before CONNECT is accepted a frame may not exceed
+ * MAX_CONNECT_BYTES (or the maximum packet size when smaller).
  * Complete frames take a hand-written fast path for the hot packets of a connected client (PUBLISH
  * without properties, 2-byte PUBACK/PUBREC/PUBREL/PUBCOMP, PINGREQ); anything else, or anything the
  * fast path is not sure about, goes to the broker's one shared mqtt-packet parser (./parser.ts), so
@@ -11,9 +14,11 @@ import type {Packet} from 'mqtt-packet'
 import {FrameParser} from './parser.js'
 
 export interface FrameSink {
-  /** Partial frame: header bytes only while rxFill is 0, else a buffer of the frame's full size. */
+  /** Partial frame: header bytes only while rxFill is 0, else the frame's first rxFill bytes. */
   rx: Buffer | undefined
   rxFill: number
+  /** Size of the partial frame once its header is known (rx grows towards it), else 0. */
+  rxNeed: number
   /** Protocol level of the accepted CONNECT, 0 before. */
   version: number
   /** True once CONNECT was accepted (the fast paths apply only then). */
@@ -23,6 +28,15 @@ export interface FrameSink {
   onPacket(packet: Packet): void
   onParseError(err: Error, cmd: string | undefined, protocolVersion: number): void
 }
+
+/**
+ * Largest frame accepted before CONNECT: a CONNECT (client id, user name, password, will topic and
+ * payload, properties) beyond 64 KB is refused and the socket closed. An unauthenticated socket can
+ * thus make the broker buffer at most this much; connected clients get limits.maxPacketSize.
+ */
+export const MAX_CONNECT_BYTES = 64 * 1024
+/** First allocation for a partial frame, doubled as bytes arrive. */
+const MIN_PARTIAL = 4096
 
 const ACK_CMD = [undefined, undefined, undefined, undefined, 'puback', 'pubrec', 'pubrel', 'pubcomp'] as const
 /** Required first byte of each 2-byte ack (PUBREL has flags 0010 [MQTT-3.6.1-1]). */
@@ -47,13 +61,24 @@ export class Decoder {
         buf = Buffer.concat([rx, chunk])
         conn.rx = undefined
       } else {
-        const n = Math.min(rx.length - conn.rxFill, chunk.length)
-        chunk.copy(rx, conn.rxFill, 0, n)
-        conn.rxFill += n
-        if (conn.rxFill < rx.length) return
+        const need = conn.rxNeed
+        const fill = conn.rxFill
+        const n = Math.min(need - fill, chunk.length)
+        let frame = rx
+        if (fill + n > rx.length) {
+          // Grow geometrically towards the declared size: copies stay O(frame), memory follows bytes.
+          frame = Buffer.allocUnsafe(Math.min(need, Math.max(rx.length * 2, fill + n)))
+          rx.copy(frame, 0, 0, fill)
+          conn.rx = frame
+        }
+        chunk.copy(frame, fill, 0, n)
+        conn.rxFill = fill + n
+        if (conn.rxFill < need) return
+        // Complete: frame.length === need (growth never passes it).
         conn.rx = undefined
         conn.rxFill = 0
-        this.#frame(conn, rx, headerLength(rx))
+        conn.rxNeed = 0
+        this.#frame(conn, frame, headerLength(frame))
         off = n
       }
     }
@@ -81,13 +106,17 @@ export class Decoder {
       }
       const header = i - off
       const total = header + length
-      // [MQTT-3.2.2-?] our maximum packet size, checked before a body is buffered.
-      if (total > this.maxPacketSize) return this.#error(conn, buf[off], new Error(`Packet too large: ${length} bytes`))
+      // [MQTT-3.2.2-?] our maximum packet size, checked before a body is buffered (before CONNECT:
+      // at most MAX_CONNECT_BYTES).
+      const limit = conn.connected || this.maxPacketSize < MAX_CONNECT_BYTES ? this.maxPacketSize : MAX_CONNECT_BYTES
+      if (total > limit) return this.#error(conn, buf[off], new Error(`Packet too large: ${length} bytes`))
       if (end - off < total) {
-        const partial = Buffer.allocUnsafe(total)
+        const have = end - off
+        const partial = Buffer.allocUnsafe(Math.min(total, Math.max(2 * have, MIN_PARTIAL)))
         buf.copy(partial, 0, off, end)
         conn.rx = partial
-        conn.rxFill = end - off
+        conn.rxFill = have
+        conn.rxNeed = total
         return
       }
       this.#frame(conn, off === 0 && total === end ? buf : buf.subarray(off, off + total), header)
@@ -116,6 +145,7 @@ export class Decoder {
   #error(conn: FrameSink, first: number, err: Error): void {
     conn.rx = undefined
     conn.rxFill = 0
+    conn.rxNeed = 0
     conn.onParseError(err, (first >> 4) === 1 ? 'connect' : undefined, 0)
   }
 }

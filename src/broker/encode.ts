@@ -41,7 +41,7 @@ export function encodePlainPublish(topic: string, payload: Buffer, qos: number, 
   }
   if (v5) buf[off++] = 0
   payload.copy(buf, off)
-  return {key: '', buf, idOffset}
+  return {slot: -1, key: '', buf, idOffset}
 }
 
 /** PUBLISH with MQTT 5 properties, through mqtt-packet. */
@@ -59,7 +59,7 @@ export function encodeV5Publish(
   let header = 1
   while (buf[header] & 0x80) header++
   header++
-  return {key: '', buf, idOffset: header + 2 + Buffer.byteLength(topic)}
+  return {slot: -1, key: '', buf, idOffset: header + 2 + Buffer.byteLength(topic)}
 }
 
 /** The MQTT 5 properties of a forwarded copy: the publisher's, plus remaining expiry and subscription ids. */
@@ -74,9 +74,23 @@ export function outboundProperties(msg: Message, subscriptionIds: number[] | und
   return props
 }
 
-/** The cached encoding of `msg` for one variant, encoding it on first use. */
+/**
+ * The cached encoding of `msg` for one variant, encoding it on first use. The common variants (no
+ * subscription ids, no expiry) are found by a small integer slot (protocol x QoS x retain), with no
+ * key built per delivery; only variants carrying subscription ids or a remaining expiry use a string key.
+ */
 export function variantFor(msg: Message, qos: number, retain: boolean, v5: boolean, subscriptionIds: number[] | undefined, now: number): EncodedVariant {
-  const ids = subscriptionIds !== undefined && subscriptionIds.length > 0 && v5 ? subscriptionIds.join(',') : ''
+  const withIds = v5 && subscriptionIds !== undefined && subscriptionIds.length > 0
+  if (!withIds && (!v5 || msg.expiresAt === 0)) {
+    const slot = (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
+    let cached = 0
+    for (let v = msg.enc; v !== undefined; v = v.next, cached++) if (v.slot === slot) return v
+    const props = v5 ? outboundProperties(msg, undefined, now) : undefined
+    const variant = props === undefined ? encodePlainPublish(msg.topic, msg.payload, qos, retain, v5) : encodeV5Publish(msg.topic, msg.payload, qos, retain, props)
+    variant.slot = slot
+    return remember(msg, variant, cached)
+  }
+  const ids = withIds ? subscriptionIds.join(',') : ''
   const exp = v5 && msg.expiresAt !== 0 ? Math.ceil((msg.expiresAt - now) / 1000) : 0
   const key = `${v5 ? 5 : 4}${qos}${retain ? 1 : 0}:${ids}:${exp}`
   let cached = 0
@@ -84,7 +98,11 @@ export function variantFor(msg: Message, qos: number, retain: boolean, v5: boole
   const props = v5 ? outboundProperties(msg, subscriptionIds, now) : undefined
   const variant = props === undefined ? encodePlainPublish(msg.topic, msg.payload, qos, retain, v5) : encodeV5Publish(msg.topic, msg.payload, qos, retain, props)
   variant.key = key
-  // Bounded: subscribers with distinct subscription ids would otherwise make this list O(n).
+  return remember(msg, variant, cached)
+}
+
+/** Adds a variant to the message's cache; bounded, since subscribers with distinct subscription ids would otherwise make it O(n). */
+function remember(msg: Message, variant: EncodedVariant, cached: number): EncodedVariant {
   if (cached >= MAX_VARIANTS) return variant
   variant.next = msg.enc
   msg.enc = variant

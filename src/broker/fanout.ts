@@ -33,6 +33,8 @@ export class Fanout {
   /** Publishers paused because broadcasts queued up. */
   #paused: Connection[] = []
   readonly #run = (): void => this.#runJobs()
+  /** Shared-group members connected now (one bound predicate, no closure per delivery). */
+  readonly #online = (clientId: string): boolean => this.#broker.clients.has(clientId)
 
   constructor(broker: BrokerImpl) {
     this.#broker = broker
@@ -67,7 +69,8 @@ export class Fanout {
   /** A shared-subscription delivery whose member left: another online member gets it. */
   redeliverShared(d: Delivery, leaving: string): boolean {
     const broker = this.#broker
-    const group = broker.subs.match(d.msg.topic).shared.find((g) => `$share/${g.group}/${g.filter}` === d.shared)
+    if (d.shared === undefined) return false
+    const group = broker.subs.sharedGroup(d.shared)
     if (group === undefined) return false
     const pick = broker.subs.pickShared(group, (id) => id !== leaving && broker.clients.has(id))
     if (pick === undefined) return false
@@ -143,10 +146,10 @@ export class Fanout {
 
   #deliverShared(msg: Message, group: SharedMatch): void {
     const broker = this.#broker
-    const pick = broker.subs.pickShared(group, (id) => broker.clients.has(id)) ?? broker.subs.pickShared(group)
+    const pick = broker.subs.pickShared(group, this.#online) ?? broker.subs.pickShared(group)
     if (pick === undefined) return
     const o = pick.options
     const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-    broker.outbound.deliver(pick.clientId, msg, minQos(msg.qos, o.qos), o.retainAsPublished && msg.retain, ids, `$share/${group.group}/${group.filter}`)
+    broker.outbound.deliver(pick.clientId, msg, minQos(msg.qos, o.qos), o.retainAsPublished && msg.retain, ids, group.name)
   }
 }

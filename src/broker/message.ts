@@ -25,9 +25,14 @@ export interface Message {
   from?: string
   /** Encoding cache, see encode.ts. */
   enc?: EncodedVariant
+  /** Set once payload (and correlation data) are the broker's own copies, see ownMessage(). */
+  owned?: true
 }
 
 export interface EncodedVariant {
+  /** Plain variants (no subscription ids, no expiry): v5 x QoS x retain as 0..11, else -1. */
+  slot: number
+  /** Variants with subscription ids or a remaining expiry: their key, else ''. */
   key: string
   buf: Buffer
   /** Offset of the packet identifier in buf (QoS > 0). */
@@ -52,4 +57,27 @@ export interface Delivery {
 
 export function messageBytes(d: Delivery): number {
   return d.msg.payload.length + d.msg.topic.length + 16
+}
+
+/**
+ * `buf` as a buffer of its own: received payloads are views into the socket's read chunk (up to 64 KB),
+ * so keeping a 10-byte view would keep the whole chunk alive. Exact-size, outside Node's shared pool.
+ */
+export function ownCopy(buf: Buffer): Buffer {
+  if (buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) return buf
+  const copy = Buffer.allocUnsafeSlow(buf.length)
+  buf.copy(copy)
+  return copy
+}
+
+/**
+ * Makes a message that outlives the read (queued, in flight, retained) hold only its own bytes. Once
+ * per message, not per subscriber; the live QoS 0 path never calls it.
+ */
+export function ownMessage(msg: Message): void {
+  if (msg.owned) return
+  msg.owned = true
+  msg.payload = ownCopy(msg.payload)
+  const cd = msg.properties?.correlationData
+  if (cd !== undefined) msg.properties = {...msg.properties, correlationData: ownCopy(cd)}
 }

@@ -7,7 +7,7 @@
 import type {BrokerImpl} from './broker.js'
 import type {Connection} from './connection.js'
 import {ACK, encodeAck, encodeV5Publish, outboundProperties, variantFor, withPacketId} from './encode.js'
-import {type Delivery, type Message, messageBytes} from './message.js'
+import {type Delivery, type Message, messageBytes, ownMessage} from './message.js'
 import type {SessionRecord} from './persistence/store.js'
 
 export class Outbound {
@@ -27,14 +27,14 @@ export class Outbound {
     }
     if (qos === 0) return
     const session = broker.store.getSession(clientId)
-    if (session !== undefined) this.#enqueue(session, {msg, qos, retain, subscriptionIds, packetId: 0, released: false, sent: false, shared})
+    if (session !== undefined) this.enqueue(session, {msg, qos, retain, subscriptionIds, packetId: 0, released: false, sent: false, shared})
   }
 
   /** A QoS 1/2 delivery to a connected client. */
   send(conn: Connection, d: Delivery): void {
     const session = conn.session!
     if (session.queue !== undefined || (session.inflight?.size ?? 0) >= conn.sendMax || conn.socket.writableNeedDrain) {
-      this.#enqueue(session, d)
+      this.enqueue(session, d)
       return
     }
     this.#startInflight(conn, session, d)
@@ -71,22 +71,17 @@ export class Outbound {
   }
 
   /** Drops a session's queue and in-flight messages (session end), keeping the counters right. */
-  discard(session: SessionRecord): Delivery[] {
-    const dropped: Delivery[] = []
+  discard(session: SessionRecord): void {
     if (session.queue !== undefined) {
       this.#broker.stats.messagesQueued -= session.queue.length
-      dropped.push(...session.queue)
       session.queue = undefined
       session.queuedBytes = 0
     }
-    if (session.inflight !== undefined) {
-      for (const d of session.inflight.values()) if (!d.released) dropped.push(d)
-      session.inflight = undefined
-    }
-    return dropped
+    session.inflight = undefined
   }
 
-  #enqueue(session: SessionRecord, d: Delivery): void {
+  /** Appends to the session queue, bounded by maxQueuedMessages / maxQueuedBytes (beyond: dropped, counted). */
+  enqueue(session: SessionRecord, d: Delivery): void {
     const broker = this.#broker
     const {maxQueuedMessages, maxQueuedBytes} = broker.config.limits
     const size = messageBytes(d)
@@ -94,6 +89,7 @@ export class Outbound {
       broker.stats.messagesDropped++
       return
     }
+    ownMessage(d.msg) // it may wait long: keep its bytes, not the read chunk they came in
     broker.store.enqueue(session, d)
     session.queuedBytes += size
     broker.stats.messagesQueued++
@@ -112,6 +108,7 @@ export class Outbound {
 
   #startInflight(conn: Connection, session: SessionRecord, d: Delivery): void {
     d.packetId = this.#nextPacketId(session)
+    ownMessage(d.msg) // until acknowledged, which a client may never do
     this.#broker.store.setInflight(session, d)
     this.#writePublish(conn, d, false)
   }
@@ -159,22 +156,27 @@ export class Outbound {
     broker.stats.sentByQos[d.qos]++
   }
 
-  /** MQTT 5 topic alias towards a client that allows them: the first send sets it, later ones send an empty topic. */
+  /**
+   * MQTT 5 topic alias towards a client that allows them: the first send sets it, later ones send an
+   * empty topic. A new alias is registered only when the packet fits the client's maximum packet size
+   * (else the caller drops it, and the client must not later receive an alias it never saw).
+   */
   #aliased(conn: Connection, msg: Message, qos: number, retain: boolean, subscriptionIds: number[] | undefined, now: number, packetId = 0): Buffer {
     const props = outboundProperties(msg, subscriptionIds, now) ?? {}
     const aliases = (conn.aliasesOut ??= new Map())
     let topic = msg.topic
     const known = aliases.get(topic)
+    let created = 0
     if (known !== undefined) {
       props.topicAlias = known
       topic = ''
     } else if (aliases.size < conn.aliasMaxOut) {
-      const alias = aliases.size + 1
-      aliases.set(topic, alias)
-      props.topicAlias = alias
+      created = aliases.size + 1
+      props.topicAlias = created
     }
     const variant = encodeV5Publish(topic, msg.payload, qos, retain, props)
     if (qos > 0) variant.buf.writeUInt16BE(packetId, variant.idOffset)
+    if (created !== 0 && variant.buf.length <= conn.maxOut) aliases.set(topic, created)
     return variant.buf
   }
 }

@@ -66,7 +66,6 @@ export class FrameParser extends Parser {
       if (error !== undefined) return {error, cmd, protocolVersion: protocolVersion ?? 0}
     }
     this.last = undefined
-    this.settings = {}
     return {packet: packet!}
   }
 

@@ -112,16 +112,19 @@ export class RetainedIndex {
    * Retained messages whose topic the (valid, non-shared) filter matches [MQTT-3.3.1-9] (shared
    * subscriptions get no retained messages, MQTT 5 §4.8.2: the caller's decision). '+' and '#' at
    * the first level skip topics starting with '$' [MQTT-4.7.2-1]. Expired messages are skipped and
-   * dropped when `now` is past their expiresAt.
+   * dropped when `now` is past their expiresAt (the one expiry check of retained messages); each one
+   * dropped is pushed to `expired` when given, so the caller can count it.
    */
-  match(filter: string, now = Date.now()): RetainedMessage[] {
+  match(filter: string, now = Date.now(), expired?: RetainedMessage[]): RetainedMessage[] {
     const out: RetainedMessage[] = []
     if (this.#size === 0) return out
-    walk(this.#root, filter.split('/'), 0, true, out)
+    walk(this.#root, filter.split('/'), out)
     let live = 0
     for (const msg of out) {
-      if (msg.expiresAt !== undefined && msg.expiresAt <= now) this.delete(msg.topic)
-      else out[live++] = msg
+      if (msg.expiresAt !== undefined && msg.expiresAt !== 0 && msg.expiresAt <= now) {
+        this.delete(msg.topic)
+        expired?.push(msg)
+      } else out[live++] = msg
     }
     out.length = live
     return out
@@ -142,30 +145,51 @@ export class RetainedIndex {
   }
 }
 
-/** Collects messages under `node` whose topic matches filter levels from `i` on. */
-function walk(node: Node, levels: string[], i: number, atRoot: boolean, out: RetainedMessage[]): void {
-  if (i === levels.length) {
-    if (node.msg !== undefined) out.push(node.msg)
-    return
-  }
-  const level = levels[i]
-  if (level === '#') {
-    // The parent level itself ("sport/#" matches "sport"), then everything below.
-    if (!atRoot && node.msg !== undefined) out.push(node.msg)
-    forEachChild(node, (k) => {
-      if (!(atRoot && k.key.charCodeAt(0) === DOLLAR)) all(k, out)
-    })
-  } else if (level === '+') {
-    forEachChild(node, (k) => {
-      if (!(atRoot && k.key.charCodeAt(0) === DOLLAR)) walk(k, levels, i + 1, false, out)
-    })
-  } else {
-    const next = child(node, level)
-    if (next !== undefined) walk(next, levels, i + 1, false, out)
+/**
+ * Collects messages whose topic matches the filter levels. Iterative (an explicit stack of
+ * (node, level index) pairs): no recursion per level, so no topic depth can overflow the call stack.
+ */
+function walk(root: Node, levels: string[], out: RetainedMessage[]): void {
+  const nodes: Node[] = [root]
+  const at: number[] = [0]
+  while (nodes.length > 0) {
+    const node = nodes.pop()!
+    const i = at.pop()!
+    const atRoot = i === 0
+    if (i === levels.length) {
+      if (node.msg !== undefined) out.push(node.msg)
+      continue
+    }
+    const level = levels[i]
+    if (level === '#') {
+      // The parent level itself ("sport/#" matches "sport"), then everything below.
+      if (!atRoot && node.msg !== undefined) out.push(node.msg)
+      forEachChild(node, (k) => {
+        if (!(atRoot && k.key.charCodeAt(0) === DOLLAR)) all(k, out)
+      })
+    } else if (level === '+') {
+      forEachChild(node, (k) => {
+        if (!(atRoot && k.key.charCodeAt(0) === DOLLAR)) {
+          nodes.push(k)
+          at.push(i + 1)
+        }
+      })
+    } else {
+      const next = child(node, level)
+      if (next !== undefined) {
+        nodes.push(next)
+        at.push(i + 1)
+      }
+    }
   }
 }
 
+/** Every message at or below `node` (iterative). */
 function all(node: Node, out: RetainedMessage[]): void {
-  if (node.msg !== undefined) out.push(node.msg)
-  forEachChild(node, (k) => all(k, out))
+  const stack: Node[] = [node]
+  while (stack.length > 0) {
+    const n = stack.pop()!
+    if (n.msg !== undefined) out.push(n.msg)
+    forEachChild(n, (k) => stack.push(k))
+  }
 }

@@ -13,16 +13,26 @@ export interface Timed {
 
 const SECOND = 1000
 
+function reportError(err: unknown): void {
+  console.error(`Deadline callback failed: ${(err as Error)?.stack ?? err}`)
+}
+
 export class Deadlines<T extends Timed> {
   readonly #buckets = new Map<number, Set<T>>()
   #timer: NodeJS.Timeout | undefined
   #armedFor = 0
   readonly #onDue: (item: T, now: number) => void
   readonly #now: () => number
+  readonly #onError: (err: unknown, item: T) => void
 
-  constructor(onDue: (item: T, now: number) => void, now: () => number = Date.now) {
+  /**
+   * `onError` receives whatever an onDue call throws: one item's failure is logged by the owner and
+   * neither stops the other due items nor escapes from the timer callback (which would end the process).
+   */
+  constructor(onDue: (item: T, now: number) => void, now: () => number = Date.now, onError: (err: unknown, item: T) => void = reportError) {
     this.#onDue = onDue
     this.#now = now
+    this.#onError = onError
   }
 
   get size(): number {
@@ -61,7 +71,11 @@ export class Deadlines<T extends Timed> {
         if (item.deadline > now) this.#file(item, Math.ceil(item.deadline / SECOND))
         else {
           item.deadline = 0
-          this.#onDue(item, now)
+          try {
+            this.#onDue(item, now)
+          } catch (err) {
+            this.#onError(err, item)
+          }
         }
       }
     }

@@ -5,6 +5,7 @@
 import {randomBytes} from 'node:crypto'
 import type {IConnackPacket, IConnectPacket} from 'mqtt-packet'
 import {ConnState, type Connection} from '../connection.js'
+import {ownCopy} from '../message.js'
 import type {WillRecord} from '../persistence/store.js'
 import {validateTopicName} from '../protocol/topics.js'
 import {RC, v3ConnackCode} from '../protocol/reason-codes.js'
@@ -70,9 +71,11 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
       return version === 5 ? refuse(conn, 5, RC.TOPIC_NAME_INVALID, `will topic: ${invalid}`) : conn.end()
     }
     const {willDelayInterval, ...willProps} = (w.properties ?? {}) as Record<string, unknown>
+    if (Buffer.isBuffer(willProps.correlationData)) willProps.correlationData = ownCopy(willProps.correlationData)
     will = {
       topic: w.topic,
-      payload: Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload ?? ''),
+      // Its own bytes: a will may wait for the whole connection (and its delay), the frame need not.
+      payload: Buffer.isBuffer(w.payload) ? ownCopy(w.payload) : Buffer.from(w.payload ?? ''),
       qos: (w.qos ?? 0) as 0 | 1 | 2,
       retain: Boolean(w.retain),
       properties: Object.keys(willProps).length > 0 ? willProps : undefined,

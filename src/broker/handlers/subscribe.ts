@@ -5,6 +5,7 @@
 import type {ISubscribePacket, ISubscription} from 'mqtt-packet'
 import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
+import type {RetainedMessage} from '../retained.js'
 import {malformed, protocolError} from '../protocol/errors.js'
 import {RC, V3_SUBACK_FAILURE} from '../protocol/reason-codes.js'
 import {parseShared, topicMatchesFilter, validateTopicFilter} from '../protocol/topics.js'
@@ -63,15 +64,9 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
   }
   conn.sendPacket({cmd: 'suback', messageId: packet.messageId, granted})
 
-  const now = Date.now()
+  const expired: RetainedMessage[] = []
   for (const {filter, options} of retainedFor) {
-    for (const r of broker.store.matchRetained(filter)) {
-      if (r.expiresAt !== undefined && r.expiresAt !== 0 && r.expiresAt <= now) {
-        broker.store.deleteRetained(r.topic)
-        broker.stats.retainedMessages = broker.store.retainedCount
-        broker.stats.messagesExpired++
-        continue
-      }
+    for (const r of broker.store.matchRetained(filter, expired)) {
       const msg: Message = {
         topic: r.topic,
         payload: r.payload,
@@ -83,5 +78,10 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
       // [MQTT-3.3.1-8] a retained message sent for a new subscription carries RETAIN = 1.
       broker.outbound.deliver(conn.clientId, msg, Math.min(r.qos, options.qos) as 0 | 1 | 2, true, options.subscriptionId === undefined ? undefined : [options.subscriptionId])
     }
+  }
+  if (expired.length > 0) {
+    // The store dropped expired retained messages while matching: keep the counters right.
+    broker.stats.messagesExpired += expired.length
+    broker.stats.retainedMessages = broker.store.retainedCount
   }
 }

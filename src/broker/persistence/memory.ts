@@ -100,8 +100,8 @@ export class MemoryStore implements Store {
     return this.#retained.delete(topic)
   }
 
-  matchRetained(filter: string): RetainedMessage[] {
-    return this.#retained.match(filter)
+  matchRetained(filter: string, expired?: RetainedMessage[]): RetainedMessage[] {
+    return this.#retained.match(filter, Date.now(), expired)
   }
 
   get retainedCount(): number {

@@ -82,6 +82,7 @@ export interface Store {
 
   setRetained(msg: RetainedMessage): void
   deleteRetained(topic: string): boolean
-  matchRetained(filter: string): RetainedMessage[]
+  /** Live retained messages the filter matches; expired ones are deleted and pushed to `expired`. */
+  matchRetained(filter: string, expired?: RetainedMessage[]): RetainedMessage[]
   readonly retainedCount: number
 }

@@ -7,6 +7,14 @@ import {isUtf8} from 'node:buffer'
 /** [MQTT-4.7.3-3] Topic names and filters MUST NOT encode to more than 65,535 bytes. */
 export const MAX_TOPIC_BYTES = 65_535
 export const SHARE_PREFIX = '$share/'
+/**
+ * Most levels a topic name or filter may have (as aedes; the spec sets no limit). The topic trie and
+ * the retained store walk one node per level, and a client must not be able to make that walk, or
+ * the memory of one subscription, proportional to a 64 KB string of slashes. Beyond it: PUBLISH
+ * closes the connection (MQTT 5: DISCONNECT 0x90), SUBSCRIBE / UNSUBSCRIBE answer 0x8F (3.1.1 SUBACK
+ * 0x80), a will topic refuses the CONNECT (MQTT 5: CONNACK 0x90).
+ */
+export const MAX_TOPIC_LEVELS = 128
 
 const SLASH = 0x2f
 const PLUS = 0x2b
@@ -18,6 +26,14 @@ function tooLong(s: string): boolean {
   return s.length > MAX_TOPIC_BYTES / 3 && Buffer.byteLength(s, 'utf8') > MAX_TOPIC_BYTES
 }
 
+/** More than MAX_TOPIC_LEVELS levels from index `start` on (only strings that long can have that many). */
+function tooDeep(s: string, start: number): boolean {
+  if (s.length - start < MAX_TOPIC_LEVELS) return false
+  let slashes = 0
+  for (let i = s.indexOf('/', start); i !== -1; i = s.indexOf('/', i + 1)) if (++slashes >= MAX_TOPIC_LEVELS) return true
+  return false
+}
+
 /** undefined when `topic` is a valid PUBLISH topic name, else a short reason. */
 export function validateTopicName(topic: string): string | undefined {
   if (topic.length === 0) return 'topic name is empty' // [MQTT-4.7.3-1]
@@ -27,6 +43,7 @@ export function validateTopicName(topic: string): string | undefined {
     if (c === 0) return 'null character in topic name' // [MQTT-4.7.3-2]
   }
   if (tooLong(topic)) return 'topic name longer than 65535 bytes' // [MQTT-4.7.3-3]
+  if (tooDeep(topic, 0)) return `topic name with more than ${MAX_TOPIC_LEVELS} levels`
   return undefined
 }
 
@@ -34,6 +51,7 @@ export function validateTopicName(topic: string): string | undefined {
 function checkFilterLevels(filter: string, start: number): string | undefined {
   const end = filter.length
   if (start >= end) return 'topic filter is empty' // [MQTT-4.7.3-1]
+  if (tooDeep(filter, start)) return `topic filter with more than ${MAX_TOPIC_LEVELS} levels`
   for (let i = start; i < end; i++) {
     const c = filter.charCodeAt(i)
     if (c === 0) return 'null character in topic filter' // [MQTT-4.7.3-2]

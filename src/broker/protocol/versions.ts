@@ -1,7 +1,5 @@
 /** What differs between MQTT 3.1 (level 3), 3.1.1 (level 4) and 5 (level 5), in one place. */
 
-export type ProtocolLevel = 3 | 4 | 5
-
 /** [MQTT-3.1.2-1] protocol name per level: MQIsdp for 3.1, MQTT for 3.1.1 and 5. */
 export function protocolNameMatches(name: string | undefined, level: number): boolean {
   if (level === 3) return name === 'MQIsdp'
@@ -13,5 +11,3 @@ export const V31_MAX_CLIENT_ID = 23
 
 /** Session expiry meaning "never" (MQTT 5 §3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff
-
-export const isV5 = (level: number): boolean => level === 5

@@ -4,7 +4,7 @@
  */
 import type {BrokerImpl} from '../broker.js'
 import type {Connection} from '../connection.js'
-import type {Delivery, Message} from '../message.js'
+import {type Delivery, type Message, messageBytes} from '../message.js'
 import type {SessionRecord, WillRecord} from '../persistence/store.js'
 import {Deadlines} from '../timers.js'
 import {NEVER_EXPIRES} from '../protocol/versions.js'
@@ -15,7 +15,11 @@ export class Sessions {
 
   constructor(broker: BrokerImpl) {
     this.#broker = broker
-    this.deadlines = new Deadlines((s, now) => this.#due(s, now))
+    this.deadlines = new Deadlines(
+      (s, now) => this.#due(s, now),
+      Date.now,
+      (err, s) => broker.logger.error(`Internal error in the session timer of ${s.clientId}: ${(err as Error)?.stack ?? err}`),
+    )
   }
 
   /** CONNECT accepted: the client's session, resumed unless clean start [MQTT-3.1.2-4..6]. */
@@ -87,7 +91,16 @@ export class Sessions {
     broker.stats.sessionsTotal = broker.store.sessionCount
   }
 
+  /** Publishes a will; a failure is logged and never escapes (callers run in socket and timer callbacks). */
   publishWill(will: WillRecord, clientId: string): void {
+    try {
+      this.#publishWill(will, clientId)
+    } catch (err) {
+      this.#broker.logger.error(`Internal error publishing the will of ${clientId}: ${(err as Error)?.stack ?? err}`)
+    }
+  }
+
+  #publishWill(will: WillRecord, clientId: string): void {
     const msg: Message = {
       topic: will.topic,
       payload: will.payload,
@@ -134,7 +147,7 @@ export class Sessions {
       const keep: Delivery[] = []
       for (const d of session.queue) (d.shared !== undefined ? moved : keep).push(d)
       broker.stats.messagesQueued -= moved.length
-      for (const d of moved) session.queuedBytes -= d.msg.payload.length + d.msg.topic.length + 16
+      for (const d of moved) session.queuedBytes -= messageBytes(d)
       session.queue = keep.length > 0 ? keep : undefined
     }
     if (session.inflight !== undefined) {
@@ -150,9 +163,7 @@ export class Sessions {
         // Nobody else online: keep it for this member's return.
         d.packetId = 0
         d.sent = false
-        broker.store.enqueue(session, d)
-        session.queuedBytes += d.msg.payload.length + d.msg.topic.length + 16
-        broker.stats.messagesQueued++
+        broker.outbound.enqueue(session, d)
       }
     }
   }

@@ -34,9 +34,6 @@ export class SubscriptionIndex {
   /** Scratch for the matching nodes of a cache miss (match is synchronous; stale slots are harmless). */
   readonly #found: TrieNode[] = []
   #count = 0
-  /** Statistics of the structure itself, as in nats-server's Sublist. */
-  inserts = 0
-  removes = 0
 
   constructor(opts: SubscriptionIndexOptions) {
     this.#cache = new MatchCache({maxEntries: opts.cacheSize, scanLimit: opts.cacheScanLimit})
@@ -89,7 +86,6 @@ export class SubscriptionIndex {
       isNew = group.upsert(clientId, opts)
     }
     if (isNew) this.#changeCount(1)
-    this.inserts++
     this.#cache.invalidate(share === undefined ? filter : share.filter)
     return {isNew}
   }
@@ -112,7 +108,6 @@ export class SubscriptionIndex {
     }
     prune(this.#root, levels)
     this.#changeCount(-1)
-    this.removes++
     this.#cache.invalidate(share === undefined ? filter : share.filter)
     return true
   }
@@ -131,6 +126,13 @@ export class SubscriptionIndex {
     const result = this.#compute(topic)
     this.#cache.set(topic, result)
     return result
+  }
+
+  /** The live group of a "$share/<group>/<filter>" subscription, if it has members (no match, no cache). */
+  sharedGroup(name: string): SharedMatch | undefined {
+    const share = parseShared(name)
+    if (share === undefined) return undefined
+    return find(this.#root, share.filter.split('/'))?.shared?.get(share.group)
   }
 
   /** Round robin within the group, skipping members for which `usable` returns false. */

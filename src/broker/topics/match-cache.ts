@@ -45,10 +45,6 @@ export class MatchCache {
     return this.#map.size
   }
 
-  get maxEntries(): number {
-    return this.#max
-  }
-
   get(topic: string): MatchResult | undefined {
     return this.#map.get(topic)
   }
@@ -86,10 +82,6 @@ export class MatchCache {
         this.invalidated++
       }
     }
-  }
-
-  clear(): void {
-    this.#map.clear()
   }
 }
 

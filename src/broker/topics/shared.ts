@@ -17,11 +17,14 @@ export class SharedGroup implements SharedMatch {
   readonly members: SharedMember[] = []
   /** Index of the member to try first on the next pick. */
   cursor = 0
+  readonly name: string
 
   constructor(
     readonly group: string,
     readonly filter: string,
-  ) {}
+  ) {
+    this.name = `$share/${group}/${filter}`
+  }
 
   /** Adds or replaces (same client: new options, same place in the rotation). */
   upsert(clientId: string, options: SubOptions): boolean {

@@ -156,47 +156,74 @@ export function prune(root: TrieNode, levels: readonly string[]): void {
   for (let i = path.length - 1; i > 0 && path[i].isEmpty; i--) removeChild(path[i - 1], path[i])
 }
 
+/** Scratch stacks of collect() (synchronous, so one pair serves every call; stale slots are harmless). */
+const stackNodes: TrieNode[] = []
+const stackStarts: number[] = []
+
 /**
  * Writes every node whose filter matches `topic` and that holds subscriptions (shared or not) into
  * `out` from index 0 and returns how many (`out` is a reused scratch array: no push, no truncation,
  * both of which cost a runtime call). Each filter node is reached at most once: no duplicates. The
  * topic is walked in place (no split): a level is sliced out only for a lookup in a Map of two or
  * more children. [MQTT-4.7.2-1] '+' and '#' at the first level do not match a topic starting with '$'.
+ * Iterative (an explicit stack, depth-first in the order '#', '+', literal): no recursion per level,
+ * so no topic, however deep, can overflow the call stack.
  */
 export function collect(root: TrieNode, topic: string, out: TrieNode[]): number {
+  let top: number
   if (topic.charCodeAt(0) === DOLLAR) {
     let end = topic.indexOf('/')
     if (end === -1) end = topic.length
     const first = literalAt(root, topic, 0, end)
-    return first === undefined ? 0 : walk(first, topic, end + 1, out, 0)
+    if (first === undefined) return 0
+    stackNodes[0] = first
+    stackStarts[0] = end + 1
+  } else {
+    stackNodes[0] = root
+    stackStarts[0] = 0
   }
-  return walk(root, topic, 0, out, 0)
-}
-
-/** `start` is where the next topic level begins; past the end of the topic there is none left. */
-function walk(node: TrieNode, topic: string, start: number, out: TrieNode[], n: number): number {
-  // '#' matches the rest, including no level at all: "sport/#" matches "sport" [MQTT-4.7.1-2].
-  const hash = node.hash
-  if (hash !== undefined) out[n++] = hash
-  if (start > topic.length) {
-    if (node.oneClient !== undefined || node.subs !== undefined || node.shared !== undefined) out[n++] = node
-    return n
+  top = 1
+  let n = 0
+  const length = topic.length
+  while (top > 0) {
+    top--
+    const node = stackNodes[top]
+    const start = stackStarts[top]
+    // '#' matches the rest, including no level at all: "sport/#" matches "sport" [MQTT-4.7.1-2].
+    const hash = node.hash
+    if (hash !== undefined) out[n++] = hash
+    if (start > length) {
+      if (node.oneClient !== undefined || node.subs !== undefined || node.shared !== undefined) out[n++] = node
+      continue
+    }
+    let end = topic.indexOf('/', start)
+    if (end === -1) end = length
+    // Pushed literal first so that '+' is walked first (the order the recursive walk had).
+    const next = literalAt(node, topic, start, end)
+    if (next !== undefined) {
+      stackNodes[top] = next
+      stackStarts[top++] = end + 1
+    }
+    const plus = node.plus
+    if (plus !== undefined) {
+      stackNodes[top] = plus
+      stackStarts[top++] = end + 1
+    }
   }
-  let end = topic.indexOf('/', start)
-  if (end === -1) end = topic.length
-  const plus = node.plus
-  if (plus !== undefined) n = walk(plus, topic, end + 1, out, n)
-  const next = literalAt(node, topic, start, end)
-  if (next !== undefined) n = walk(next, topic, end + 1, out, n)
   return n
 }
 
 /** Counts nodes (for tests and the memory benchmark). */
-export function countNodes(node: TrieNode): number {
-  let n = 1
-  if (node.plus) n += countNodes(node.plus)
-  if (node.hash) n += countNodes(node.hash)
-  if (node.kids instanceof Map) for (const k of node.kids.values()) n += countNodes(k)
-  else if (node.kids) n += countNodes(node.kids)
+export function countNodes(root: TrieNode): number {
+  let n = 0
+  const stack: TrieNode[] = [root]
+  while (stack.length > 0) {
+    const node = stack.pop()!
+    n++
+    if (node.plus) stack.push(node.plus)
+    if (node.hash) stack.push(node.hash)
+    if (node.kids instanceof Map) for (const k of node.kids.values()) stack.push(k)
+    else if (node.kids) stack.push(node.kids)
+  }
   return n
 }

@@ -26,6 +26,8 @@ export interface ClientMatch {
 export interface SharedMatch {
   group: string
   filter: string
+  /** "$share/<group>/<filter>", the subscription's full name. */
+  name: string
   members: Array<{clientId: string; options: SubOptions}>
 }
 

@@ -5,7 +5,7 @@
  * read broker.stats or use features Mosquitto lacks (denySubscribe, connectTimeout) fail there.
  */
 import {spawn} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -60,7 +60,20 @@ async function startMosquitto(overrides: BrokerOverrides): Promise<Target> {
   const conf = join(dir, 'mosquitto.conf')
   writeFileSync(conf, lines.join('\n') + '\n')
   const child = spawn('mosquitto', ['-c', conf], {stdio: 'ignore'})
-  await waitForPort(port)
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    }
+    rmSync(dir, {recursive: true, force: true})
+  }
+  try {
+    await waitForPort(port)
+  } catch (err) {
+    await stop() // no mosquitto left running, no temp dir left behind
+    throw err
+  }
   const stats = new BrokerStats()
   const broker = {
     config: {...DEFAULT_CONFIG, ...overrides, limits},
@@ -77,10 +90,7 @@ async function startMosquitto(overrides: BrokerOverrides): Promise<Target> {
     broker,
     port,
     url: `mqtt://127.0.0.1:${port}`,
-    async close() {
-      child.kill('SIGKILL')
-      await new Promise((resolve) => (child.exitCode === null && child.signalCode === null ? child.once('exit', resolve) : resolve(null)))
-    },
+    close: stop,
   }
 }
 

@@ -6,7 +6,7 @@ import type {IConnackPacket} from 'mqtt-packet'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {closeAll, connect, waitClose} from '../../helpers/mqtt.js'
 import {codeOf, frame, RawClient} from '../../helpers/raw.js'
-import {startSharedTarget, startTarget, type Target} from './target.js'
+import {startSharedTarget, startTarget, TARGET, type Target} from './target.js'
 
 let target: Target
 beforeAll(async () => {
@@ -35,7 +35,9 @@ describe('enhanced authentication not configured', () => {
     raw.sendPacket({cmd: 'auth', reasonCode: 0x19, properties: {authenticationMethod: 'SCRAM-SHA-1'}})
     await raw.waitClosed()
     const disconnect = raw.received('disconnect')[0]
-    if (disconnect) expect(codeOf(disconnect)).toBe(0x82)
+    // Our broker always says why; Mosquitto may just close.
+    if (TARGET === 'mqttctl') expect(codeOf(disconnect)).toBe(0x82)
+    else if (disconnect) expect(codeOf(disconnect)).toBe(0x82)
   })
 
   it('CONNACK carries no Authentication Method when the client sent none [MQTT-3.1.2-30]', async () => {
@@ -83,7 +85,8 @@ describe('server-sent DISCONNECT', () => {
     raw.send([0x30, 0x03, 0x00, 0x09, 0x61]) // topic length 9 but only 1 byte left in the packet
     await raw.waitClosed()
     const disconnect = raw.received('disconnect')[0]
-    if (disconnect) expect(codeOf(disconnect)).toBe(0x81)
+    if (TARGET === 'mqttctl') expect(codeOf(disconnect)).toBe(0x81)
+    else if (disconnect) expect(codeOf(disconnect)).toBe(0x81)
   })
 })
 

@@ -10,6 +10,7 @@ import {Decoder, type FrameSink} from '../../../src/broker/decoder.js'
 class Sink implements FrameSink {
   rx: Buffer | undefined = undefined
   rxFill = 0
+  rxNeed = 0
   packets: Packet[] = []
   errors: Array<{message: string; cmd: string | undefined; protocolVersion: number}> = []
   constructor(

@@ -164,7 +164,7 @@ describe('shared subscriptions', () => {
       {clientId: 'a', options: opts()},
       {clientId: 'b', options: opts()},
     ]
-    const group = {group: 'g', filter: 'x', members}
+    const group = {group: 'g', filter: 'x', name: '$share/g/x', members}
     expect(index.pickShared(group)?.clientId).toBe('a')
     expect(index.pickShared(group, (id) => id === 'b')?.clientId).toBe('b')
   })
