@@ -1,10 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {readFileSync} from 'node:fs'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {calibrate} from '../src/bench/calibrate.js'
-import {BenchUsageError, MODES, normalize, parseUrl, runBench, type BenchMode, type BenchOptions, type BenchResult} from '../src/bench/index.js'
-import {DEFAULTS} from '../src/bench/options.js'
-import {isAlive} from '../src/control/state.js'
+import {MODES, normalize, runBench, type BenchMode} from '../src/bench/index.js'
+import {DEFAULTS, optionsFromFlags} from '../src/bench/options.js'
 import {progressLine, summary} from '../src/bench/render.js'
 import {runSuite} from '../src/bench/suite/index.js'
 import {renderMarkdown, verdicts} from '../src/bench/suite/report.js'
@@ -139,88 +137,18 @@ Exit codes: 0 ok, 1 connections failed or messages lost, 2 bad flag or refused t
       if (!this.jsonEnabled()) this.log(JSON.stringify(p, null, 2))
       return p
     }
-    let o: BenchOptions
-    let result: BenchResult
-    try {
-      o = normalize(args.mode as BenchMode, this.options(args.mode as BenchMode, flags))
-      const tty = process.stderr.isTTY && !this.jsonEnabled()
-      const line = progressLine()
-      // One terminal row, rewritten in place: a longer line would wrap and \r would scroll the screen.
-      const fit = (text: string) => text.slice(0, Math.max(20, (process.stderr.columns || 80) - 1))
-      result = await runBench(o, {progress: tty ? (p) => process.stderr.write(`\r${fit(line(p))}\u001B[K`) : undefined})
-      if (tty) process.stderr.write('\n')
-    } catch (e) {
-      if (e instanceof BenchUsageError) this.fail(e.message, EXIT.usage)
-      throw e
-    }
+    const o = normalize(args.mode as BenchMode, optionsFromFlags(args.mode as BenchMode, flags))
+    const tty = process.stderr.isTTY && !this.jsonEnabled()
+    const line = progressLine()
+    // One terminal row, rewritten in place: a longer line would wrap and \r would scroll the screen.
+    const fit = (text: string) => text.slice(0, Math.max(20, (process.stderr.columns || 80) - 1))
+    const result = await runBench(o, {progress: tty ? (p) => process.stderr.write(`\r${fit(line(p))}\u001B[K`) : undefined})
+    if (tty) process.stderr.write('\n')
     if (!this.jsonEnabled()) this.log(summary(result))
     if (result.connect.failed > 0 || result.messages.lost > 0 || result.connect.connected === 0) {
       if (this.jsonEnabled()) this.logJson(result)
       this.exit(EXIT.failed)
     }
     return result
-  }
-
-  private options(mode: BenchMode, f: Record<string, unknown>): Partial<BenchOptions> {
-    const str = (k: string) => f[k] as string | undefined
-    const int = (k: string) => (f[k] === undefined ? undefined : Number(f[k]))
-    const file = (k: string) => {
-      if (!str(k)) return undefined
-      try {
-        return readFileSync(str(k)!, 'utf8')
-      } catch (error) {
-        throw new BenchUsageError(`--${k} ${JSON.stringify(str(k))} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); allowed: a readable PEM file`)
-      }
-    }
-    let fromUrl: Partial<BenchOptions> = {}
-    if (str('url')) {
-      try {
-        fromUrl = parseUrl(str('url')!)
-      } catch (error) {
-        if (error instanceof BenchUsageError) throw new BenchUsageError(`--url ${JSON.stringify(str('url'))}: ${error.message}`)
-        throw new BenchUsageError(`--url ${JSON.stringify(str('url'))} is not a URL; allowed: mqtt://[user:pass@]host[:port] or mqtts://…`)
-      }
-    }
-    const pid = int('broker-pid')
-    if (pid !== undefined && !isAlive(pid)) throw new BenchUsageError(`--broker-pid ${pid}: no such process; give the pid of the broker under test (e.g. from \`mqttctl status\`)`)
-    const o: Partial<BenchOptions> = {
-      host: str('host'),
-      port: int('port'),
-      ...fromUrl,
-      clients: int('clients'),
-      subscribers: int('subscribers'),
-      topic: str('topic'),
-      subTopic: str('sub-topic'),
-      clientId: str('client-id'),
-      size: int('size'),
-      qos: int('qos') as BenchOptions['qos'] | undefined,
-      retain: f.retain as boolean,
-      protocol: int('protocol') as BenchOptions['protocol'] | undefined,
-      rate: mode === 'conn' ? undefined : int('rate'),
-      connectRate: mode === 'conn' && f.rate !== undefined ? int('rate') : int('connect-rate'),
-      interval: int('interval'),
-      duration: int('duration'),
-      count: int('count'),
-      warmup: int('warmup'),
-      window: int('window'),
-      inflight: int('inflight'),
-      batch: int('batch'),
-      connectConcurrency: int('connect-concurrency'),
-      keepalive: int('keepalive'),
-      ifaddr: str('ifaddr')?.split(',').map((s) => s.trim()).filter(Boolean),
-      subscribe: f.subscribe as boolean,
-      probe: f.probe as boolean,
-      workers: int('workers'),
-      allowRemote: f['allow-remote'] as boolean,
-      brokerPid: int('broker-pid'),
-      ca: file('ca'),
-      cert: file('cert'),
-      key: file('key'),
-      insecure: f.insecure as boolean,
-    }
-    if (str('username') !== undefined) o.username = str('username')
-    if (str('password') !== undefined) o.password = str('password')
-    if (f.tls) o.tls = true
-    return o
   }
 }

@@ -1,8 +1,9 @@
 import {relative} from 'node:path'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {formatBytes, outputWidth, table, wrap} from '../src/cli/render.js'
-import {build, BuildError, type BuildResult, OPTIMIZE_DOC, OPTIMIZE_MODES, resolvePlan} from '../src/build/index.js'
+import {formatBytes, formatInt, outputWidth, table, wrap} from '../src/cli/render.js'
+import {DEFAULT_INSTALL_DIR, DEFAULT_USER} from '../src/tune/index.js'
+import {build, type BuildResult, OPTIMIZE_DOC, OPTIMIZE_MODES, resolvePlan} from '../src/build/index.js'
 
 export type {BuildResult}
 
@@ -32,43 +33,38 @@ The same inputs give byte-identical files and archives (archive mtimes: SOURCE_D
     'single-executable': Flags.boolean({description: 'make bin/mqtt-broker a Node.js single executable from this host\'s node: the server needs no Node.js'}),
     target: Flags.string({description: 'platform the layout and scripts are for: linux, macos or windows, optionally -x64 or -arm64 (default: this host)', helpValue: 'OS[-ARCH]'}),
     archive: Flags.boolean({description: 'also write <out>.tar.gz (one top directory, reproducible)'}),
-    'install-dir': Flags.string({description: 'where the layout is installed on the server (systemd unit paths)', default: '/opt/mqtt-broker', helpValue: 'DIR'}),
-    user: Flags.string({description: 'service account of the systemd unit', default: 'mqtt-broker'}),
+    'install-dir': Flags.string({description: 'where the layout is installed on the server (systemd unit paths)', default: DEFAULT_INSTALL_DIR, helpValue: 'DIR'}),
+    user: Flags.string({description: 'service account of the systemd unit', default: DEFAULT_USER}),
     force: Flags.boolean({description: 'replace an existing --out directory and archive'}),
   }
 
   async run(): Promise<BuildResult> {
     const {flags} = await this.parse(Build)
     const json = this.jsonEnabled()
-    try {
-      const plan = resolvePlan({
-        devices: flags.devices,
-        tier: flags.tier,
-        config: flags.config,
-        optimize: flags.optimize,
-        out: flags.out,
-        target: flags.target,
-        singleExecutable: flags['single-executable'],
-        archive: flags.archive,
-        installDir: flags['install-dir'],
-        user: flags.user,
-        force: flags.force,
-      })
-      if (!json) for (const note of plan.notes) process.stderr.write(`${note}\n`)
-      const result = await build(plan, {root: this.config.root, progress: json ? undefined : (s) => process.stderr.write(`${s}\n`)})
-      if (!json) this.log(summary(result))
-      return result
-    } catch (error) {
-      if (error instanceof BuildError) return this.fail(error.message, error.exitCode)
-      throw error
-    }
+    const plan = resolvePlan({
+      devices: flags.devices,
+      tier: flags.tier,
+      config: flags.config,
+      optimize: flags.optimize,
+      out: flags.out,
+      target: flags.target,
+      singleExecutable: flags['single-executable'],
+      archive: flags.archive,
+      installDir: flags['install-dir'],
+      user: flags.user,
+      force: flags.force,
+    })
+    if (!json) for (const note of plan.notes) process.stderr.write(`${note}\n`)
+    const result = await build(plan, {root: this.config.root, progress: json ? undefined : (s) => process.stderr.write(`${s}\n`)})
+    if (!json) this.log(summary(result))
+    return result
   }
 }
 
 function summary(r: BuildResult, width = outputWidth()): string {
   const rows = [...r.files.map((f) => [f.path, formatBytes(f.bytes), f.description]), ['total', formatBytes(r.bytes), `${r.files.length} files`]]
   const lines = [
-    wrap(`Built mqtt-broker ${r.version} for ${r.target}: tier ${r.tier}${r.devices === null ? '' : ` (${r.devices.toLocaleString('en-US')} devices${r.nodes > 1 ? ' per node' : ''})`}, optimize ${r.optimize}, ${r.singleExecutable ? 'single executable' : 'JavaScript bundle + launcher (needs Node.js >= 20 on the server)'}`, width),
+    wrap(`Built mqtt-broker ${r.version} for ${r.target}: tier ${r.tier}${r.devices === null ? '' : ` (${formatInt(r.devices)} devices${r.nodes > 1 ? ' per node' : ''})`}, optimize ${r.optimize}, ${r.singleExecutable ? 'single executable' : 'JavaScript bundle + launcher (needs Node.js >= 20 on the server)'}`, width),
     '',
     `${r.out}/`,
     table(rows, {indent: 2, align: ['l', 'r', 'l'], maxWidth: width}),

@@ -1,10 +1,9 @@
 import {existsSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {parseErrorLine} from '../src/cli/render.js'
 import {runDoctor, type DoctorReport} from '../src/doctor/index.js'
 import {renderDoctor} from '../src/doctor/report.js'
-import {InputError, parseDevices} from '../src/sizing/index.js'
+import {parseDevices} from '../src/sizing/index.js'
 
 export type {DoctorReport}
 
@@ -22,19 +21,8 @@ export default class Doctor extends BaseCommand {
   }
 
   async run(): Promise<DoctorReport> {
-    let flags
-    try {
-      ;({flags} = await this.parse(Doctor))
-    } catch (error) {
-      return this.fail(parseErrorLine(error, [...Object.entries(Doctor.flags).filter(([, f]) => !f.hidden).map(([k]) => k), 'json']), 2)
-    }
-    let devices: number | undefined
-    try {
-      devices = flags.devices === undefined ? undefined : parseDevices(flags.devices)
-    } catch (error) {
-      if (error instanceof InputError) return this.fail(error.message, 2)
-      throw error
-    }
+    const {flags} = await this.parse(Doctor)
+    const devices = flags.devices === undefined ? undefined : parseDevices(flags.devices)
     if (flags.config !== undefined && !existsSync(flags.config)) return this.fail(`--config ${JSON.stringify(flags.config)}: no such file; give the broker's JSON configuration file (mqttctl plan --write FILE makes one)`, 2)
     const report = await runDoctor({devices, configFile: flags.config, env: process.env, loadTest: flags['load-test'], root: flags.root})
     if (!this.jsonEnabled()) this.log(renderDoctor(report))

@@ -1,9 +1,7 @@
 import {Flags, ux} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {parseErrorLine} from '../src/cli/render.js'
-import {InputError, parseCount} from '../src/sizing/index.js'
+import {parseCount} from '../src/sizing/index.js'
 import {type MonitorJson, runMonitor} from '../src/monitor/run.js'
-import {MonitorError} from '../src/monitor/sys-client.js'
 
 export type {MonitorJson}
 
@@ -46,46 +44,29 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
   }
 
   async run(): Promise<MonitorJson> {
-    let flags
-    try {
-      ;({flags} = await this.parse(Monitor))
-    } catch (error) {
-      return this.fail(parseErrorLine(error, [...Object.keys(Monitor.flags), 'json']), 2)
-    }
-    let interval: number | undefined
-    let timeout: number
-    try {
-      interval = flags.interval === undefined ? undefined : parseCount(flags.interval, {name: '--interval', min: 1, max: 86_400, unit: 'seconds'})
-      timeout = parseCount(flags.timeout, {name: '--timeout', min: 1, max: 3_600, unit: 'seconds'})
-    } catch (error) {
-      if (error instanceof InputError) return this.fail(error.message, 2)
-      throw error
-    }
+    const {flags} = await this.parse(Monitor)
+    const interval = flags.interval === undefined ? undefined : parseCount(flags.interval, {name: '--interval', min: 1, max: 86_400, unit: 'seconds'})
+    const timeout = parseCount(flags.timeout, {name: '--timeout', min: 1, max: 3_600, unit: 'seconds'})
     if (flags.once && interval !== undefined) return this.fail('--once and --interval are not allowed together; --once prints one snapshot, --interval one every SECONDS', 2)
     if (!/^mqtts?:\/\/[^/\s]+/i.test(flags.url)) {
       return this.fail(`--url ${JSON.stringify(flags.url)} is not allowed; allowed: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (e.g. mqtt://127.0.0.1:1883)`, 2)
     }
     const json = this.jsonEnabled()
     this.#streamed = json && interval !== undefined && !flags.once
-    try {
-      return await runMonitor({
-        url: flags.url,
-        username: flags.username,
-        password: flags.password,
-        clientId: flags['client-id'],
-        timeoutSeconds: timeout,
-        intervalSeconds: interval,
-        once: flags.once,
-        json,
-        color: flags.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR),
-        out: process.stdout,
-        input: process.stdin,
-        // this.log() is silent under --json; streamed JSON lines must still reach stdout.
-        print: (line) => ux.stdout(line),
-      })
-    } catch (error) {
-      if (error instanceof MonitorError) this.fail(error.message, 1)
-      throw error
-    }
+    return runMonitor({
+      url: flags.url,
+      username: flags.username,
+      password: flags.password,
+      clientId: flags['client-id'],
+      timeoutSeconds: timeout,
+      intervalSeconds: interval,
+      once: flags.once,
+      json,
+      color: flags.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR),
+      out: process.stdout,
+      input: process.stdin,
+      // this.log() is silent under --json; streamed JSON lines must still reach stdout.
+      print: (line) => ux.stdout(line),
+    })
   }
 }

@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {parseErrorLine} from '../src/cli/render.js'
 import {type Explanation, explainPlan} from '../src/sizing/explain.js'
 import {
   DEVICES,
@@ -9,7 +8,6 @@ import {
   type MeasuredProfile,
   type Plan as PlanResult,
   type PlanInput,
-  ProfileError,
   defaultProfilePath,
   loadProfile,
   nextSteps,
@@ -20,7 +18,7 @@ import {
 } from '../src/sizing/index.js'
 import {askWorkload} from '../src/sizing/prompt.js'
 import {renderExplanations, renderPlan} from '../src/sizing/report.js'
-import {WriteError, writeTierConfig} from '../src/sizing/write.js'
+import {writeTierConfig} from '../src/sizing/write.js'
 
 export type PlanJson = PlanResult & {explain?: Explanation[]}
 
@@ -54,12 +52,7 @@ export default class Plan extends BaseCommand {
   }
 
   async run(): Promise<PlanJson> {
-    let flags: Record<string, string | boolean | undefined>
-    try {
-      ;({flags} = await this.parse(Plan))
-    } catch (error) {
-      return this.fail(parseErrorLine(error, [...Object.keys(Plan.flags), 'json']))
-    }
+    const {flags} = (await this.parse(Plan)) as {flags: Record<string, string | boolean | undefined>}
     if (flags.force && flags.write === undefined) return this.fail('--force is only allowed with --write FILE (it overwrites FILE)')
 
     let input: PlanInput
@@ -73,28 +66,16 @@ export default class Plan extends BaseCommand {
         measured = {profile: loadProfile(path), path}
       }
     } catch (error) {
-      if (error instanceof InputError || error instanceof ProfileError) return this.fail(error.message, error instanceof InputError ? 2 : 1)
-      // Ctrl-C in the prompt: nothing to plan, nothing written.
+      // Ctrl-C in the prompt: nothing to plan, nothing written. (InputError, ProfileError: BaseCommand.)
       if ((error as Error).name === 'ExitPromptError') return this.fail('cancelled; nothing planned', 130)
       throw error
     }
 
-    let result: PlanJson
-    try {
-      result = plan(input, measured)
-    } catch (error) {
-      if (error instanceof InputError) return this.fail(error.message)
-      throw error
-    }
+    const result: PlanJson = plan(input, measured)
 
     const file = flags.write as string | undefined
     if (file !== undefined) {
-      try {
-        writeTierConfig(file, tierByName(result.tier), Boolean(flags.force))
-      } catch (error) {
-        if (error instanceof WriteError) return this.fail(error.message, error.exists ? 2 : 1)
-        throw error
-      }
+      writeTierConfig(file, tierByName(result.tier), Boolean(flags.force))
       result.next = nextSteps(result.devices, file)
     }
 

@@ -2,9 +2,11 @@ import {BaseCommand} from '../src/cli/base-command.js'
 import {locateFlags} from '../src/cli/broker-flags.js'
 import {formatBytes, formatInt, table} from '../src/cli/render.js'
 import {EXIT} from '../src/control/errors.js'
-import {listenerText, locateDataDir} from '../src/control/options.js'
+import {locateDataDir} from '../src/control/options.js'
+import {listenerText} from '../src/net.js'
 import {brokerFiles} from '../src/control/state.js'
-import {brokerStatus, type BrokerStatus, formatUptime} from '../src/control/status.js'
+import {formatDuration} from '../src/broker/stats/format.js'
+import {brokerStatus, type BrokerStatus} from '../src/control/status.js'
 
 export type {BrokerStatus}
 
@@ -49,7 +51,7 @@ Exit codes: 0 running, 3 not running (like systemctl status), 2 bad flag.`
       table(
         [
           ['pid', String(status.pid)],
-          ['uptime', status.uptimeSeconds === null ? unknown : formatUptime(status.uptimeSeconds)],
+          ['uptime', status.uptimeSeconds === null ? unknown : formatDuration(status.uptimeSeconds)],
           ...(status.listeners.length === 0 ? [['listeners', unknown]] : status.listeners.map((l, i) => [i === 0 ? 'listeners' : '', listenerText(l)])),
           ['connections', conns],
           ['messages', `${n(status.messages.received)} received, ${n(status.messages.sent)} sent`],

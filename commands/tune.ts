@@ -1,15 +1,13 @@
-import {chmodSync, existsSync, mkdirSync, writeFileSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
+import {resolve} from 'node:path'
 import {confirm} from '@inquirer/prompts'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {parseErrorLine} from '../src/cli/render.js'
-import {InputError} from '../src/sizing/index.js'
 import {DEFAULT_INSTALL_DIR, DEFAULT_USER, renderTuneFiles, TUNE_OSES, type TuneFile, type TuneOs} from '../src/tune/index.js'
-import {applyLinux, type ApplyOptions, type ApplyResult, TuneError} from '../src/tune/apply.js'
+import {applyLinux, type ApplyOptions, type ApplyResult} from '../src/tune/apply.js'
 import {checkLinux, type CheckResult} from '../src/tune/check.js'
 import {renderApplyPlan, renderCheck} from '../src/tune/report.js'
 import {currentOs, resolveTarget} from '../src/tune/target.js'
+import {writeTuneFiles} from '../src/tune/write.js'
 
 export type TuneResult =
   | {mode: 'render'; os: TuneOs; tier: string; devices: number | null; nodes: number; files: Array<{path: string; description: string; written?: string; content?: string}>}
@@ -41,23 +39,12 @@ export default class Tune extends BaseCommand {
   }
 
   async run(): Promise<TuneResult> {
-    let flags
-    try {
-      ;({flags} = await this.parse(Tune))
-    } catch (error) {
-      return this.fail(parseErrorLine(error, [...Object.entries(Tune.flags).filter(([, f]) => !f.hidden).map(([k]) => k), 'json']), 2)
-    }
+    const {flags} = await this.parse(Tune)
     const os = this.pickOs(flags.os, flags.check || flags.apply)
     for (const name of ['install-dir', 'user'] as const) {
       if (flags[name] !== undefined && (os !== 'linux' || flags.check)) this.fail(`--${name} is only allowed for the Linux files (--os linux, --out or --apply); the ${flags.check ? '--check' : `${os}`} output has no systemd unit`, 2)
     }
-    let target
-    try {
-      target = resolveTarget({devices: flags.devices, tier: flags.tier})
-    } catch (error) {
-      if (error instanceof InputError) return this.fail(error.message, 2)
-      throw error
-    }
+    const target = resolveTarget({devices: flags.devices, tier: flags.tier})
     if ([flags.check, flags.apply, flags.out !== undefined].filter(Boolean).length > 1) this.fail('--check, --apply and --out are not allowed together; give one of them', 2)
     if (flags.yes && !flags.apply) this.fail('--yes is only allowed with --apply', 2)
     const root = flags.root ? resolve(flags.root) : undefined
@@ -88,19 +75,10 @@ export default class Tune extends BaseCommand {
 
     const result: TuneResult = {mode: 'render', os, tier: target.tier.name, devices: target.devices ?? null, nodes: target.nodes, files: []}
     if (flags.out) {
-      const dir = resolve(flags.out)
-      for (const f of files) {
-        const path = join(dir, f.path)
-        try {
-          makeDirs(dirname(path))
-          writeFileSync(path, f.content)
-          chmodSync(path, f.mode ?? 0o644)
-        } catch (error) {
-          return this.fail(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 1)
-        }
+      writeTuneFiles(files, resolve(flags.out), (f, path) => {
         result.files.push({path: f.path, description: f.description, written: path})
         if (!this.jsonEnabled()) this.log(`wrote ${path}  (${f.description})`)
-      }
+      })
     } else {
       for (const f of files) {
         result.files.push({path: f.path, description: f.description, content: f.content})
@@ -119,20 +97,14 @@ export default class Tune extends BaseCommand {
   }
 
   private async apply(common: Omit<ApplyOptions, 'confirm' | 'root' | 'uid'>, root: string | undefined, yes: boolean): Promise<TuneResult> {
-    let result: ApplyResult
-    try {
-      result = await applyLinux({
-        ...common,
-        root,
-        confirm: async (plan) => {
-          if (!this.jsonEnabled()) this.log(renderApplyPlan(plan))
-          return yes || confirm({message: 'Back up the current values and apply these changes?', default: false})
-        },
-      })
-    } catch (error) {
-      if (error instanceof TuneError) return this.fail(error.message, 1)
-      throw error
-    }
+    const result = await applyLinux({
+      ...common,
+      root,
+      confirm: async (plan) => {
+        if (!this.jsonEnabled()) this.log(renderApplyPlan(plan))
+        return yes || confirm({message: 'Back up the current values and apply these changes?', default: false})
+      },
+    })
     if (!this.jsonEnabled()) {
       if (!result.applied) this.log('Nothing changed.')
       else {
@@ -145,15 +117,4 @@ export default class Tune extends BaseCommand {
     if (this.jsonEnabled()) this.logJson(out)
     return this.exit(1)
   }
-}
-
-/**
- * mkdir -p one level at a time: Node 20's mkdirSync(recursive) never returns for a path under a
- * pseudo file system such as /proc, where it should fail with ENOENT.
- */
-function makeDirs(dir: string): void {
-  if (existsSync(dir)) return
-  const parent = dirname(dir)
-  if (parent !== dir) makeDirs(parent)
-  mkdirSync(dir)
 }

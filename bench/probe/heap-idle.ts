@@ -11,8 +11,8 @@ const out = process.argv[3] ?? '/tmp'
 const broker = await startBroker('mqttctl')
 const snap = (path: string): Promise<void> =>
   new Promise((resolve) => {
-    broker.child.once('message', () => resolve())
-    broker.child.send(`snap:${path}`)
+    broker.child!.once('message', () => resolve())
+    broker.child!.send(`snap:${path}`)
   })
 await sleep(300)
 await broker.gc()

@@ -1,13 +1,15 @@
 /**
- * Probe helpers: start our broker or Mosquitto as a child process (optionally pinned with taskset),
- * read its RSS and CPU time from /proc, and stop it. Everything binds to 127.0.0.1.
+ * Probe helpers: start our broker (broker-entry.ts, with gc over IPC) or Mosquitto (as `bench suite`
+ * starts it: src/bench/brokers.ts) as a child process, optionally pinned with taskset, read its RSS
+ * and CPU time from /proc, and stop it. Everything binds to 127.0.0.1.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import net from 'node:net'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
+import {findMosquitto, pinned, startMosquitto as startSuiteMosquitto} from '../../src/bench/brokers.js'
+import {freePort} from '../../src/net.js'
+
+export {freePort}
 
 export type Target = 'mqttctl' | 'mosquitto'
 
@@ -15,25 +17,14 @@ export interface BrokerProc {
   target: Target
   pid: number
   port: number
-  child: ChildProcess
+  /** Our broker's process (IPC: gc, stats); absent for Mosquitto. */
+  child?: ChildProcess
   /** Runs gc() in our broker (no-op for Mosquitto); resolves with its process.memoryUsage() after. */
   gc(): Promise<NodeJS.MemoryUsage | undefined>
   stop(): Promise<void>
 }
 
 const ENTRY = fileURLToPath(new URL('./broker-entry.ts', import.meta.url))
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const {port} = s.address() as net.AddressInfo
-  await new Promise((r) => s.close(r))
-  return port
-}
-
-function pinned(cpu: string | undefined, cmd: string, args: string[]): [string, string[]] {
-  return cpu === undefined ? [cmd, args] : ['taskset', ['-c', cpu, cmd, ...args]]
-}
 
 export async function startBroker(target: Target, options: {cpu?: string; nodeArgs?: string[]} = {}): Promise<BrokerProc> {
   if (target === 'mosquitto') return startMosquitto(options.cpu)
@@ -67,21 +58,10 @@ export async function startBroker(target: Target, options: {cpu?: string; nodeAr
 }
 
 async function startMosquitto(cpu: string | undefined): Promise<BrokerProc> {
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'probe-mosq-'))
-  const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_connections -1', 'max_queued_messages 100000', 'log_type error', ''].join('\n'))
-  const [cmd, args] = pinned(cpu, 'mosquitto', ['-c', conf])
-  const child = spawn(cmd, args, {stdio: ['ignore', 'ignore', 'inherit']})
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)))
-      s.on('error', () => r(false))
-    })
-    if (ok) break
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return {target: 'mosquitto', pid: child.pid!, port, child, gc: async () => undefined, stop: () => stopChild(child)}
+  const bin = findMosquitto(false)
+  if (!bin) throw new Error('mosquitto is not installed (apt-get install mosquitto)')
+  const broker = await startSuiteMosquitto(bin, {port: await freePort(), cpu})
+  return {target: 'mosquitto', pid: broker.pid, port: broker.port, gc: async () => undefined, stop: broker.stop}
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -103,8 +103,8 @@ async function run(target: Target, name: string): Promise<{rate: number; cpu: nu
     r.stop()
     if (target === 'mqttctl' && process.env.PROBE_STATS) {
       const stats = await new Promise((resolve) => {
-        broker.child.once('message', (m: {stats?: object}) => resolve(m.stats))
-        broker.child.send('stats')
+        broker.child!.once('message', (m: {stats?: object}) => resolve(m.stats))
+        broker.child!.send('stats')
       })
       console.log(`  broker counters: ${JSON.stringify(stats)}; subscribers counted ${n1}`)
     }

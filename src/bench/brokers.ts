@@ -3,11 +3,12 @@
  * pinned to a core with taskset, waits until they accept connections, and stops them by pid.
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import net from 'node:net'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {ownRuntime} from '../control/runtime.js'
+import {waitForPort} from '../net.js'
+import {packageVersion} from '../paths.js'
 
 export interface RunningBroker {
   name: 'ours' | 'mosquitto'
@@ -44,35 +45,10 @@ export function mosquittoVersion(bin: string): string {
   return /mosquitto version (\S+)/.exec(`${out.stdout}${out.stderr}`)?.[1] ?? 'unknown'
 }
 
-/** Free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const {port} = s.address() as net.AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
+export {freePort, waitForPort} from '../net.js'
 
-/** Resolves once something accepts TCP connections on port, or throws after timeoutMs. */
-export async function waitForPort(port: number, timeoutMs = 15_000, child?: ChildProcess): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (Date.now() < until) {
-    if (child && child.exitCode !== null) throw new Error(`broker exited with code ${child.exitCode}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({port, host: '127.0.0.1'})
-      s.once('connect', () => (s.destroy(), resolve(true)))
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`nothing listening on port ${port} after ${timeoutMs} ms`)
-}
-
-function pinned(cpu: string | undefined, cmd: string, args: string[]): [string, string[]] {
+/** cmd + args run pinned to the cores in `cpu` with taskset (when given and taskset is installed). */
+export function pinned(cpu: string | undefined, cmd: string, args: string[]): [string, string[]] {
   return cpu !== undefined && which('taskset') ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args]
 }
 
@@ -127,34 +103,24 @@ export async function startMosquitto(bin: string, o: StartOptions): Promise<Runn
   return launch('mosquitto', bin, ['-c', conf], o, mosquittoVersion(bin), () => rmSync(dir, {recursive: true, force: true}))
 }
 
-/** The package root, from sources (src/bench) or from the build (dist/src/bench). */
-export function projectRoot(): string {
-  const up = fileURLToPath(new URL('../../', import.meta.url))
-  return up.endsWith('/dist/') ? up.slice(0, -'dist/'.length) : up
-}
-
-/** Our broker's process entry: compiled when built, else the TypeScript source through tsx. */
+/**
+ * Our broker's process entry, by the rule `start` uses (ownRuntime): the compiled entry next to the
+ * running code, or from sources the TypeScript entry through tsx; null when it is missing.
+ */
 export function ourBrokerEntry(): {cmd: string; args: string[]} | null {
-  const js = join(projectRoot(), 'dist/src/broker/main.js')
-  const ts = join(projectRoot(), 'src/broker/main.ts')
-  if (existsSync(js)) return {cmd: process.execPath, args: [js]}
-  if (existsSync(ts)) return {cmd: process.execPath, args: ['--import', 'tsx', ts]}
-  return null
+  try {
+    const runtime = ownRuntime()
+    return {cmd: runtime.command, args: runtime.args}
+  } catch {
+    return null
+  }
 }
 
 export async function startOurs(o: StartOptions): Promise<RunningBroker> {
   const entry = ourBrokerEntry()
-  if (!entry) throw new Error('our broker is not available (no src/broker/main.ts)')
+  if (!entry) throw new Error('our broker is not available (no compiled dist/src/broker/main.js; run `npm run build`)')
   const dir = mkdtempSync(join(tmpdir(), 'mqttctl-bench-ours-'))
   // The suite opens up to 15,001 connections (broadcast scenario): above the default limit of 10,000.
   const args = [...entry.args, '--port', String(o.port), '--host', '127.0.0.1', '--data-dir', dir, '--log-level', 'warn', '--max-connections', '100000']
   return launch('ours', entry.cmd, args, o, `mqttctl ${packageVersion()}`, () => rmSync(dir, {recursive: true, force: true}))
-}
-
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as {version: string}).version
-  } catch {
-    return 'unknown'
-  }
 }

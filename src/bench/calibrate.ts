@@ -5,7 +5,9 @@
  */
 import {hostname} from 'node:os'
 import {defaultProfilePath, saveProfile, type MeasuredProfile} from '../sizing/profile.js'
-import {freePort, packageVersion, startOurs, type RunningBroker} from './brokers.js'
+import {packageVersion} from '../paths.js'
+import {freePort} from '../net.js'
+import {startOurs, type RunningBroker} from './brokers.js'
 import {runBench} from './index.js'
 import {normalize} from './options.js'
 import {rssBytes} from './proc.js'

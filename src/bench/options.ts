@@ -3,7 +3,10 @@
  * guard (a run refuses any target outside 127.0.0.0/8 and ::1 unless allowRemote is set).
  */
 import {lookup} from 'node:dns/promises'
+import {readFileSync} from 'node:fs'
 import {isIP} from 'node:net'
+import {isAlive} from '../control/state.js'
+import {MqttctlError} from '../errors.js'
 
 export const MODES = ['conn', 'pub', 'sub', 'pubsub', 'fanout', 'latency'] as const
 export type BenchMode = (typeof MODES)[number]
@@ -109,7 +112,12 @@ const MODE_DEFAULTS: Partial<Record<BenchMode, Partial<BenchOptions>>> = {
   fanout: {clients: 100, topic: 'bench/fanout', interval: 100},
 }
 
-export class BenchUsageError extends Error {}
+/** A bad bench flag or combination: exit 2. */
+export class BenchUsageError extends MqttctlError {
+  constructor(message: string) {
+    super(message, 2)
+  }
+}
 
 /** Fills defaults and checks ranges; throws BenchUsageError on a bad combination. */
 export function normalize(mode: BenchMode, given: Partial<BenchOptions>): BenchOptions {
@@ -185,4 +193,71 @@ export function expand(template: string, index: number): string {
 export function deliveriesPerPublish(o: BenchOptions): number {
   if (o.subscribers === 0) return 0
   return o.subTopic.includes('%i') ? 1 : o.subscribers
+}
+
+/**
+ * `mqttctl bench` flags (as oclif parsed them, by flag name) -> the options of one run: --url over
+ * --host/--port, --rate as the connect rate for conn, TLS files read. Throws BenchUsageError (exit 2).
+ */
+export function optionsFromFlags(mode: BenchMode, f: Record<string, unknown>): Partial<BenchOptions> {
+  const str = (k: string) => f[k] as string | undefined
+  const int = (k: string) => (f[k] === undefined ? undefined : Number(f[k]))
+  const file = (k: string) => {
+    if (!str(k)) return undefined
+    try {
+      return readFileSync(str(k)!, 'utf8')
+    } catch (error) {
+      throw new BenchUsageError(`--${k} ${JSON.stringify(str(k))} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); allowed: a readable PEM file`)
+    }
+  }
+  let fromUrl: Partial<BenchOptions> = {}
+  if (str('url')) {
+    try {
+      fromUrl = parseUrl(str('url')!)
+    } catch (error) {
+      if (error instanceof BenchUsageError) throw new BenchUsageError(`--url ${JSON.stringify(str('url'))}: ${error.message}`)
+      throw new BenchUsageError(`--url ${JSON.stringify(str('url'))} is not a URL; allowed: mqtt://[user:pass@]host[:port] or mqtts://…`)
+    }
+  }
+  const pid = int('broker-pid')
+  if (pid !== undefined && !isAlive(pid)) throw new BenchUsageError(`--broker-pid ${pid}: no such process; give the pid of the broker under test (e.g. from \`mqttctl status\`)`)
+  const o: Partial<BenchOptions> = {
+    host: str('host'),
+    port: int('port'),
+    ...fromUrl,
+    clients: int('clients'),
+    subscribers: int('subscribers'),
+    topic: str('topic'),
+    subTopic: str('sub-topic'),
+    clientId: str('client-id'),
+    size: int('size'),
+    qos: int('qos') as BenchOptions['qos'] | undefined,
+    retain: f.retain as boolean,
+    protocol: int('protocol') as BenchOptions['protocol'] | undefined,
+    rate: mode === 'conn' ? undefined : int('rate'),
+    connectRate: mode === 'conn' && f.rate !== undefined ? int('rate') : int('connect-rate'),
+    interval: int('interval'),
+    duration: int('duration'),
+    count: int('count'),
+    warmup: int('warmup'),
+    window: int('window'),
+    inflight: int('inflight'),
+    batch: int('batch'),
+    connectConcurrency: int('connect-concurrency'),
+    keepalive: int('keepalive'),
+    ifaddr: str('ifaddr')?.split(',').map((s) => s.trim()).filter(Boolean),
+    subscribe: f.subscribe as boolean,
+    probe: f.probe as boolean,
+    workers: int('workers'),
+    allowRemote: f['allow-remote'] as boolean,
+    brokerPid: int('broker-pid'),
+    ca: file('ca'),
+    cert: file('cert'),
+    key: file('key'),
+    insecure: f.insecure as boolean,
+  }
+  if (str('username') !== undefined) o.username = str('username')
+  if (str('password') !== undefined) o.password = str('password')
+  if (f.tls) o.tls = true
+  return o
 }

@@ -49,21 +49,27 @@ function fileDataDir(file: string): string | undefined {
   }
 }
 
+/**
+ * The layout's defaults for what the operator did not give: `config` (the layout's own file, when
+ * no --config) and `dataDir` (absolute, when the configuration is the layout's own and neither
+ * --data-dir nor MQTTCTL_DATA_DIR is set). Absent keys: nothing to add.
+ */
+export function layoutDefaults(root: string, given: {config?: string; dataDir?: string}, env: Record<string, string | undefined>, cwd = process.cwd()): {config?: string; dataDir?: string} {
+  const own = join(root, LAYOUT_CONFIG)
+  const defaults: {config?: string; dataDir?: string} = {}
+  let config = given.config === undefined ? undefined : resolve(cwd, given.config)
+  if (given.config === undefined && existsSync(own)) config = defaults.config = own
+  const dataDirGiven = given.dataDir !== undefined || (env.MQTTCTL_DATA_DIR ?? '') !== ''
+  if (!dataDirGiven && config !== undefined && same(config, own)) {
+    const dataDir = fileDataDir(own) ?? LAYOUT_DATA_DIR
+    if (!isAbsolute(dataDir)) defaults.dataDir = resolve(root, dataDir)
+  }
+  return defaults
+}
+
 /** argv with the layout's defaults put in front of the operator's own options. */
 export function withLayoutDefaults(argv: readonly string[], env: Record<string, string | undefined>, root: string, cwd = process.cwd()): string[] {
   if (argv.includes('--help') || argv.includes('-h')) return [...argv]
-  const own = join(root, LAYOUT_CONFIG)
-  const given = optionValue(argv, 'config')
-  const extra: string[] = []
-  let config = given === undefined ? undefined : resolve(cwd, given)
-  if (given === undefined && existsSync(own)) {
-    extra.push('--config', own)
-    config = own
-  }
-  const dataDirGiven = optionValue(argv, 'data-dir') !== undefined || (env.MQTTCTL_DATA_DIR ?? '') !== ''
-  if (!dataDirGiven && config !== undefined && same(config, own)) {
-    const dataDir = fileDataDir(own) ?? LAYOUT_DATA_DIR
-    if (!isAbsolute(dataDir)) extra.push('--data-dir', resolve(root, dataDir))
-  }
-  return [...extra, ...argv]
+  const d = layoutDefaults(root, {config: optionValue(argv, 'config'), dataDir: optionValue(argv, 'data-dir')}, env, cwd)
+  return [...(d.config === undefined ? [] : ['--config', d.config]), ...(d.dataDir === undefined ? [] : ['--data-dir', d.dataDir]), ...argv]
 }

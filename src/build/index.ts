@@ -5,8 +5,7 @@
  *   const plan = resolvePlan({devices: '50000', archive: true})     // BuildError on bad input
  *   const result = await build(plan, {root: packageRoot(), progress: (s) => ...})
  */
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {packageVersion} from '../paths.js'
 import {bundleRuntime, esbuildVersion} from './bundle.js'
 import {type LayoutFile, layoutFiles, type Runtime, sha256} from './layout.js'
 import type {BuildPlan} from './options.js'
@@ -41,10 +40,6 @@ export interface BuildContext {
   /** Called at the start of each step with "[n/N] what". */
   progress?: (step: string) => void
   env?: Record<string, string | undefined>
-}
-
-export function packageVersion(root: string): string {
-  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {version: string}).version
 }
 
 export async function build(plan: BuildPlan, ctx: BuildContext): Promise<BuildResult> {

@@ -6,7 +6,7 @@ import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {type BrokerConfig, ConfigError, configForTier, loadConfig, validateConfig} from '../config/index.js'
 import {formatInt} from '../cli/render.js'
-import {InputError, TIERS, type Tier} from '../sizing/index.js'
+import {InputError, type Tier, tierForConnections} from '../sizing/index.js'
 import {currentOs, resolveTarget} from '../tune/target.js'
 import {DEFAULT_INSTALL_DIR, DEFAULT_USER, TUNE_OSES, type TuneOs} from '../tune/index.js'
 import {type Optimize, OPTIMIZE_MODES} from './bundle.js'
@@ -79,11 +79,6 @@ export function parseTarget(text: string | undefined, host: Platform | undefined
   return {os, arch, name: `${os}-${arch}`}
 }
 
-/** The smallest tier whose MAX_CONNECTIONS covers the configuration's (the OS files are sized by it). */
-export function tierForConfig(config: BrokerConfig): Tier {
-  return TIERS.find((t) => t.broker.maxConnections >= config.maxConnections) ?? TIERS[TIERS.length - 1]
-}
-
 function configFrom(input: BuildInput, tier: Tier | undefined): {config: BrokerConfig; tier: Tier; source: string; note?: string} {
   if (input.config === undefined) {
     return {config: validateConfig(configForTier(tier!)), tier: tier!, source: `tier ${tier!.name}`}
@@ -96,7 +91,7 @@ function configFrom(input: BuildInput, tier: Tier | undefined): {config: BrokerC
     if (error instanceof ConfigError) throw new BuildError(`--config: ${error.message}`)
     throw error
   }
-  const t = tierForConfig(config)
+  const t = tierForConnections(config.maxConnections)
   return {config, tier: t, source: file, note: `--config ${input.config}: OS files for tier ${t.name} (MAX_CONNECTIONS ${formatInt(config.maxConnections)})`}
 }
 

@@ -5,6 +5,7 @@
  */
 import {chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
+import {makeDirs} from '../fs.js'
 import {BuildError} from './errors.js'
 import type {LayoutFile} from './layout.js'
 import {type TarEntry, tarGz} from './tar.js'
@@ -45,7 +46,7 @@ export function writeLayout(files: readonly LayoutFile[], out: string, options: 
   try {
     rmSync(tmp, {recursive: true, force: true})
     mkdirSync(tmp, {mode: 0o755})
-    for (const d of layoutDirs(files)) mkdirSync(join(tmp, d), {recursive: true, mode: 0o755})
+    for (const d of layoutDirs(files)) makeDirs(join(tmp, d), 0o755)
     for (const f of files) {
       const path = join(tmp, f.path)
       writeFileSync(path, f.content, {mode: f.mode})

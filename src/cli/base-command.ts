@@ -1,14 +1,14 @@
 /**
  * BaseCommand: what every mqttctl command shares — one-line errors with fixed exit codes.
  *
- * A ConfigError (bad flag, environment value or configuration file) exits 2; a ControlError exits
- * with its own code (1 failure, 3 not running). Both print exactly one line, `Error: <message>`,
- * on stderr (or `{"error": {...}}` on stdout with --json), never a stack, even under bin/dev.js.
- * So do oclif's parse errors (unknown flag, bad value, missing argument): exit 2, with the flags allowed.
+ * Every MqttctlError (src/errors.ts: ConfigError, InputError, ControlError, BuildError, ...) exits
+ * with its own code (2 bad input, 1 failure, 3 not running) and prints exactly one line,
+ * `Error: <message>`, on stderr (or `{"error": {...}}` on stdout with --json), never a stack, even
+ * under bin/dev.js. So do oclif's parse errors (unknown flag, bad value, missing argument): exit 2,
+ * with the flags allowed. Commands throw these errors and map none of them themselves.
  */
 import {Command} from '@oclif/core'
-import {ConfigError} from '../config/index.js'
-import {ControlError, exitCodeOf} from '../control/errors.js'
+import {MqttctlError} from '../errors.js'
 import {parseErrorLine} from './render.js'
 
 /** oclif's parser errors (CLIParseError and subclasses) carry the parse input; flag validation fails with exit 2. */
@@ -28,13 +28,13 @@ export abstract class BaseCommand extends Command {
   }
 
   protected async catch(err: Error & {exitCode?: number}): Promise<unknown> {
-    if (err instanceof ConfigError || err instanceof ControlError) this.fail(err.message, exitCodeOf(err))
+    if (err instanceof MqttctlError) this.fail(err.message, err.exitCode)
     // oclif's own flag and argument errors (unknown flag, bad integer, missing argument): multi-line
-    // with a stack under bin/dev.js otherwise. Commands that catch them in run() never get here.
+    // with a stack under bin/dev.js otherwise.
     if (isParseError(err)) {
       const ctor = this.constructor as typeof Command
       const names = Object.entries(ctor.flags ?? {}).filter(([, f]) => !f.hidden).map(([k]) => k)
-      this.fail(parseErrorLine(err, ctor.enableJsonFlag ? [...names, 'json'] : names).replace(/::/g, ':'), 2)
+      this.fail(parseErrorLine(err, ctor.enableJsonFlag ? [...names, 'json'] : names), 2)
     }
     // this.exit() / fail(): already reported; let oclif exit with its code without printing again.
     if ((err as {code?: string}).code === 'EEXIT') throw err

@@ -10,25 +10,11 @@ export function applyNoColor(env: Record<string, string | undefined> = process.e
 }
 applyNoColor()
 
-const INT = new Intl.NumberFormat('en-US')
-
-/** 1234567 -> "1,234,567". */
-export function formatInt(n: number): string {
-  return INT.format(Math.round(n))
-}
-
-/** Bytes in decimal units as the guide writes them: 11000 -> "11 KB", 1.7e9 -> "1.7 GB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB']
-  let v = bytes
-  let i = 0
-  while (Math.abs(v) >= 1000 && i < units.length - 1) {
-    v /= 1000
-    i++
-  }
-  const text = i === 0 || v >= 100 ? Math.round(v).toString() : v.toFixed(1).replace(/\.0$/, '')
-  return `${text} ${units[i]}`
-}
+/**
+ * formatInt (1234567 -> "1,234,567") and formatBytes (11000 -> "11 KB", 1.7e9 -> "1.7 GB"): one
+ * implementation, the broker's statistics log's (a pure module; the broker imports nothing from here).
+ */
+export {formatBytes, formatInt} from '../broker/stats/format.js'
 
 /** Visible width of a string (ignores ANSI colour codes). */
 export function visibleWidth(s: string): number {
@@ -87,7 +73,11 @@ export function parseErrorLine(error: unknown, flagNames: readonly string[]): st
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !/^See more help/.test(l))
-  const text = lines.join(': ').replace(/\s+/g, ' ').replace(/ :/g, ':')
+  // "Missing 1 required arg:" + "mode: ..." -> "Missing 1 required arg: mode: ...", not "arg:: mode".
+  const text = lines
+    .reduce((all, l) => (all === '' ? l : `${all}${all.endsWith(':') ? ' ' : ': '}${l}`), '')
+    .replace(/\s+/g, ' ')
+    .replace(/ :/g, ':')
   const allowed = `allowed flags: ${[...flagNames].map((f) => `--${f}`).join(', ')}`
   if (/^(Nonexistent flag|Unexpected argument)/.test(text)) return `${text}; ${allowed}`
   return text

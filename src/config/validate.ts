@@ -1,17 +1,18 @@
+import {formatInt as fmt} from '../broker/stats/format.js'
+import {MqttctlError} from '../errors.js'
 import {type BrokerConfig, type FieldSpec, FIELDS, getPath} from './schema.js'
 
 /** A configuration value that is not allowed: names the key, the value and what is allowed. */
-export class ConfigError extends Error {
+export class ConfigError extends MqttctlError {
   constructor(
     readonly key: string,
     message: string,
   ) {
-    super(message)
+    super(message, 2)
     this.name = 'ConfigError'
   }
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US')
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v))
 
 function checkInt(spec: FieldSpec, value: unknown, where: string): void {

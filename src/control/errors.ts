@@ -2,7 +2,7 @@
  * Error -> one line with the fix, and the exit codes shared by `start`, `stop`, `status` and the
  * runtime entry. Pure (no process state), so it is unit-tested on synthetic errors.
  */
-import {ConfigError} from '../config/index.js'
+import {MqttctlError} from '../errors.js'
 
 export const EXIT = {
   ok: 0,
@@ -15,12 +15,12 @@ export const EXIT = {
 } as const
 
 /** A failure with its one-line message and exit code. */
-export class ControlError extends Error {
+export class ControlError extends MqttctlError {
   constructor(
     message: string,
     readonly exitCode: number = EXIT.failure,
   ) {
-    super(message)
+    super(message, exitCode)
     this.name = 'ControlError'
   }
 }
@@ -71,7 +71,5 @@ export function describeDataDirError(dir: string, error: unknown): string {
 
 /** Exit code for any error reaching the top of a command or the runtime. */
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof ConfigError) return EXIT.usage
-  if (error instanceof ControlError) return error.exitCode
-  return EXIT.failure
+  return error instanceof MqttctlError ? error.exitCode : EXIT.failure
 }

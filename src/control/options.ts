@@ -1,12 +1,13 @@
 /**
  * The broker's command-line options, shared by `mqttctl start` and the runtime's own entry
  * (src/broker/main.ts), so both accept the same names and report bad values the same way.
- * Pure: no oclif, no process state. Imported by the runtime, so it may only use src/config.
+ * Pure: no oclif, no process state. Imported by the runtime, so it may only use src/config (and
+ * node-only helpers). The --tls-* options: tls-flags.ts; the --print-config rows: config-rows.ts.
  */
 import {type BrokerConfig, ConfigError, FIELDS, type ListenerConfig, type Source, type LoadedConfig, loadConfig} from '../config/index.js'
-import {getPath} from '../config/schema.js'
-import {optionValue, withLayoutDefaults} from '../build/defaults.js'
-import {configLabel, TlsFileError, tlsServerOptions} from '../broker/listeners/tls.js'
+import {layoutDefaults} from '../build/defaults.js'
+import {formatInt as fmt} from '../broker/stats/format.js'
+import {applyTlsFlags, checkTlsFiles, TLS_FLAGS, tlsFlagIndex} from './tls-flags.js'
 
 export type OptionKind = 'int' | 'string' | 'enum' | 'bool'
 
@@ -42,12 +43,6 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = [
   {flag: 'tls-ca', key: 'listeners[tls].tls.ca', kind: 'string', helpValue: 'FILE', help: 'PEM CA certificates: clients must present a certificate signed by one (mutual TLS)'},
 ]
 
-/** The TLS flags, which edit the configuration's first TLS listener or add one. */
-const TLS_FLAGS = ['tls-port', 'tls-host', 'tls-cert', 'tls-key', 'tls-ca'] as const
-
-/** Port of a TLS listener added by --tls-cert/--tls-key without --tls-port. */
-export const DEFAULT_TLS_PORT = 8883
-
 /** Environment variables for the first listener (the shared FIELDS table has none for listeners). */
 export const LISTENER_ENV = {port: 'MQTTCTL_PORT', host: 'MQTTCTL_HOST'} as const
 
@@ -63,7 +58,6 @@ function limits(opt: BrokerOption): {min: number; max: number} {
   return {min: f.min ?? 0, max: f.max ?? Number.MAX_SAFE_INTEGER}
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US')
 
 /** Parses one option's text; throws ConfigError naming the flag and what is allowed. */
 export function parseOptionValue(opt: BrokerOption, value: string | boolean, name = `--${opt.flag}`): unknown {
@@ -154,71 +148,6 @@ export function loadBrokerConfig(settings: BrokerSettings, env: Record<string, s
   return checkTlsFiles(loaded, tlsGiven ? tlsFlagIndex(listeners, first.config.listeners) : -1, settings.values)
 }
 
-/** Index of the listener the TLS flags edit: the first with `tls` in the file, else a new last one. */
-function tlsFlagIndex(after: readonly ListenerConfig[], before: readonly ListenerConfig[]): number {
-  const existing = before.findIndex((l) => l.tls !== undefined)
-  return existing >= 0 ? existing : after.length - 1
-}
-
-const tlsFlagError = (flag: string, message: string) => new ConfigError(`listeners[tls]`, `--${flag} ${message}`)
-
-/**
- * --tls-*: edit the first TLS listener of the configuration, or add one (which needs --tls-cert and
- * --tls-key) on --tls-port (default 8883) and --tls-host (default: the first listener's host).
- */
-function applyTlsFlags(listeners: ListenerConfig[], values: Record<string, unknown>, before: readonly ListenerConfig[]): void {
-  const v = (flag: (typeof TLS_FLAGS)[number]) => values[flag] as string | number | undefined
-  const existing = before.findIndex((l) => l.tls !== undefined)
-  if (existing < 0) {
-    const missing = (['tls-cert', 'tls-key'] as const).filter((f) => v(f) === undefined)
-    if (missing.length > 0) {
-      const first = TLS_FLAGS.find((f) => v(f) !== undefined)!
-      throw tlsFlagError(first, `${JSON.stringify(String(v(first)))} needs ${missing.map((f) => `--${f} FILE`).join(' and ')}: a TLS listener needs a PEM certificate (--tls-cert) and its private key (--tls-key)`)
-    }
-  }
-  if (existing === 0 && values.port !== undefined && v('tls-port') !== undefined) {
-    throw tlsFlagError('tls-port', `${JSON.stringify(String(v('tls-port')))} is not allowed together with --port: the first listener of the configuration is the TLS one; give one of them`)
-  }
-  const base: ListenerConfig = existing >= 0 ? listeners[existing] : {host: listeners[0].host, port: DEFAULT_TLS_PORT, tls: {cert: '', key: ''}}
-  const tls = {...base.tls!}
-  if (v('tls-cert') !== undefined) tls.cert = v('tls-cert') as string
-  if (v('tls-key') !== undefined) tls.key = v('tls-key') as string
-  if (v('tls-ca') !== undefined) tls.ca = v('tls-ca') as string
-  const next: ListenerConfig = {host: (v('tls-host') as string | undefined) ?? base.host, port: (v('tls-port') as number | undefined) ?? base.port, tls}
-  const index = existing >= 0 ? existing : listeners.length
-  listeners[index] = next
-  const wildcard = (h: string) => h === '0.0.0.0' || h === '::' || h === '[::]'
-  listeners.forEach((other, i) => {
-    if (i === index || other.port === 0 || other.port !== next.port) return
-    if (other.host === next.host || wildcard(other.host) || wildcard(next.host)) {
-      const flag = v('tls-port') !== undefined ? 'tls-port' : 'tls-host'
-      const shown = flag === 'tls-port' ? String(next.port) : next.host
-      throw tlsFlagError(flag, `${JSON.stringify(shown)} is not allowed: listeners[${i}] (${listenerText(other)}) already uses port ${next.port}${v('tls-port') === undefined ? ` (the TLS listener defaults to ${DEFAULT_TLS_PORT})` : ''}; choose another --tls-port`)
-    }
-  })
-}
-
-/**
- * Every TLS listener's certificate, key and CA must be readable and usable before anything starts:
- * otherwise `start` would spawn a broker that fails at once. Files named by flags are reported as
- * flags (--tls-cert "…"), files from the configuration by key (listeners[1].tls.cert = "…").
- */
-function checkTlsFiles(loaded: LoadedConfig, flagIndex = -1, values: Record<string, unknown> = {}): LoadedConfig {
-  loaded.config.listeners.forEach((l, i) => {
-    if (!l.tls) return
-    // Not from a flag, so from the configuration file (the defaults have no TLS listener).
-    const fromFile = configLabel(`${loaded.file ? `${loaded.file}: ` : ''}listeners[${i}].tls`)
-    const label = (file: 'cert' | 'key' | 'ca', path: string) => (i === flagIndex && values[`tls-${file}`] !== undefined ? `--tls-${file} ${JSON.stringify(path)}` : fromFile(file, path))
-    try {
-      tlsServerOptions(l.tls, label)
-    } catch (error) {
-      if (error instanceof TlsFileError) throw new ConfigError(`listeners[${i}].tls.${error.file}`, error.message)
-      throw error
-    }
-  })
-  return loaded
-}
-
 /**
  * A value from MQTTCTL_* that parses but is out of range is reported by the shared validator under
  * its key ("logLevel = ..."); say which environment variable it came from instead.
@@ -250,12 +179,6 @@ export function toRuntimeArgs(settings: BrokerSettings): string[] {
   return args
 }
 
-/** One line per listener, e.g. "0.0.0.0:1883" or "[::]:8883 (tls)". */
-export function listenerText(l: {host: string; port: number; tls?: unknown}): string {
-  const host = l.host.includes(':') ? `[${l.host}]` : l.host
-  return `${host}:${l.port}${l.tls ? ' (tls)' : ''}`
-}
-
 export type {BrokerConfig}
 
 /** The data directory `stop`/`status` look in: --data-dir, else the configuration's (file, env), else ./data. */
@@ -265,27 +188,6 @@ export function locateDataDir(raw: {config?: string; 'data-dir'?: string}, env: 
   return loadConfig({file: settings.config, env: {MQTTCTL_DATA_DIR: env.MQTTCTL_DATA_DIR}}).config.dataDir
 }
 
-/** `start --print-config` rows: key, value (JSON), source; and the same as an object for --json. */
-export function configRows(loaded: LoadedConfig): string[][] {
-  return FIELDS.map((f) => {
-    const value = f.key === 'listeners' ? loaded.config.listeners.map(listenerDetail).join(', ') : JSON.stringify(getPath(loaded.config, f.key))
-    const source = loaded.sources[f.key] === 'file' ? `file ${loaded.file}` : loaded.sources[f.key] === 'env' ? `env ${envName(f.key)}` : loaded.sources[f.key]
-    return [f.key, value, source]
-  })
-}
-
-/** listenerText plus the TLS files: "0.0.0.0:8883 (tls: cert /etc/mqtt/cert.pem, key /etc/mqtt/key.pem, client ca /etc/mqtt/ca.pem)". */
-function listenerDetail(l: ListenerConfig): string {
-  if (!l.tls) return listenerText(l)
-  const files = [`cert ${l.tls.cert}`, `key ${l.tls.key}`, ...(l.tls.ca ? [`client ca ${l.tls.ca}`] : [])]
-  return `${listenerText({...l, tls: undefined})} (tls: ${files.join(', ')})`
-}
-
-function envName(key: string): string {
-  if (key === 'listeners') return `${LISTENER_ENV.port}/${LISTENER_ENV.host}`
-  return FIELDS.find((f) => f.key === key)?.env ?? ''
-}
-
 /**
  * `start --runtime DIR` on a `mqttctl build` layout: without --config / --data-dir the built broker
  * reads DIR/etc/broker.json and keeps its data under DIR (src/build/defaults.ts). Start applies the
@@ -293,13 +195,10 @@ function envName(key: string): string {
  * `stop --data-dir` hint it prints look where the broker will write.
  */
 export function applyLayoutDefaults(settings: BrokerSettings, root: string, env: Record<string, string | undefined>): BrokerSettings {
-  const given: string[] = []
-  if (settings.config !== undefined) given.push('--config', settings.config)
-  if (settings.values['data-dir'] !== undefined) given.push('--data-dir', String(settings.values['data-dir']))
-  const argv = withLayoutDefaults(given, env, root)
-  const dataDir = optionValue(argv, 'data-dir')
+  const given = settings.values['data-dir']
+  const defaults = layoutDefaults(root, {config: settings.config, dataDir: given === undefined ? undefined : String(given)}, env)
   return {
-    config: optionValue(argv, 'config'),
-    values: dataDir === undefined ? settings.values : {...settings.values, 'data-dir': dataDir},
+    config: settings.config ?? defaults.config,
+    values: defaults.dataDir === undefined ? settings.values : {...settings.values, 'data-dir': defaults.dataDir},
   }
 }

@@ -4,15 +4,14 @@
  * src/broker/main.ts calls this and exits with its result; tests call it in-process with an
  * AbortSignal instead of signals. No oclif, execa or chalk here: it runs inside the bundled runtime.
  */
-import {readFileSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join, resolve} from 'node:path'
 import {parseArgs, type ParseArgsConfig} from 'node:util'
 import {createBroker} from '../broker/index.js'
 import {createLogger, type Logger} from '../broker/log.js'
 import {startReporter} from '../broker/stats/reporter.js'
 import type {LogLevel} from '../sizing/tiers.js'
 import {ConfigError} from '../config/index.js'
+import {packageVersion} from '../paths.js'
 import {ControlError, describeListenError, EXIT, exitCodeOf} from './errors.js'
 import {BROKER_OPTIONS, loadBrokerConfig, PARENT_PIPE_ENV, parseBrokerOptions, type RawOptions} from './options.js'
 import {acquirePidFile, brokerFiles, ensureDataDir, processStartTicks, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
@@ -55,23 +54,6 @@ export function parseMainArgs(argv: string[]): RawOptions {
     const first = (error as Error).message.split('. ')[0].replace(/'/g, '')
     throw new ConfigError('argv', `${first}; allowed: --config, ${BROKER_OPTIONS.map((o) => `--${o.flag}`).join(', ')}`)
   }
-}
-
-export function packageVersion(): string {
-  try {
-    let dir = dirname(fileURLToPath(import.meta.url))
-    for (let i = 0; i < 5; i++, dir = dirname(dir)) {
-      try {
-        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {name?: string; version?: string}
-        if (pkg.name === 'mqttctl' && pkg.version) return pkg.version
-      } catch {
-        // keep walking up
-      }
-    }
-  } catch {
-    // bundled without import.meta.url
-  }
-  return process.env.MQTTCTL_VERSION ?? 'unknown'
 }
 
 export async function runMain(argv: string[], env: Record<string, string | undefined> = process.env, options: RunMainOptions = {}): Promise<number> {

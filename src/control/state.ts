@@ -7,8 +7,9 @@
  *
  * Used by the runtime (src/broker/main.ts) and by start/stop/status, so only node:* imports here.
  */
-import {accessSync, constants, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {accessSync, constants, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
+import {makeDirs} from '../fs.js'
 import {ControlError, describeDataDirError} from './errors.js'
 
 export interface BrokerFiles {
@@ -49,7 +50,7 @@ export interface BrokerState {
 /** Creates the data directory and proves it is writable; throws a ControlError with the fix. */
 export function ensureDataDir(dir: string): void {
   try {
-    mkdirSync(dir, {recursive: true})
+    makeDirs(dir)
     accessSync(dir, constants.W_OK)
   } catch (error) {
     throw new ControlError(describeDataDirError(dir, error))

@@ -6,7 +6,9 @@
  * be read is null ("unknown"), never a failure.
  */
 import {readFileSync} from 'node:fs'
-import mqtt from 'mqtt'
+import type {MonitorSnapshot} from '../monitor/snapshot.js'
+import {SysClient} from '../monitor/sys-client.js'
+import {connectHost, hostPort} from '../net.js'
 import {type BrokerFiles, isBrokerAlive, readPid, readState} from './state.js'
 
 export interface BrokerStatus {
@@ -35,17 +37,6 @@ export interface BrokerStatus {
   stalePid: number | null
 }
 
-/** The $SYS topics status reads (Mosquitto's names). */
-export const STATUS_TOPICS = {
-  connections: '$SYS/broker/clients/connected',
-  limit: '$SYS/broker/mqttctl/clients/limit',
-  received: '$SYS/broker/publish/messages/received',
-  sent: '$SYS/broker/publish/messages/sent',
-  rss: '$SYS/broker/mqttctl/process/rss',
-  /** Milliseconds since the epoch of the snapshot the other figures come from. */
-  timestamp: '$SYS/broker/mqttctl/timestamp',
-} as const
-
 /** Resident memory of a process from /proc/<pid>/status (VmRSS), bytes; null elsewhere. */
 export function rssOf(pid: number): number | null {
   try {
@@ -56,51 +47,21 @@ export function rssOf(pid: number): number | null {
   }
 }
 
-/** Host to connect to for a listener bound to `host` (any-address -> loopback). */
-export function connectHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1'
-  if (host === '::' || host === '[::]') return '::1'
-  return host
-}
-
-/** Reads retained $SYS topics from the first plain-TCP listener; missing ones are absent. */
-export async function readSys(listener: {host: string; port: number}, timeoutMs = 1_000): Promise<Map<string, string>> {
-  const values = new Map<string, string>()
-  const wanted = new Set<string>(Object.values(STATUS_TOPICS))
-  const client = mqtt.connect({
-    host: connectHost(listener.host),
-    port: listener.port,
-    clientId: `mqttctl-status-${process.pid}`,
-    protocolVersion: 4,
-    clean: true,
-    reconnectPeriod: 0,
-    connectTimeout: timeoutMs,
-  })
+/**
+ * The broker's retained $SYS statistics, read from a plain-TCP listener by the monitor's client
+ * (one table of topic names: src/broker/stats/sys-topics.ts); undefined when they cannot be read
+ * within timeoutMs.
+ */
+export async function readSys(listener: {host: string; port: number}, timeoutMs = 1_000): Promise<MonitorSnapshot | undefined> {
+  let client: SysClient
   try {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs)
-      const done = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-      client.on('error', done)
-      client.on('close', done)
-      client.on('connect', () => client.subscribe('$SYS/broker/#', {qos: 0}))
-      client.on('message', (topic, payload) => {
-        if (!wanted.has(topic)) return
-        values.set(topic, payload.toString())
-        if (values.size === wanted.size) done()
-      })
-    })
-  } finally {
-    await client.endAsync(true).catch(() => {})
+    client = await SysClient.connect({url: `mqtt://${hostPort(connectHost(listener.host), listener.port)}`, clientId: `mqttctl-status-${process.pid}`, timeoutMs})
+  } catch {
+    return undefined
   }
-  return values
-}
-
-const num = (text: string | undefined): number | null => {
-  const n = text === undefined ? Number.NaN : Number.parseInt(text, 10)
-  return Number.isFinite(n) ? n : null
+  const snapshot = client.latest()
+  await client.close().catch(() => {})
+  return snapshot
 }
 
 export async function brokerStatus(files: BrokerFiles, options: {now?: number; sysTimeoutMs?: number} = {}): Promise<BrokerStatus> {
@@ -129,23 +90,16 @@ export async function brokerStatus(files: BrokerFiles, options: {now?: number; s
   }
   const plain = status.listeners.find((l) => !l.tls)
   if (running && plain) {
-    const sys = await readSys(plain, options.sysTimeoutMs).catch(() => new Map<string, string>())
-    status.connections = num(sys.get(STATUS_TOPICS.connections))
-    status.maxConnections ??= num(sys.get(STATUS_TOPICS.limit))
-    status.messages = {received: num(sys.get(STATUS_TOPICS.received)), sent: num(sys.get(STATUS_TOPICS.sent))}
-    status.rssBytes ??= num(sys.get(STATUS_TOPICS.rss))
-    const at = num(sys.get(STATUS_TOPICS.timestamp))
-    if (at !== null) status.figuresAgeSeconds = Math.max(0, Math.round(((options.now ?? Date.now()) - at) / 1000))
+    const sys = await readSys(plain, options.sysTimeoutMs)
+    if (sys) {
+      const f = sys.figures
+      status.connections = f.connectionsLive ?? null
+      status.maxConnections ??= f.connectionsMax ?? null
+      status.messages = {received: f.messagesReceived ?? null, sent: f.messagesSent ?? null}
+      status.rssBytes ??= f.rssBytes ?? null
+      // The time of the broker's statistics tick ($SYS/broker/mqttctl/timestamp).
+      status.figuresAgeSeconds = Math.max(0, Math.round(((options.now ?? Date.now()) - sys.time) / 1000))
+    }
   }
   return status
-}
-
-/** 3725 -> "1h 2m 5s". */
-export function formatUptime(seconds: number): string {
-  const d = Math.floor(seconds / 86_400)
-  const h = Math.floor((seconds % 86_400) / 3_600)
-  const m = Math.floor((seconds % 3_600) / 60)
-  const s = seconds % 60
-  const parts = d > 0 ? [`${d}d`, `${h}h`, `${m}m`] : h > 0 ? [`${h}h`, `${m}m`, `${s}s`] : m > 0 ? [`${m}m`, `${s}s`] : [`${s}s`]
-  return parts.join(' ')
 }

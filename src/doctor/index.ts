@@ -5,7 +5,8 @@
 import {resolve} from 'node:path'
 import {type BrokerConfig, ConfigError, loadConfig} from '../config/index.js'
 import {brokerFiles, type BrokerState, isAlive, readState} from '../control/state.js'
-import {plan, type Tier, TIERS, tierByName} from '../sizing/index.js'
+import {connectHost} from '../net.js'
+import {plan, TIERS, tierByName, tierForConnections} from '../sizing/index.js'
 import {checkBackup, checkConfigCapacity, checkListenAddress, checkLogLevel, checkNode, checkOsLimits} from './local.js'
 import {checkDataDir, checkMonitoring, checkPort, checkTls} from './live.js'
 import {checkLoad} from './load.js'
@@ -26,11 +27,6 @@ export interface DoctorOptions {
   nodeVersion?: string
 }
 
-/** The tier a configuration is sized for: the smallest whose MAX_CONNECTIONS covers it. */
-export function tierForConfig(config: BrokerConfig): Tier {
-  return TIERS.find((t) => t.broker.maxConnections >= config.maxConnections) ?? TIERS[TIERS.length - 1]
-}
-
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const cwd = options.cwd ?? process.cwd()
   const file = options.configFile ? resolve(cwd, options.configFile) : null
@@ -45,7 +41,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   }
 
   const p = options.devices === undefined ? undefined : plan({devices: options.devices})
-  const tier = p ? tierByName(p.tier) : config ? tierForConfig(config) : TIERS[0]
+  const tier = p ? tierByName(p.tier) : config ? tierForConnections(config.maxConnections) : TIERS[0]
   /** Connections one node holds: the plan's devices (per node), else what the configuration allows. */
   const connections = p ? (p.scaleOut?.devicesPerNode ?? p.devices) : (config?.maxConnections ?? tier.broker.maxConnections)
 
@@ -65,8 +61,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     checks.push(checkBackup(file))
     if (options.loadTest) {
       const live = state && isAlive(state.pid) ? state.listeners.find((l) => !l.tls) : undefined
-      const host = live && (live.host === '0.0.0.0' || live.host === '::') ? '127.0.0.1' : live?.host
-      checks.push(await checkLoad(live ? {host: host!, port: live.port} : undefined))
+      checks.push(await checkLoad(live ? {host: connectHost(live.host), port: live.port} : undefined))
     }
   }
 

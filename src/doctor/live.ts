@@ -3,21 +3,12 @@
  * directory's broker.json), TLS files, data directory space, monitoring endpoint, a 20-client load test.
  */
 import {accessSync, constants, existsSync, mkdtempSync, rmSync, statfsSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {dirname, join} from 'node:path'
 import {formatBytes, formatInt} from '../cli/render.js'
 import type {BrokerConfig, ListenerConfig} from '../config/index.js'
 import {type BrokerState, isAlive} from '../control/state.js'
+import {connectHost, hostPort, probePort} from '../net.js'
 import type {DoctorCheck} from './types.js'
-
-/** Tries to bind host:port the way the broker would; resolves the error code, or null when free. */
-export function probePort(host: string, port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'ERROR'))
-    server.listen({host, port, exclusive: true}, () => server.close(() => resolve(null)))
-  })
-}
 
 export async function checkPort(listener: ListenerConfig, state: BrokerState | undefined): Promise<DoctorCheck> {
   const base = {id: `port-${listener.port}`, name: `Port ${listener.port}${listener.tls ? ' (TLS)' : ''} free or ours`}
@@ -84,8 +75,7 @@ export async function checkMonitoring(config: BrokerConfig, state: BrokerState |
   const running = state && isAlive(state.pid) ? state : undefined
   if (!running) return {...base, status: 'warn', detail: `broker not running: metrics on ${config.metrics.host}:${config.metrics.port} not reachable yet`, fix: 'start the broker (mqttctl start) and run doctor again'}
   const m = running.metrics ?? config.metrics
-  const host = m.host === '0.0.0.0' ? '127.0.0.1' : m.host === '::' ? '::1' : m.host
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${m.port}/healthz`
+  const url = `http://${hostPort(connectHost(m.host), m.port)}/healthz`
   try {
     const res = await fetch(url, {signal: AbortSignal.timeout(timeoutMs)})
     if (res.ok) return {...base, status: 'pass', detail: `${url} answers ${res.status}`}

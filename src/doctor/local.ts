@@ -8,6 +8,7 @@ import {networkInterfaces} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {formatInt} from '../cli/render.js'
 import type {BrokerConfig} from '../config/index.js'
+import {isAnyAddress} from '../net.js'
 import type {Tier} from '../sizing/tiers.js'
 import {checkLinux} from '../tune/check.js'
 import type {DoctorCheck} from './types.js'
@@ -76,21 +77,20 @@ export function checkOsLimits(input: OsLimitsInput): DoctorCheck {
   return {...base, status: 'pass', detail: `open files ${fdRow.current} and every kernel setting meet the ${input.tier.name} tier`}
 }
 
-const WILDCARD = new Set(['0.0.0.0', '::', '[::]'])
 const LOOPBACK = /^(127\.|::1$|\[::1\]$|localhost$)/
 
 export function checkListenAddress(config: BrokerConfig, interfaces = networkInterfaces()): DoctorCheck {
   const base = {id: 'listen-address', name: 'Listen address'}
   const local = new Set(Object.values(interfaces).flatMap((list) => (list ?? []).map((i) => i.address)))
   const shown = config.listeners.map((l) => `${l.host}:${l.port}`).join(', ')
-  const missing = config.listeners.filter((l) => !WILDCARD.has(l.host) && !LOOPBACK.test(l.host) && !local.has(l.host.replace(/^\[|\]$/g, '')))
+  const missing = config.listeners.filter((l) => !isAnyAddress(l.host) && !LOOPBACK.test(l.host) && !local.has(l.host.replace(/^\[|\]$/g, '')))
   if (missing.length > 0) {
     return {...base, status: 'fail', detail: `${missing.map((l) => l.host).join(', ')} is not an address of this machine (it has ${[...local].join(', ')})`, fix: 'set listeners[].host to one of these addresses, or 0.0.0.0 for every interface'}
   }
   if (config.listeners.every((l) => LOOPBACK.test(l.host))) {
     return {...base, status: 'warn', detail: `${shown}: only clients on this machine can connect`, fix: 'set listeners[].host to 0.0.0.0 (the guide\'s default) or this machine\'s LAN address for devices to connect'}
   }
-  return {...base, status: 'pass', detail: shown + (config.listeners.some((l) => WILDCARD.has(l.host)) ? ' (every interface)' : '')}
+  return {...base, status: 'pass', detail: shown + (config.listeners.some((l) => isAnyAddress(l.host)) ? ' (every interface)' : '')}
 }
 
 export function checkLogLevel(config: BrokerConfig, tier: Tier): DoctorCheck {

@@ -3,7 +3,8 @@
  * plain lines, or keep a live dashboard on a TTY until q / Ctrl-C / SIGTERM.
  */
 import {memory} from '../sizing/capacity.js'
-import {TIERS, resolveWorkload} from '../sizing/index.js'
+import {resolveWorkload, tierForConnections} from '../sizing/index.js'
+import {isoSeconds} from '../broker/log.js'
 import {SYS_TOPICS} from '../broker/stats/sys-topics.js'
 import {renderDashboard} from './dashboard.js'
 import {History, type Point, type Rates} from './history.js'
@@ -54,7 +55,7 @@ export function plannedMemory(live: number, max: number | undefined): number | u
   try {
     // The tier this broker is configured as (the smallest whose MAX_CONNECTIONS covers it), at its
     // live connections: plan's model of one node, even where a fleet of `max` would be two nodes.
-    const tier = TIERS.find((t) => t.broker.maxConnections >= max) ?? TIERS[TIERS.length - 1]
+    const tier = tierForConnections(max)
     const w = resolveWorkload({devices: Math.round(max), active: Math.min(Math.round(max), Math.max(0, Math.round(live)))})
     return memory(tier, w).practiceRange.max
   } catch {
@@ -83,7 +84,7 @@ export function plainLine(point: Point, warnings: readonly Warning[]): string {
   const n = (v: number | undefined) => (v === undefined ? 'n/a' : formatInt(v))
   const b = (v: number | undefined) => (v === undefined ? 'n/a' : formatBytes(v))
   const ratio = f.cacheHitRatio === undefined ? 'n/a' : `${(f.cacheHitRatio * 100).toFixed(1)} %`
-  const time = new Date(point.snapshot.time).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  const time = isoSeconds(new Date(point.snapshot.time))
   const line =
     `${time} connections ${n(f.connectionsLive)}/${n(f.connectionsMax)} ` +
     `msgs in ${n(f.messagesReceived)} (${perSecond(r.messagesIn, 'msg')}) out ${n(f.messagesSent)} (${perSecond(r.messagesOut, 'msg')}) ` +

@@ -5,6 +5,7 @@
  */
 import {EventEmitter} from 'node:events'
 import mqtt, {type MqttClient} from 'mqtt'
+import {MqttctlError} from '../errors.js'
 import {type MonitorSnapshot, snapshotFromTopics, tickKey} from './snapshot.js'
 
 export interface SysClientOptions {
@@ -18,7 +19,12 @@ export interface SysClientOptions {
   settleMs?: number
 }
 
-export class MonitorError extends Error {}
+/** The broker cannot be reached or sends no statistics: exit 1. */
+export class MonitorError extends MqttctlError {
+  constructor(message: string) {
+    super(message, 1)
+  }
+}
 
 export class SysClient extends EventEmitter<{snapshot: [MonitorSnapshot]; error: [Error]}> {
   readonly #client: MqttClient

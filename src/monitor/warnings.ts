@@ -2,7 +2,7 @@
  * Thresholds that make the dashboard highlight a figure (pure). Each warning names the figure and
  * the threshold it crossed.
  */
-import {formatBytes} from '../cli/render.js'
+import {formatBytes, formatInt as int} from '../cli/render.js'
 import {ASSUMED} from '../sizing/guide.js'
 import type {Point} from './history.js'
 
@@ -26,7 +26,6 @@ export interface WarningOptions {
 }
 
 const pct = (r: number) => `${(r * 100).toFixed(1)} %`
-const int = (n: number) => Math.round(n).toLocaleString('en-US')
 
 export function warningsFor(points: readonly Point[], options: WarningOptions = {}): Warning[] {
   const cur = points.at(-1)?.snapshot.figures

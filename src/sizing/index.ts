@@ -10,6 +10,7 @@
  * - `plan.nodes`           1, or the large-tier nodes a fleet of 1,000,000 or more needs
  * Every byte and count is an integer. The README ("plan --json") documents each field.
  */
+import {formatInt as fmt} from '../cli/render.js'
 import {type Broadcast, type Cpu, type Memory, type Workload, broadcast, cpu, memory} from './capacity.js'
 import {ASSUMED} from './guide.js'
 import {type MeasuredProfile} from './profile.js'
@@ -75,7 +76,6 @@ export interface Plan {
   next: string[]
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US')
 
 /** What to run after plan; with the file `plan --write` wrote, build and start are pointed at it. */
 export function nextSteps(devices: number, configFile?: string): string[] {

@@ -2,12 +2,14 @@
  * Parsing of the workload numbers users type (`--devices 500k`, `--msg-rate 1,000`): one clear
  * message naming the value and what is allowed. Shared by plan and, later, tune/build/doctor.
  */
+import {formatInt as fmt} from '../cli/render.js'
+import {MqttctlError} from '../errors.js'
 import {MAX_DEVICES} from './guide.js'
 
 /** A value that is not allowed; `message` is the one line to show. */
-export class InputError extends Error {
+export class InputError extends MqttctlError {
   constructor(message: string) {
-    super(message)
+    super(message, 2)
     this.name = 'InputError'
   }
 }
@@ -21,7 +23,6 @@ export interface CountSpec {
   unit: string
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US')
 const SUFFIX: Record<string, number> = {k: 1e3, m: 1e6, g: 1e9}
 
 export function allowed(spec: CountSpec): string {

@@ -2,9 +2,11 @@
  * A measured profile: the model's per-unit costs as measured on a real host by
  * `mqttctl bench calibrate` (issue 6), used by `plan --profile measured` next to the guide's figures.
  */
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {dirname, join} from 'node:path'
+import {MqttctlError} from '../errors.js'
+import {makeDirs} from '../fs.js'
 
 export interface MeasuredProfile {
   /** Resident memory of one live connection with no subscriptions, bytes. */
@@ -22,12 +24,12 @@ export interface MeasuredProfile {
 }
 
 /** Thrown when no profile exists or it is unreadable; the message says what to do. */
-export class ProfileError extends Error {
+export class ProfileError extends MqttctlError {
   constructor(
     readonly path: string,
     message: string,
   ) {
-    super(message)
+    super(message, 1)
     this.name = 'ProfileError'
   }
 }
@@ -81,7 +83,7 @@ export function loadProfile(path: string = defaultProfilePath()): MeasuredProfil
 /** Writes atomically (temp file + rename), creating the directory. */
 export function saveProfile(path: string, profile: MeasuredProfile): void {
   const valid = validateProfile(profile, path)
-  mkdirSync(dirname(path), {recursive: true})
+  makeDirs(dirname(path))
   const tmp = `${path}.${process.pid}.tmp`
   writeFileSync(tmp, JSON.stringify(valid, null, 2) + '\n')
   renameSync(tmp, path)

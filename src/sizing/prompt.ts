@@ -1,5 +1,6 @@
 /** `mqttctl plan` with no --devices in a terminal: ask for the workload, checked as the flags are. */
 import {input, select} from '@inquirer/prompts'
+import {formatInt} from '../cli/render.js'
 import type {Qos} from './capacity.js'
 import {ASSUMED} from './guide.js'
 import {parseDevices} from './parse.js'
@@ -23,7 +24,7 @@ export async function askWorkload(): Promise<PlanInput> {
     message: 'How many connected at once?',
     default: String(devices),
     validate: check((t) => {
-      if (parseWorkloadFlag('active', t) > devices) throw new Error(`at most ${devices.toLocaleString('en-US')}, the fleet size`)
+      if (parseWorkloadFlag('active', t) > devices) throw new Error(`at most ${formatInt(devices)}, the fleet size`)
     }),
   })
   const rateText = await input({message: 'Messages per second delivered to devices (empty: not known)?', validate: check((t) => t.trim() === '' || parseWorkloadFlag('msgRate', t))})

@@ -124,4 +124,12 @@ export function tierFor(devices: number): Tier | undefined {
   return TIERS.find((t) => devices >= t.minDevices && devices <= t.maxDevices)
 }
 
+/**
+ * The tier a broker limited to `maxConnections` is sized as: the smallest whose MAX_CONNECTIONS
+ * covers it, else the largest (doctor and build size the OS files by it, monitor its memory).
+ */
+export function tierForConnections(maxConnections: number): Tier {
+  return TIERS.find((t) => t.broker.maxConnections >= maxConnections) ?? TIERS[TIERS.length - 1]
+}
+
 export const TIER_NAMES = TIERS.map((t) => t.name) as TierName[]

@@ -1,4 +1,5 @@
 /** The workload flags: what each accepts, and filling in defaults (SIZING.md has none of these). */
+import {formatInt} from '../cli/render.js'
 import type {Qos, Workload} from './capacity.js'
 import {ASSUMED, MAX_DEVICES} from './guide.js'
 import {type CountSpec, DEVICES, InputError, allowed, parseCount} from './parse.js'
@@ -54,7 +55,7 @@ export function resolveWorkload(input: PlanInput): Workload {
   const devices = check(input.devices, WORKLOAD_SPECS.devices)
   const live = input.active === undefined ? devices : check(input.active, WORKLOAD_SPECS.active)
   if (live > devices) {
-    throw new InputError(`--active ${live.toLocaleString('en-US')} is more than --devices ${devices.toLocaleString('en-US')}; allowed: 0 to ${devices.toLocaleString('en-US')}`)
+    throw new InputError(`--active ${formatInt(live)} is more than --devices ${formatInt(devices)}; allowed: 0 to ${formatInt(devices)}`)
   }
   const qos = input.qos === undefined ? ASSUMED.qos : (check(input.qos, WORKLOAD_SPECS.qos) as Qos)
   return {

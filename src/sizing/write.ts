@@ -5,17 +5,18 @@
 import {linkSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {type BrokerConfig, configForTier, validateConfig} from '../config/index.js'
+import {MqttctlError} from '../errors.js'
 import type {Tier} from './tiers.js'
 
 /** The file exists and --force was not given, or it could not be written; `message` is one line. */
-export class WriteError extends Error {
+export class WriteError extends MqttctlError {
   constructor(
     readonly path: string,
     message: string,
-    /** True when the file exists and --force would overwrite it. */
+    /** True when the file exists and --force would overwrite it (exit 2); else the write failed (exit 1). */
     readonly exists = false,
   ) {
-    super(message)
+    super(message, exists ? 2 : 1)
     this.name = 'WriteError'
   }
 }

@@ -3,8 +3,8 @@
  * applies and verifies) and read the system again. One implementation of backup/apply/restore: the
  * script the user can also run by hand. `root` points at a copy of / in tests.
  */
-import {chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {existsSync, readFileSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
 import {execa} from 'execa'
 import type {Tier} from '../sizing/tiers.js'
 import {checkLinux, type CheckResult, readSysctl} from './check.js'
@@ -13,16 +13,12 @@ import {renderTuneFiles} from './index.js'
 import {sysctlEntries} from './linux.js'
 import {LINUX_DEST} from './render-linux.js'
 import type {TuneFile} from './types.js'
+import {TuneError, writeTuneFiles} from './write.js'
+
+export {TuneError}
 
 /** Where --apply keeps the scripts it ran, so `sudo /var/lib/mqttctl/tune/apply.sh restore` undoes later. */
 export const SCRIPT_DIR = 'var/lib/mqttctl/tune'
-
-export class TuneError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'TuneError'
-  }
-}
 
 export interface SysctlChange {
   key: string
@@ -122,12 +118,7 @@ export async function applyLinux(options: ApplyOptions): Promise<ApplyResult> {
 
   const scriptDir = join(root, SCRIPT_DIR)
   rmSync(scriptDir, {recursive: true, force: true})
-  for (const f of files) {
-    const path = join(scriptDir, f.path)
-    mkdirSync(dirname(path), {recursive: true})
-    writeFileSync(path, f.content)
-    chmodSync(path, f.mode ?? 0o644)
-  }
+  writeTuneFiles(files, scriptDir)
   const env = root === '/' ? {} : {MQTT_TUNE_ROOT: root}
   const run = await execa('bash', [join(scriptDir, 'apply.sh'), 'apply'], {env, reject: false, all: true})
   return {plan, applied: true, output: run.all ?? '', exitCode: run.exitCode ?? 1, scriptDir, after: checkLinux({tier: options.tier, root})}

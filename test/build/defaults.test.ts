@@ -2,7 +2,7 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {optionValue, withLayoutDefaults} from '../../src/build/defaults.js'
+import {layoutDefaults, optionValue, withLayoutDefaults} from '../../src/build/defaults.js'
 
 const root = mkdtempSync(join(tmpdir(), 'mqttctl-layout-'))
 mkdirSync(join(root, 'etc'))
@@ -10,6 +10,16 @@ const own = join(root, 'etc/broker.json')
 afterAll(() => rmSync(root, {recursive: true, force: true}))
 
 const layout = (dataDir?: string) => writeFileSync(own, JSON.stringify(dataDir === undefined ? {maxConnections: 5} : {dataDir}))
+
+describe('layoutDefaults', () => {
+  it('the structured defaults start and withLayoutDefaults both apply', () => {
+    layout('state/broker')
+    expect(layoutDefaults(root, {}, {}, '/x')).toEqual({config: own, dataDir: join(root, 'state/broker')})
+    expect(layoutDefaults(root, {config: own}, {}, '/x')).toEqual({dataDir: join(root, 'state/broker')})
+    expect(layoutDefaults(root, {dataDir: '/d'}, {}, '/x')).toEqual({config: own})
+    expect(layoutDefaults(root, {config: 'mine.json'}, {}, '/x')).toEqual({})
+  })
+})
 
 describe('withLayoutDefaults', () => {
   it('uses the layout configuration and <install>/data when nothing is given', () => {

@@ -3,7 +3,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {BuildError, resolvePlan} from '../../src/build/index.js'
-import {parseTarget, tierForConfig} from '../../src/build/options.js'
+import {parseTarget} from '../../src/build/options.js'
+import {tierForConnections} from '../../src/sizing/tiers.js'
 import {configForTier} from '../../src/config/index.js'
 import {plan, tierByName} from '../../src/sizing/index.js'
 
@@ -37,7 +38,7 @@ describe('resolvePlan', () => {
     const plan = resolvePlan({config: file, out}, linux)
     expect(plan.config).toMatchObject({maxConnections: 50_000, logLevel: 'warn'})
     expect(plan.tier.name).toBe('medium')
-    expect(tierForConfig(configForTier(tierByName('small')))).toMatchObject({name: 'small'})
+    expect(tierForConnections(configForTier(tierByName('small')).maxConnections)).toMatchObject({name: 'small'})
   })
 
   it.each([

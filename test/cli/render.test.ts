@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {formatBytes, formatInt, table, visibleWidth} from '../../src/cli/render.js'
+import {formatBytes, formatInt, parseErrorLine, table, visibleWidth} from '../../src/cli/render.js'
 
 describe('render helpers', () => {
   it.each([
@@ -21,5 +21,17 @@ describe('render helpers', () => {
     const out = table([['a', '1'], [red('long'), '100']], {align: ['l', 'r']})
     expect(out.split('\n').map((l) => visibleWidth(l))).toEqual([9, 9])
     expect(out.split('\n')[0]).toBe('a       1')
+  })
+})
+
+describe('parseErrorLine', () => {
+  it('a missing argument: one colon after "arg", then the argument and its description', () => {
+    const error = new Error('Missing 1 required arg:\nmode (conn|pub)  what to run\nSee more help with --help')
+    expect(parseErrorLine(error, ['json'])).toBe('Missing 1 required arg: mode (conn|pub) what to run')
+  })
+
+  it('an unknown flag lists the flags allowed', () => {
+    const error = new Error('Nonexistent flag: --bogus\nSee more help with --help')
+    expect(parseErrorLine(error, ['devices', 'json'])).toBe('Nonexistent flag: --bogus; allowed flags: --devices, --json')
   })
 })

@@ -184,6 +184,13 @@ describe('start: the broker\'s own errors are one line with the fix, exit 1, no 
     expect(lines(stderr)).toEqual([`ERROR: data directory ${data} is not writable (a file is in the way); choose another --data-dir or make it writable by this user (chown/chmod)`])
   })
 
+  it('a data directory under /proc fails with one line instead of hanging in mkdir', async () => {
+    const data = '/proc/mqttctl-no-such-dir/data'
+    const {stderr, exitCode} = await box.cli(['start', '--port', String(await freePort()), '--data-dir', data])
+    expect(exitCode).toBe(1)
+    expect(lines(stderr)).toEqual([`ERROR: data directory ${data} is not writable (ENOENT); choose another --data-dir or make it writable by this user (chown/chmod)`])
+  })
+
   it('permission denied on a port below 1024 (run as an unprivileged user)', async () => {
     const dir = box.dir()
     chmodSync(dir, 0o777)

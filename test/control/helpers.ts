@@ -1,6 +1,5 @@
 /** Shared by the start/stop/status tests: real CLI child processes, free ports, temp data dirs, cleanup. */
 import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -11,13 +10,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const DEV_BIN = join(ROOT, 'bin', 'dev.js')
 
 /** A port that was free a moment ago (bind port 0, read it, close). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+export {freePort} from '../../src/net.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

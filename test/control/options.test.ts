@@ -3,7 +3,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {ConfigError} from '../../src/config/index.js'
-import {configRows, loadBrokerConfig, locateDataDir, parseBrokerOptions, toRuntimeArgs} from '../../src/control/options.js'
+import {configRows} from '../../src/control/config-rows.js'
+import {loadBrokerConfig, locateDataDir, parseBrokerOptions, toRuntimeArgs} from '../../src/control/options.js'
 
 const dirs: string[] = []
 afterEach(() => {

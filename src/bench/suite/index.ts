@@ -7,7 +7,9 @@
 import {spawnSync} from 'node:child_process'
 import {cpus, loadavg} from 'node:os'
 import {join} from 'node:path'
-import {findMosquitto, freePort, mosquittoVersion, ourBrokerEntry, packageVersion, projectRoot, startMosquitto, startOurs, which, type RunningBroker} from '../brokers.js'
+import {packageRoot, packageVersion} from '../../paths.js'
+import {freePort} from '../../net.js'
+import {findMosquitto, mosquittoVersion, ourBrokerEntry, startMosquitto, startOurs, which, type RunningBroker} from '../brokers.js'
 import {FULL, QUICK, SCENARIOS, type Metrics, type SuiteScale} from './scenarios.js'
 import {machine, writeResults, type SuiteResults} from './report.js'
 
@@ -25,7 +27,7 @@ export interface SuiteOptions {
   log: (line: string) => void
 }
 
-export const SUITE_DEFAULTS: SuiteOptions = {rounds: 3, quick: false, only: [], out: join(projectRoot(), 'bench'), mosquittoOnly: false, log: () => {}}
+export const SUITE_DEFAULTS: SuiteOptions = {rounds: 3, quick: false, only: [], out: join(packageRoot(), 'bench'), mosquittoOnly: false, log: () => {}}
 
 type Starter = {name: 'ours' | 'mosquitto'; start: (port: number) => Promise<RunningBroker>}
 
@@ -51,7 +53,7 @@ export async function runSuite(given: Partial<SuiteOptions> = {}): Promise<Suite
   if (!o.mosquittoOnly && ourBrokerEntry()) {
     starters.push({name: 'ours', start: (port) => startOurs({port, cpu: brokerCpu})})
     ourVersion = `mqttctl ${packageVersion()}`
-  } else notes.push(o.mosquittoOnly ? 'Our broker was skipped (--mosquitto-only).' : 'Our broker is not available yet (no src/broker/main.ts): Mosquitto ran alone.')
+  } else notes.push(o.mosquittoOnly ? 'Our broker was skipped (--mosquitto-only).' : 'Our broker is not available (no compiled dist/src/broker/main.js; run `npm run build`): Mosquitto ran alone.')
   if (mosq) starters.push({name: 'mosquitto', start: (port) => startMosquitto(mosq, {port, cpu: brokerCpu})})
   else notes.push('Mosquitto is not installed and could not be installed (apt-get install mosquitto needs root): no comparison.')
   if (starters.length === 0) throw new Error('no broker to measure: neither ours nor mosquitto is available')

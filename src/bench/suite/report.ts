@@ -2,9 +2,11 @@
  * Medians, ratios and target verdicts of a suite run, written as bench/RESULTS.md (for people) and
  * bench/results.json (everything, every round).
  */
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {cpus, release, totalmem} from 'node:os'
 import {join} from 'node:path'
+import {formatInt} from '../../cli/render.js'
+import {makeDirs} from '../../fs.js'
 import {TARGETS, type Metrics, type SuiteScale, type Target} from './scenarios.js'
 
 export interface SuiteResults {
@@ -76,7 +78,7 @@ export function verdicts(r: SuiteResults): Verdict[] {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100
-const show = (v: number | null) => (v === null ? '–' : Number.isInteger(v) ? v.toLocaleString('en-US') : String(round2(v)))
+const show = (v: number | null) => (v === null ? '–' : Number.isInteger(v) ? formatInt(v) : String(round2(v)))
 
 export function renderMarkdown(r: SuiteResults): string {
   const v = verdicts(r)
@@ -89,7 +91,7 @@ export function renderMarkdown(r: SuiteResults): string {
   lines.push(`- Load average when the suite started: ${r.machine.loadAverageAtStart}`)
   lines.push(`- Our broker: ${r.versions.ours ?? 'not measured'}; Mosquitto: ${r.versions.mosquitto ?? 'not measured'}; Node.js ${r.versions.node}`)
   lines.push(`- ${r.rounds} rounds, interleaved A B / B A, a fresh broker per measurement; values are medians over the rounds.`)
-  lines.push(`- ${r.scale.seconds} s measured per throughput scenario after 1 s warm-up; ${r.scale.idleConnections.toLocaleString('en-US')} idle connections held ${r.scale.idleSeconds} s.`)
+  lines.push(`- ${r.scale.seconds} s measured per throughput scenario after 1 s warm-up; ${formatInt(r.scale.idleConnections)} idle connections held ${r.scale.idleSeconds} s.`)
   for (const n of r.notes) lines.push(`- Note: ${n}`)
   lines.push('', '## Targets', '')
   const rows = [['target', 'ours', 'Mosquitto', 'ratio', 'met']]
@@ -134,7 +136,7 @@ function mdTable(rows: string[][]): string {
 }
 
 export function writeResults(dir: string, r: SuiteResults): void {
-  mkdirSync(dir, {recursive: true})
+  makeDirs(dir)
   writeFileSync(join(dir, 'results.json'), JSON.stringify({...r, verdicts: verdicts(r)}, null, 2) + '\n')
   writeFileSync(join(dir, 'RESULTS.md'), renderMarkdown(r))
 }
