@@ -4,6 +4,7 @@
  */
 import {createHash} from 'node:crypto'
 import {basename} from 'node:path'
+import {BROKER_NODE_FLAGS} from '../broker/node-flags.js'
 import {renderTuneFiles} from '../tune/index.js'
 import {LAYOUT_CONFIG} from './defaults.js'
 import type {BuildPlan} from './options.js'
@@ -35,12 +36,12 @@ if ! command -v "$node" > /dev/null 2>&1; then
   echo "mqtt-broker: $node (Node.js >= 20) is not on PATH; install Node.js 20 or newer, set NODE=/path/to/node, or rebuild with mqttctl build --single-executable" >&2
   exit 127
 fi
-exec "$node" "$here/broker.mjs" "$@"
+exec "$node" ${BROKER_NODE_FLAGS.join(' ')} "$here/broker.mjs" "$@"
 `
 
 const cmdLauncher = `@echo off\r
 rem mqtt-broker: runs the bundled broker runtime (broker.mjs next to this file) with Node.js >= 20.\r
-node "%~dp0broker.mjs" %*\r
+node ${BROKER_NODE_FLAGS.join(' ')} "%~dp0broker.mjs" %*\r
 `
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')

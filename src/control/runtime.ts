@@ -10,6 +10,7 @@ import {accessSync, constants, existsSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
+import {BROKER_NODE_FLAGS} from '../broker/node-flags.js'
 import {LAYOUT_CONFIG} from '../build/defaults.js'
 import {ControlError, EXIT} from './errors.js'
 
@@ -27,7 +28,7 @@ export interface Runtime {
 const NODE_SCRIPT = /\.(c|m)?js$/
 
 function nodeScript(file: string): Runtime {
-  return {command: process.execPath, args: [file], description: file}
+  return {command: process.execPath, args: [...BROKER_NODE_FLAGS, file], description: file}
 }
 
 function fromFile(file: string, given: string): Runtime {
@@ -71,7 +72,7 @@ export function ownRuntime(): Runtime {
     const main = join(brokerDir, 'main.ts')
     // An absolute URL, so tsx resolves from this package whatever the working directory is.
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-    return {command: process.execPath, args: ['--import', tsx, main], description: main}
+    return {command: process.execPath, args: [...BROKER_NODE_FLAGS, '--import', tsx, main], description: main}
   }
   const main = join(brokerDir, 'main.js')
   if (!existsSync(main)) throw new ControlError(`the broker runtime ${main} is missing; run \`npm run build\` or give --runtime`)

@@ -3,6 +3,7 @@
  * empty directory elsewhere, starts a working broker configured for the medium tier; and two builds
  * are byte-identical.
  */
+import {BROKER_NODE_FLAGS} from '../../src/broker/node-flags.js'
 import {execFileSync} from 'node:child_process'
 import {cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -58,6 +59,8 @@ describe('build --devices 50000 --archive', () => {
       'systemd/mqtt-broker.service',
     ])
     expect(statSync(join(first.out, 'bin/mqtt-broker')).mode & 0o777).toBe(0o755)
+    // The launcher passes the broker's Node.js flags (V8 sizes its heap at start-up).
+    expect(readFileSync(join(first.out, 'bin/mqtt-broker'), 'utf8')).toContain(`exec "$node" ${BROKER_NODE_FLAGS.join(' ')} "$here/broker.mjs" "$@"`)
     const manifest = JSON.parse(readFileSync(join(first.out, 'manifest.json'), 'utf8'))
     expect(manifest.build).toMatchObject({tier: 'medium', devices: 50_000, optimize: 'fast', target: `linux-${process.arch}`, singleExecutable: false})
     expect(manifest.files.map((f: {path: string}) => f.path)).toEqual(files(first.out).filter((f) => f !== 'manifest.json' && f !== 'SHA256SUMS'))

@@ -1,3 +1,4 @@
+import {BROKER_NODE_FLAGS} from '../../src/broker/node-flags.js'
 import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -15,12 +16,11 @@ function tempDir(): string {
 }
 
 describe('resolveRuntime', () => {
-  it('from sources: node --import tsx src/broker/main.ts', () => {
+  it('from sources: node <broker flags> --import tsx src/broker/main.ts', () => {
     const rt = ownRuntime()
     expect(rt.command).toBe(process.execPath)
-    expect(rt.args[0]).toBe('--import')
-    expect(rt.args[1]).toMatch(/^file:.*tsx/)
-    expect(rt.args[2]).toMatch(/src\/broker\/main\.ts$/)
+    expect(rt.args).toEqual([...BROKER_NODE_FLAGS, '--import', expect.stringMatching(/^file:.*tsx/), expect.stringMatching(/src\/broker\/main\.ts$/)])
+    expect(BROKER_NODE_FLAGS).toContain('--max-semi-space-size=2')
     expect(resolveRuntime(undefined)).toEqual(rt)
   })
 
@@ -28,7 +28,7 @@ describe('resolveRuntime', () => {
     const dir = tempDir()
     mkdirSync(join(dir, 'bin'))
     writeFileSync(join(dir, 'bin', 'broker.js'), '')
-    expect(resolveRuntime(dir)).toEqual({command: process.execPath, args: [join(dir, 'bin', 'broker.js')], description: join(dir, 'bin', 'broker.js')})
+    expect(resolveRuntime(dir)).toEqual({command: process.execPath, args: [...BROKER_NODE_FLAGS, join(dir, 'bin', 'broker.js')], description: join(dir, 'bin', 'broker.js')})
     writeFileSync(join(dir, 'bin', 'mqtt-broker'), '#!/bin/sh\n')
     chmodSync(join(dir, 'bin', 'mqtt-broker'), 0o755)
     expect(resolveRuntime(dir)).toEqual({command: join(dir, 'bin', 'mqtt-broker'), args: [], description: join(dir, 'bin', 'mqtt-broker')})
