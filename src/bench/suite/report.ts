@@ -91,7 +91,7 @@ export function renderMarkdown(r: SuiteResults): string {
   lines.push(`- Load average when the suite started: ${r.machine.loadAverageAtStart}`)
   lines.push(`- Our broker: ${r.versions.ours ?? 'not measured'}; Mosquitto: ${r.versions.mosquitto ?? 'not measured'}; Node.js ${r.versions.node}`)
   lines.push(`- ${r.rounds} rounds, interleaved A B / B A, a fresh broker per measurement; values are medians over the rounds.`)
-  lines.push(`- ${r.scale.seconds} s measured per throughput scenario after 1 s warm-up; ${formatInt(r.scale.idleConnections)} idle connections held ${r.scale.idleSeconds} s.`)
+  lines.push(`- ${r.scale.seconds} s measured per throughput scenario after 1 s warm-up; ${formatInt(r.scale.idleConnections)} idle connections held for two windows of ${r.scale.idleSeconds} s.`)
   for (const n of r.notes) lines.push(`- Note: ${n}`)
   lines.push('', '## Targets', '')
   const rows = [['target', 'ours', 'Mosquitto', 'ratio', 'met']]
@@ -123,7 +123,7 @@ export function renderMarkdown(r: SuiteResults): string {
   lines.push('- msgsPerSec: messages received by the subscribers per second over the measured window; lost: published but never received (must be 0).')
   lines.push('- ratio: ours ÷ Mosquitto for higher-is-better metrics, Mosquitto ÷ ours for lower-is-better ones (latency, CPU, completion time): above 1 means ours is better.')
   lines.push('- generatorCpuPct: the load generator\'s own CPU (one core = 100 %); well under 100 % means the generator was not the bottleneck.')
-  lines.push('- bytesPerConn: broker RSS growth per connection while the connections sit idle; idleCpuPct: broker CPU over the idle period.')
+  lines.push('- bytesPerConn: broker RSS growth per connection at the end of the first idle window (bytesPerConnSettled: at the end of the second); idleCpuFirstPct: broker CPU over the first idle window, right after the connection storm (for our broker it includes V8\'s one-off heap compaction after the storm, about 100 ms); idleCpuPct: broker CPU over the second window, the steady state the target is about.')
   lines.push('')
   return lines.join('\n')
 }
