@@ -2,9 +2,11 @@
  * Routing: match a topic once (cached in the SubscriptionIndex), then deliver to every matching client
  * and one member per shared group. A match larger than forwardBatchSize is delivered in batches: the
  * first batch at once, the rest from a setImmediate callback that runs batches for at most
- * SLICE_MS before yielding again, so one broadcast to 15,000 subscribers never stalls other clients
+ * SLICE_MS (their socket writes included) before yielding again, so one broadcast to 15,000
+ * subscribers never stalls other clients
  * (and a stream of broadcasts is not throttled to one batch per event-loop turn). While batches are
- * pending, later messages queue behind them to keep per-topic order; past MAX_PENDING queued
+ * pending, later messages on the same topic queue behind them (order is per topic); a small delivery
+ * on another topic goes out at once. Past MAX_PENDING queued
  * messages the publishing sockets are paused (TCP backpressure) until the queue is empty.
  */
 import type {BrokerImpl} from './broker.js'
@@ -32,6 +34,8 @@ export class Fanout {
   #scheduled = false
   /** Publishers paused because broadcasts queued up. */
   #paused: Connection[] = []
+  /** Topics with a queued broadcast, and how many: [MQTT-4.6.0-6] order is per topic. */
+  readonly #pendingTopics = new Map<string, number>()
   readonly #run = (): void => this.#runJobs()
   /** Shared-group members connected now (one bound predicate, no closure per delivery). */
   readonly #online = (clientId: string): boolean => this.#broker.clients.has(clientId)
@@ -53,12 +57,15 @@ export class Fanout {
       broker.stats.messagesNoSubscriber++
       return
     }
-    if (this.pending === 0 && n <= broker.config.forwardBatchSize) {
+    // A small delivery goes out now unless a queued broadcast has its topic: order is kept per topic
+    // [MQTT-4.6.0-6], and an unrelated client does not wait for someone else's broadcast.
+    if (n <= broker.config.forwardBatchSize && (this.pending === 0 || !this.#pendingTopics.has(msg.topic))) {
       for (let i = 0; i < n; i++) this.#deliverClient(msg, match.clients[i])
       for (const group of match.shared) this.#deliverShared(msg, group)
       return
     }
     this.#jobs.push({msg, match, next: 0})
+    this.#pendingTopics.set(msg.topic, (this.#pendingTopics.get(msg.topic) ?? 0) + 1)
     if (!this.#scheduled) this.#runJobs(true)
     if (source !== undefined && this.pending > MAX_PENDING && (source.paused & Paused.Fanout) === 0) {
       source.pauseReading(Paused.Fanout)
@@ -97,8 +104,13 @@ export class Fanout {
         if (end < clients.length) break
         for (const group of job.match.shared) this.#deliverShared(job.msg, group)
         budget -= job.match.shared.length
+        this.#jobDone(job.msg.topic)
         this.#jobs[this.#head++] = undefined as never
       }
+      // Write this batch now, inside the slice: socket writes are most of a broadcast's cost, and
+      // leaving them to the once-per-turn flush would write a whole slice's subscribers (15,000
+      // sockets, ~150 ms) in one go and stall every other client for the broadcast's duration.
+      if (!first) this.#broker.flushAll()
     } while (!first && this.#head < this.#jobs.length && performance.now() - start < SLICE_MS)
     if (this.#head === this.#jobs.length) {
       this.#jobs = []
@@ -112,6 +124,12 @@ export class Fanout {
       this.#scheduled = true
       setImmediate(this.#run)
     }
+  }
+
+  #jobDone(topic: string): void {
+    const left = (this.#pendingTopics.get(topic) ?? 1) - 1
+    if (left === 0) this.#pendingTopics.delete(topic)
+    else this.#pendingTopics.set(topic, left)
   }
 
   #resumePublishers(): void {

@@ -49,6 +49,34 @@ describe('flow control', () => {
     expect(impl.clients.get('p')!.paused).toBe(0) // resumed
   })
 
+  it('a queued broadcast holds back later messages on its topic only [MQTT-4.6.0-6]', async () => {
+    broker = await startBroker({forwardBatchSize: 5})
+    const subs = await Promise.all(Array.from({length: 20}, (_, i) => client(`b${i}`)))
+    for (const s of subs) {
+      s.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'big', qos: 0}]})
+      await s.next('suback')
+    }
+    const other = await client('other')
+    other.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'small', qos: 0}]})
+    await other.next('suback')
+    const impl = broker.broker as BrokerImpl
+    const otherConn = impl.clients.get('other')!
+
+    impl.publish('big', '1') // 20 subscribers in batches of 5: queued after the first batch
+    expect(impl.fanout.pending).toBe(1)
+    impl.publish('small', 'x') // another topic: delivered now, not after the broadcast
+    expect(otherConn.out).toBeDefined()
+    expect(impl.fanout.pending).toBe(1)
+    impl.publish('big', '2') // the same topic: queued behind the first
+    expect(impl.fanout.pending).toBe(2)
+
+    const received = (s: RawClient): string[] => s.packets.filter((p) => p.cmd === 'publish').map((p) => String((p as mqttPacket.IPublishPacket).payload))
+    await until(() => subs.every((s) => received(s).length === 2) && received(other).length === 1)
+    for (const s of subs) expect(received(s)).toEqual(['1', '2'])
+    expect(received(other)).toEqual(['x'])
+    expect(impl.fanout.pending).toBe(0)
+  })
+
   it('a publisher past its read budget keeps being read after the flush (nothing lost)', async () => {
     broker = await startBroker()
     const sub = await client('sub')
