@@ -34,6 +34,6 @@ describe('bench runs the broker start runs', () => {
     const own = ownRuntime()
     expect(ourBrokerEntry()).toEqual({cmd: own.command, args: own.args})
     expect(own.args.at(-1)).toBe(join(ROOT, 'src', 'broker', 'main.ts'))
-    expect(own.args[1]).toMatch(/^file:\/\//)
+    expect(own.args[own.args.indexOf('--import') + 1]).toMatch(/^file:\/\//)
   })
 })
