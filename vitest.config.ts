@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['./test/setup.ts'],
+    globalSetup: ['./test/global-setup.ts'],
     // Lets @oclif/test's runCommand capture process.stdout/stderr (oclif/test issue #645).
     disableConsoleIntercept: true,
     testTimeout: 20_000,
