@@ -8,6 +8,7 @@ import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {findMosquitto, pinned, startMosquitto as startSuiteMosquitto} from '../../src/bench/brokers.js'
 import {freePort} from '../../src/net.js'
+import {tsxImportUrl} from '../../src/control/runtime.js'
 
 export {freePort}
 
@@ -28,7 +29,7 @@ const ENTRY = fileURLToPath(new URL('./broker-entry.ts', import.meta.url))
 
 export async function startBroker(target: Target, options: {cpu?: string; nodeArgs?: string[]} = {}): Promise<BrokerProc> {
   if (target === 'mosquitto') return startMosquitto(options.cpu)
-  const [cmd, args] = pinned(options.cpu, process.execPath, ['--expose-gc', ...(options.nodeArgs ?? (process.env.PROBE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])), '--import', 'tsx', ENTRY])
+  const [cmd, args] = pinned(options.cpu, process.execPath, ['--expose-gc', ...(options.nodeArgs ?? (process.env.PROBE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])), '--import', tsxImportUrl(), ENTRY])
   const child = spawn(cmd, args, {stdio: ['ignore', 'pipe', 'inherit', 'ipc']})
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''

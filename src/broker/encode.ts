@@ -85,8 +85,7 @@ export function variantFor(msg: Message, qos: number, retain: boolean, v5: boole
     const slot = (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
     let cached = 0
     for (let v = msg.enc; v !== undefined; v = v.next, cached++) if (v.slot === slot) return v
-    const props = v5 ? outboundProperties(msg, undefined, now) : undefined
-    const variant = props === undefined ? encodePlainPublish(msg.topic, msg.payload, qos, retain, v5) : encodeV5Publish(msg.topic, msg.payload, qos, retain, props)
+    const variant = encodeVariant(msg, qos, retain, v5, undefined, now)
     variant.slot = slot
     return remember(msg, variant, cached)
   }
@@ -95,10 +94,14 @@ export function variantFor(msg: Message, qos: number, retain: boolean, v5: boole
   const key = `${v5 ? 5 : 4}${qos}${retain ? 1 : 0}:${ids}:${exp}`
   let cached = 0
   for (let v = msg.enc; v !== undefined; v = v.next, cached++) if (v.key === key) return v
-  const props = v5 ? outboundProperties(msg, subscriptionIds, now) : undefined
-  const variant = props === undefined ? encodePlainPublish(msg.topic, msg.payload, qos, retain, v5) : encodeV5Publish(msg.topic, msg.payload, qos, retain, props)
+  const variant = encodeVariant(msg, qos, retain, v5, subscriptionIds, now)
   variant.key = key
   return remember(msg, variant, cached)
+}
+
+function encodeVariant(msg: Message, qos: number, retain: boolean, v5: boolean, subscriptionIds: number[] | undefined, now: number): EncodedVariant {
+  const props = v5 ? outboundProperties(msg, subscriptionIds, now) : undefined
+  return props === undefined ? encodePlainPublish(msg.topic, msg.payload, qos, retain, v5) : encodeV5Publish(msg.topic, msg.payload, qos, retain, props)
 }
 
 /** Adds a variant to the message's cache; bounded, since subscribers with distinct subscription ids would otherwise make it O(n). */

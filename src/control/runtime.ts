@@ -64,15 +64,18 @@ export function resolveRuntime(runtime?: string, cwd = process.cwd()): Runtime {
   throw new ControlError(`--runtime ${runtime}: no bin/mqtt-broker or bin/broker.js in that directory; give the directory \`mqttctl build\` wrote`, EXIT.usage)
 }
 
+/** tsx's loader as an absolute URL, so `node --import` resolves it from this package whatever the working directory is. */
+export function tsxImportUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+}
+
 /** This package's broker entry, compiled or from sources. */
 export function ownRuntime(): Runtime {
   const here = fileURLToPath(import.meta.url)
   const brokerDir = join(dirname(here), '..', 'broker')
   if (here.endsWith('.ts')) {
     const main = join(brokerDir, 'main.ts')
-    // An absolute URL, so tsx resolves from this package whatever the working directory is.
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-    return {command: process.execPath, args: [...BROKER_NODE_FLAGS, '--import', tsx, main], description: main}
+    return {command: process.execPath, args: [...BROKER_NODE_FLAGS, '--import', tsxImportUrl(), main], description: main}
   }
   const main = join(brokerDir, 'main.js')
   if (!existsSync(main)) throw new ControlError(`the broker runtime ${main} is missing; run \`npm run build\` or give --runtime`)

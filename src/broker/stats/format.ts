@@ -1,6 +1,6 @@
 /**
- * Number formatting for the statistics log. The broker imports nothing from the CLI, so these few
- * helpers live here (src/cli/render.ts has the same rules for commands).
+ * Number formatting, shared: the statistics log uses it, and src/cli/render.ts re-exports it for the
+ * commands. Pure, node-free, so the broker runtime can import it without pulling in the CLI.
  */
 
 const INT = new Intl.NumberFormat('en-US')

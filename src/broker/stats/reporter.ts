@@ -14,7 +14,7 @@ import {PROMETHEUS_CONTENT_TYPE, prometheusText} from './prometheus.js'
 import {loadCounters, type StatsSnapshot, takeSnapshot} from './snapshot.js'
 import {statsLogLines} from './stats-log.js'
 import {SYS_PREFIX, SYS_TIMESTAMP_TOPIC, sysMessages} from './sys-topics.js'
-import {brokerVersion} from './version.js'
+import {packageVersion} from '../../paths.js'
 
 /** What the reporter needs from the broker (the Broker interface satisfies it). */
 export interface ReporterHost {
@@ -42,7 +42,7 @@ export function startReporter(broker: ReporterHost, options: {now?: () => number
   const {config, stats, logger} = broker
   const sampler = new ProcessSampler()
   const loads = new LoadAverages()
-  const version = brokerVersion()
+  const version = `mqttctl ${packageVersion()}`
   const lastPayload = new Map<string, string>()
   let loadValues: LoadValues = loads.values
   let stopped = false
