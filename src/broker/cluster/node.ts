@@ -1,0 +1,385 @@
+/**
+ * One broker node's link to the others through NATS.
+ *
+ * Routing by interest: every local subscription filter is a NATS subscription on its subjects
+ * (./subjects.ts; reference-counted, so 10,000 clients on "a/#" are two NATS subscriptions), so NATS
+ * sends a node only what its clients want. A message published here is delivered to local
+ * subscribers first, synchronously (it never waits for NATS), then published once on its subject; a
+ * message from another node is delivered to local subscribers and never exported again.
+ *
+ * Two NATS connections:
+ *   - `main` (no echo: NATS never returns our own messages) publishes and carries the plain
+ *     subscriptions;
+ *   - `shared` carries the queue subscriptions of shared subscriptions ($share/<group>/<filter> =
+ *     NATS queue group per (group, filter)), so NATS picks one node of the whole cluster for each
+ *     message, this node included. While the cluster link is up, shared groups are served only
+ *     through NATS (each message once cluster-wide); while it is down, locally.
+ *
+ * Overlapping filters (a node with "a/#" and "a/+") receive one NATS copy per matching subscription;
+ * a small index of the node's own filters picks the one subscription that handles a topic, so each
+ * message is delivered once.
+ *
+ * Retained messages: a JetStream stream keeping the last message per subject (./retained.ts).
+ *
+ * Connection loss: NATS reconnects by itself (forever); meanwhile messages stay local, counted in
+ * ClusterStats, and the change is logged once each way.
+ */
+import {randomBytes} from 'node:crypto'
+import {hostname} from 'node:os'
+import {type ConnectionOptions, type Msg, type NatsConnection, type Subscription, connect} from 'nats'
+import type {Clock} from '../clock.js'
+import type {Logger} from '../log.js'
+import type {Message} from '../message.js'
+import {SubscriptionIndex} from '../topics/index.js'
+import {RetainedSync} from './retained.js'
+import {SubjectMap} from './subjects.js'
+import {WireError, decodeMessage, encodeHeaders} from './wire.js'
+
+/** What the cluster needs from the broker it is part of. */
+export interface ClusterHost {
+  readonly logger: Logger
+  readonly clock: Clock
+  /** Local delivery of a message from another node, non-shared subscribers only. */
+  deliverLocal(msg: Message): void
+  /** Local delivery of a message to one member of the local shared group `name` ("$share/g/f"); false when it has none online. */
+  deliverShared(msg: Message, name: string): boolean
+  /** A retained message from the cluster's stream: store it (empty payload: delete it). */
+  applyRetained(msg: Message): void
+}
+
+export interface ClusterOptions {
+  /** NATS server URLs (nats://host:port), tried in turn. */
+  servers: string[]
+  /** First subject token(s); two clusters can share one NATS with different prefixes. */
+  prefix?: string
+  /** This node's name in logs and $SYS (default host-pid). */
+  name?: string
+  maxSubjectBytes?: number
+  /** JetStream replicas of the retained stream (1 on a single NATS server, 3 on a cluster of 3). */
+  replicas?: number
+  /** Milliseconds between reconnect attempts. */
+  reconnectWaitMs?: number
+}
+
+/** Cluster figures for $SYS, Prometheus and monitor. */
+export class ClusterStats {
+  connected = false
+  /** Messages handed to NATS. */
+  exported = 0
+  /** Messages received from other nodes and delivered here. */
+  imported = 0
+  /** Messages received through shared-subscription queue groups. */
+  importedShared = 0
+  /** Messages kept local because the link was down. */
+  localOnly = 0
+  /** Topics / filters too long to map to a NATS subject (served locally only). */
+  unmapped = 0
+  /** Malformed messages from NATS, dropped. */
+  malformed = 0
+  /** NATS subscriptions open now (plain + queue). */
+  natsSubscriptions = 0
+  /** Times the link went down since start. */
+  disconnects = 0
+  /** Retained messages written to / read from the stream. */
+  retainedOut = 0
+  retainedIn = 0
+  retainedErrors = 0
+}
+
+interface Interest {
+  count: number
+  subs: Subscription[]
+}
+
+const LOG_EVERY_MS = 60_000
+
+export class ClusterNode {
+  readonly name: string
+  /** Unique per process run: tells this run's messages from an earlier run's. */
+  readonly id: string
+  readonly stats = new ClusterStats()
+  readonly map: SubjectMap
+  readonly #host: ClusterHost
+  readonly #options: ClusterOptions
+  #main: NatsConnection | undefined
+  #shared: NatsConnection | undefined
+  readonly #plain = new Map<string, Interest>()
+  readonly #queues = new Map<string, Interest>()
+  /** This node's plain filters, to pick the one NATS subscription that handles a topic. */
+  readonly #own = new SubscriptionIndex({cacheSize: 10_000})
+  #retained: RetainedSync | undefined
+  #closed = false
+  /** Connections that are reconnecting now. */
+  readonly #down = new Set<'main' | 'shared'>()
+  #wake: (() => void) | undefined
+  #lastUnmappedLog = -Infinity
+  #ready: Promise<void>
+  #resolveReady!: () => void
+
+  constructor(host: ClusterHost, options: ClusterOptions) {
+    if (options.servers.length === 0) throw new Error('cluster: no NATS server URL')
+    this.#host = host
+    this.#options = options
+    this.map = new SubjectMap({prefix: options.prefix, maxSubjectBytes: options.maxSubjectBytes})
+    this.name = options.name ?? `${hostname()}-${process.pid}`
+    this.id = randomBytes(6).toString('base64url')
+    this.#ready = new Promise((resolve) => (this.#resolveReady = resolve))
+  }
+
+  get connected(): boolean {
+    return this.stats.connected
+  }
+
+  /** Resolves once both connections are up and the retained messages are loaded. */
+  ready(): Promise<void> {
+    return this.#ready
+  }
+
+  /**
+   * Connects in the background (retrying forever): the broker serves local clients meanwhile. Subscriptions
+   * added before the link is up are made once it is.
+   */
+  start(): void {
+    void this.#connect().catch((error: unknown) => {
+      if (!this.#closed) this.#host.logger.error(`cluster: cannot start the NATS link: ${(error as Error)?.message ?? error}`)
+    })
+  }
+
+  async #connect(): Promise<void> {
+    const o = this.#options
+    const common = {
+      servers: o.servers,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: o.reconnectWaitMs ?? 1000,
+      pingInterval: 10_000,
+      maxPingOut: 3,
+    }
+    const main = await this.#firstConnect({...common, name: `mqttctl ${this.name}`, noEcho: true})
+    if (main === undefined) return
+    this.#main = main
+    const shared = await this.#firstConnect({...common, name: `mqttctl ${this.name} shared`})
+    if (shared === undefined) return void (await main.close())
+    this.#shared = shared
+    this.#watch(main, 'main')
+    this.#watch(shared, 'shared')
+    // Filters that arrived before the link: subscribe them now.
+    for (const [filter, interest] of this.#plain) if (interest.subs.length === 0) interest.subs = this.#subscribePlain(filter)
+    for (const [name, interest] of this.#queues) if (interest.subs.length === 0) interest.subs = this.#subscribeQueue(name)
+    this.#setConnected()
+    this.#host.logger.info(`cluster: node ${this.name} joined through NATS ${main.getServer()}`)
+    this.#retained = new RetainedSync(main, this.#options.prefix, this.#options.replicas ?? 1, this.#host, this.stats)
+    try {
+      await this.#retained.start()
+    } catch (error) {
+      this.#host.logger.error(`cluster: retained messages unavailable (JetStream): ${(error as Error)?.message ?? error}`)
+    }
+    this.#resolveReady()
+  }
+
+  /** connect() until it works or close() is called (nats.js cannot cancel its own first-connect wait). */
+  async #firstConnect(opts: ConnectionOptions): Promise<NatsConnection | undefined> {
+    let warned = false
+    while (!this.#closed) {
+      try {
+        const nc = await connect(opts)
+        if (this.#closed) {
+          await nc.close()
+          return undefined
+        }
+        return nc
+      } catch (error) {
+        if (!warned) {
+          warned = true
+          this.#host.logger.warn(`cluster: cannot reach NATS at ${this.#options.servers.join(', ')} (${(error as Error)?.message ?? error}); serving local clients only, retrying`)
+        }
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve
+          this.#host.clock.setTimeout(resolve, this.#options.reconnectWaitMs ?? 1000)
+        })
+      }
+    }
+    return undefined
+  }
+
+  #watch(nc: NatsConnection, which: 'main' | 'shared'): void {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') {
+          if (this.stats.connected) {
+            this.stats.disconnects++
+            this.#host.logger.warn(`cluster: lost the NATS connection (${s.data}); serving local clients only until it is back`)
+          }
+          this.#down.add(which)
+          this.#setConnected()
+        } else if (s.type === 'reconnect') {
+          this.#down.delete(which)
+          const was = this.stats.connected
+          this.#setConnected()
+          if (!was && this.stats.connected) this.#host.logger.info(`cluster: NATS connection back (${s.data}); rejoined`)
+        }
+      }
+    })().catch(() => {})
+  }
+
+  /** Up when both connections are (the shared one serves shared groups). */
+  #setConnected(): void {
+    this.stats.connected = !this.#closed && this.#main !== undefined && this.#shared !== undefined && this.#down.size === 0
+  }
+
+  /** A local filter gained its first subscriber (or another one): NATS interest. */
+  addFilter(filter: string): void {
+    if (this.#closed) return
+    const f = this.map.filter(filter)
+    const table = f.queue === undefined ? this.#plain : this.#queues
+    const known = table.get(filter)
+    if (known !== undefined) {
+      known.count++
+      return
+    }
+    if (f.subjects.length === 0) {
+      this.stats.unmapped++
+      this.#logUnmapped(`filter ${JSON.stringify(filter.slice(0, 200))}`)
+    }
+    const interest: Interest = {count: 1, subs: []}
+    table.set(filter, interest)
+    if (f.queue === undefined) this.#own.subscribe(filter, filter, {qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0})
+    if (this.#main !== undefined) interest.subs = f.queue === undefined ? this.#subscribePlain(filter) : this.#subscribeQueue(filter)
+  }
+
+  /** A local filter lost a subscriber. */
+  removeFilter(filter: string): void {
+    const f = this.map.filter(filter)
+    const table = f.queue === undefined ? this.#plain : this.#queues
+    const known = table.get(filter)
+    if (known === undefined) return
+    if (--known.count > 0) return
+    table.delete(filter)
+    if (f.queue === undefined) this.#own.unsubscribe(filter, filter)
+    for (const s of known.subs) s.unsubscribe()
+    this.stats.natsSubscriptions -= known.subs.length
+  }
+
+  #subscribePlain(filter: string): Subscription[] {
+    const main = this.#main!
+    const {subjects} = this.map.filter(filter)
+    const subs = subjects.map((subject) => main.subscribe(subject, {callback: (err, m) => err === null && this.#onPlain(filter, m)}))
+    this.stats.natsSubscriptions += subs.length
+    return subs
+  }
+
+  #subscribeQueue(name: string): Subscription[] {
+    const shared = this.#shared!
+    const {subjects, queue} = this.map.filter(name)
+    const subs = subjects.map((subject) => shared.subscribe(subject, {queue, callback: (err, m) => err === null && this.#onShared(name, m)}))
+    this.stats.natsSubscriptions += subs.length
+    return subs
+  }
+
+  #decode(m: Msg): Message | undefined {
+    const topic = this.map.toTopic(m.subject)
+    if (topic === undefined) {
+      this.stats.malformed++
+      return undefined
+    }
+    try {
+      return decodeMessage(topic, m.data, m.headers, this.#host.clock.now()).msg
+    } catch (error) {
+      if (!(error instanceof WireError)) throw error
+      this.stats.malformed++
+      return undefined
+    }
+  }
+
+  #onPlain(filter: string, m: Msg): void {
+    const topic = this.map.toTopic(m.subject)
+    if (topic === undefined) {
+      this.stats.malformed++
+      return
+    }
+    // Several of our subscriptions match this topic: only the first filter's handles it.
+    const mine = this.#own.match(topic).clients
+    if (mine.length > 1 && mine[0].clientId !== filter) return
+    const msg = this.#decode(m)
+    if (msg === undefined) return
+    this.stats.imported++
+    try {
+      this.#host.deliverLocal(msg)
+    } catch (error) {
+      this.#host.logger.error(`cluster: internal error delivering ${JSON.stringify(topic)}: ${(error as Error)?.stack ?? error}`)
+    }
+  }
+
+  #onShared(name: string, m: Msg): void {
+    const msg = this.#decode(m)
+    if (msg === undefined) return
+    this.stats.importedShared++
+    try {
+      this.#host.deliverShared(msg, name)
+    } catch (error) {
+      this.#host.logger.error(`cluster: internal error delivering ${JSON.stringify(msg.topic)} to ${name}: ${(error as Error)?.stack ?? error}`)
+    }
+  }
+
+  /**
+   * Hands a message published on this node to the other nodes. false when it stays local (link down,
+   * or a topic too long for a NATS subject): the caller then serves local shared groups itself.
+   */
+  export(msg: Message): boolean {
+    if (!this.stats.connected) {
+      this.stats.localOnly++
+      return false
+    }
+    const subject = this.map.topic(msg.topic)
+    if (subject === undefined) {
+      this.stats.unmapped++
+      this.#logUnmapped(`topic ${JSON.stringify(msg.topic.slice(0, 200))}`)
+      return false
+    }
+    if (msg.payload.length > (this.#main!.info?.max_payload ?? 1_048_576)) {
+      this.stats.unmapped++
+      this.#logUnmapped(`a ${msg.payload.length}-byte payload on ${JSON.stringify(msg.topic.slice(0, 200))} (NATS max_payload ${this.#main!.info?.max_payload})`, 'is larger than NATS accepts')
+      return false
+    }
+    const now = this.#host.clock.now()
+    const headers = encodeHeaders(msg, now)
+    try {
+      this.#main!.publish(subject, msg.payload, headers === undefined ? undefined : {headers})
+    } catch (error) {
+      this.stats.localOnly++
+      this.#host.logger.warn(`cluster: publish to NATS failed: ${(error as Error)?.message ?? error}`)
+      return false
+    }
+    this.stats.exported++
+    if (msg.retain) this.#retained?.publish(msg)
+    return true
+  }
+
+  #logUnmapped(what: string, why = `is longer than a NATS subject may be (${this.map.maxSubjectBytes} bytes mapped)`): void {
+    const now = this.#host.clock.now()
+    if (now - this.#lastUnmappedLog < LOG_EVERY_MS) return
+    this.#lastUnmappedLog = now
+    this.#host.logger.warn(`cluster: ${what} ${why}: served on this node only (${this.stats.unmapped} so far, logged once a minute)`)
+  }
+
+  /** A round trip to NATS on both connections: every subscription and publish before it reached the server. */
+  async flush(): Promise<void> {
+    await Promise.all([this.#main?.flush(), this.#shared?.flush()])
+  }
+
+  /** Publishes what is buffered, then closes both connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.stats.connected = false
+    this.#wake?.()
+    await this.#retained?.stop()
+    const conns = [this.#main, this.#shared].filter((c): c is NatsConnection => c !== undefined)
+    await Promise.all(conns.map(async (c) => {
+      try {
+        await c.drain()
+      } catch {
+        await c.close().catch(() => {})
+      }
+    }))
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * ClusterNode against a real nats-server, with recording hosts in place of brokers: interest
+ * routing, no duplicates for overlapping filters, properties across the hop, queue groups, the
+ * retained stream, and connection loss.
+ */
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {systemClock} from '../../../src/broker/clock.js'
+import {type ClusterHost, ClusterNode} from '../../../src/broker/cluster/node.js'
+import {memoryLogger} from '../../../src/broker/log.js'
+import type {Message} from '../../../src/broker/message.js'
+import {type NatsServer, startNats} from '../../helpers/nats.js'
+import {waitFor} from '../../helpers/mqtt.js'
+
+interface RecordingHost extends ClusterHost {
+  local: Message[]
+  shared: Array<{name: string; msg: Message}>
+  retained: Map<string, Message>
+  lines: string[]
+}
+
+function host(): RecordingHost {
+  const logger = memoryLogger('debug')
+  const h: RecordingHost = {
+    logger,
+    lines: logger.lines,
+    clock: systemClock,
+    local: [],
+    shared: [],
+    retained: new Map(),
+    deliverLocal: (msg) => void h.local.push(msg),
+    deliverShared: (msg, name) => (h.shared.push({name, msg}), true),
+    applyRetained: (msg) => {
+      if (msg.payload.length === 0) h.retained.delete(msg.topic)
+      else h.retained.set(msg.topic, msg)
+    },
+  }
+  return h
+}
+
+const msg = (topic: string, payload: string, extra: Partial<Message> = {}): Message => ({topic, payload: Buffer.from(payload), qos: 0, retain: false, expiresAt: 0, ...extra})
+
+let nats: NatsServer
+const nodes: ClusterNode[] = []
+
+beforeAll(async () => {
+  nats = await startNats()
+})
+afterAll(async () => {
+  await nats?.stop()
+})
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.close()))
+})
+
+async function node(h: ClusterHost, prefix = 'mqtt'): Promise<ClusterNode> {
+  const n = new ClusterNode(h, {servers: [nats.url], prefix, reconnectWaitMs: 50})
+  nodes.push(n)
+  n.start()
+  await n.ready()
+  return n
+}
+
+/** A round trip through NATS on b's connections: everything b subscribed is known to the server. */
+async function settled(...ns: ClusterNode[]): Promise<void> {
+  for (const n of ns) await n.flush()
+}
+
+describe('ClusterNode', () => {
+  it('routes by interest, once per message even with overlapping filters, and never back to the publisher', async () => {
+    const ha = host()
+    const hb = host()
+    const a = await node(ha, 'p1')
+    const b = await node(hb, 'p1')
+    b.addFilter('a/#')
+    b.addFilter('a/+')
+    b.addFilter('a/b')
+    a.addFilter('a/#') // a's own interest: its own messages must not come back
+    await settled(a, b)
+    expect(a.export(msg('a/b', 'one'))).toBe(true)
+    expect(a.export(msg('x/y', 'nobody'))).toBe(true)
+    expect(a.export(msg('a', 'two'))).toBe(true)
+    await a.flush()
+    await waitFor(() => hb.local.length >= 2, 5000, 'two messages on b')
+    await b.flush()
+    expect(hb.local.map((m) => `${m.topic}=${m.payload}`)).toEqual(['a/b=one', 'a=two'])
+    expect(ha.local).toEqual([])
+    // Interest goes away with the last subscriber of a filter.
+    b.removeFilter('a/#')
+    b.removeFilter('a/+')
+    b.removeFilter('a/b')
+    await settled(b)
+    a.export(msg('a/b', 'three'))
+    await a.flush()
+    await b.flush()
+    expect(hb.local).toHaveLength(2)
+    expect(a.stats.exported).toBe(4)
+    expect(b.stats.imported).toBe(2)
+  })
+
+  it('carries QoS, retain, publisher, expiry and MQTT 5 properties with user properties in order', async () => {
+    const ha = host()
+    const hb = host()
+    const a = await node(ha, 'p2')
+    const b = await node(hb, 'p2')
+    b.addFilter('#')
+    await settled(b)
+    const now = Date.now()
+    a.export(
+      msg('t/1', 'payload', {
+        qos: 2,
+        from: 'client-ä',
+        expiresAt: now + 30_000,
+        properties: {
+          payloadFormatIndicator: true,
+          contentType: ' text/plain ',
+          responseTopic: 'reply/to',
+          correlationData: Buffer.from([0, 1, 2, 255]),
+          userProperties: {z: ['1', '3'], a: '2', 'sp ace': ' v\r\n:x ', __proto__x: 'p'},
+        },
+      }),
+    )
+    await waitFor(() => hb.local.length === 1, 5000, 'the message on b')
+    const got = hb.local[0]
+    expect(got.topic).toBe('t/1')
+    expect(got.payload.toString()).toBe('payload')
+    expect(got.qos).toBe(2)
+    expect(got.retain).toBe(false)
+    expect(got.from).toBe('client-ä')
+    expect(got.expiresAt).toBeGreaterThan(now + 29_000)
+    expect(got.expiresAt).toBeLessThanOrEqual(Date.now() + 30_000)
+    expect(got.properties).toEqual({
+      payloadFormatIndicator: true,
+      contentType: ' text/plain ',
+      responseTopic: 'reply/to',
+      correlationData: Buffer.from([0, 1, 2, 255]),
+      userProperties: {z: ['1', '3'], a: '2', 'sp ace': ' v\r\n:x ', __proto__x: 'p'},
+    })
+    expect(Object.keys(got.properties!.userProperties!)).toEqual(['z', 'a', 'sp ace', '__proto__x'])
+  })
+
+  it('a shared group gets each message once across nodes', async () => {
+    const hs = [host(), host(), host()]
+    const [a, b, c] = [await node(hs[0], 'p3'), await node(hs[1], 'p3'), await node(hs[2], 'p3')]
+    b.addFilter('$share/g/s/#')
+    c.addFilter('$share/g/s/#')
+    c.addFilter('$share/h/s/+') // another group: gets its own copy
+    await settled(b, c)
+    for (let i = 0; i < 200; i++) a.export(msg(`s/${i}`, String(i)))
+    await a.flush()
+    await waitFor(() => hs[1].shared.length + hs[2].shared.filter((s) => s.name === '$share/g/s/#').length >= 200, 5000, '200 deliveries to group g')
+    await waitFor(() => hs[2].shared.filter((s) => s.name === '$share/h/s/+').length >= 200, 5000, '200 deliveries to group h')
+    await settled(b, c)
+    const g = [...hs[1].shared, ...hs[2].shared].filter((s) => s.name === '$share/g/s/#').map((s) => s.msg.payload.toString())
+    expect(g.sort()).toEqual(Array.from({length: 200}, (_, i) => String(i)).sort())
+    // Both nodes took part (NATS picks at random; 200 all on one side has odds 2^-199).
+    expect(hs[1].shared.length).toBeGreaterThan(0)
+    expect(hs[2].shared.filter((s) => s.name === '$share/g/s/#').length).toBeGreaterThan(0)
+  })
+
+  it('retained messages reach every node through the stream, deletions too, and a new node loads them', async () => {
+    const ha = host()
+    const hb = host()
+    const a = await node(ha, 'p4')
+    const b = await node(hb, 'p4')
+    a.export(msg('r/1', 'one', {retain: true, qos: 1, properties: {userProperties: {k: 'v'}}}))
+    a.export(msg('r/2', 'two', {retain: true}))
+    a.export(msg('$SYS/x', 'sys', {retain: true}))
+    await waitFor(() => hb.retained.size === 3, 5000, 'three retained on b')
+    expect(hb.retained.get('r/1')!.payload.toString()).toBe('one')
+    expect(hb.retained.get('r/1')!.qos).toBe(1)
+    expect(hb.retained.get('r/1')!.properties).toEqual({userProperties: {k: 'v'}})
+    a.export(msg('r/2', '', {retain: true}))
+    a.export(msg('r/1', 'one again', {retain: true}))
+    await waitFor(() => hb.retained.size === 2 && hb.retained.get('r/1')!.payload.toString() === 'one again', 5000, 'delete and replace on b')
+    const hc = host()
+    await node(hc, 'p4') // ready() resolves once loaded
+    expect([...hc.retained.keys()].sort()).toEqual(['$SYS/x', 'r/1'])
+  })
+
+  it('keeps serving locally while NATS is away, says so, and rejoins', async () => {
+    const own = await startNats({jetstream: false})
+    let restarted: NatsServer | undefined
+    try {
+      const ha = host()
+      const hb = host()
+      const a = new ClusterNode(ha, {servers: [own.url], prefix: 'p5', reconnectWaitMs: 50})
+      const b = new ClusterNode(hb, {servers: [own.url], prefix: 'p5', reconnectWaitMs: 50})
+      nodes.push(a, b)
+      a.start()
+      b.start()
+      b.addFilter('x')
+      await waitFor(() => a.connected && b.connected, 5000, 'both connected')
+      await b.flush()
+      await own.stop(true)
+      await waitFor(() => !a.connected, 5000, 'a sees the loss')
+      expect(a.export(msg('x', 'while down'))).toBe(false)
+      expect(a.stats.localOnly).toBe(1)
+      expect(ha.lines.some((l) => /lost the NATS connection/.test(l))).toBe(true)
+      restarted = await own.restart()
+
+      await waitFor(() => a.connected && b.connected, 10_000, 'both reconnected')
+      await b.flush()
+      expect(a.export(msg('x', 'after'))).toBe(true)
+      await waitFor(() => hb.local.length === 1, 5000, 'the message after the rejoin')
+      expect(hb.local[0].payload.toString()).toBe('after')
+      expect(ha.lines.some((l) => /NATS connection back/.test(l))).toBe(true)
+    } finally {
+      await restarted?.stop()
+      await own.stop()
+    }
+  })
+})
