@@ -1,0 +1,43 @@
+/**
+ * The broker under fuzz, as its own process (a crash is an exit the fuzzer sees): createBroker with
+ * the default configuration on 127.0.0.1:0, warn/error lines to stderr (the fuzzer counts them),
+ * `{"port": N}` on stdout when listening. IPC: "gc" answers {memory} after two gc() runs (start it
+ * with --expose-gc), "stats" answers {stats}. Stops on SIGTERM or when the parent goes away.
+ */
+import {createBroker} from '../../src/broker/index.js'
+import {createLogger} from '../../src/broker/log.js'
+import {DEFAULT_CONFIG} from '../../src/config/index.js'
+
+const broker = createBroker(
+  {...DEFAULT_CONFIG, listeners: [{host: '127.0.0.1', port: 0}]},
+  {logger: createLogger('warn', (line) => process.stderr.write(line))},
+)
+const [addr] = await broker.listen()
+process.stdout.write(`${JSON.stringify({port: addr.port})}\n`)
+
+const g = globalThis as {gc?: () => void}
+process.on('message', (m) => {
+  if (m === 'gc') {
+    g.gc?.()
+    g.gc?.()
+    process.send?.({memory: process.memoryUsage()})
+  } else if (m === 'stats') {
+    const s = broker.stats
+    process.send?.({
+      stats: {
+        packetsReceived: s.packetsReceived,
+        protocolErrors: s.protocolErrors,
+        connectionsTotal: s.connectionsTotal,
+        connectionsLive: s.connectionsLive,
+        sessionsTotal: s.sessionsTotal,
+        subscriptions: s.subscriptions,
+        retainedMessages: s.retainedMessages,
+        messagesQueued: s.messagesQueued,
+        messagesDropped: s.messagesDropped,
+      },
+    })
+  }
+})
+const stop = (): void => void broker.close().then(() => process.exit(0))
+process.on('SIGTERM', stop)
+process.on('disconnect', stop)
