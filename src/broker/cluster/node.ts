@@ -321,37 +321,42 @@ export class ClusterNode {
   }
 
   /**
-   * Hands a message published on this node to the other nodes. false when it stays local (link down,
-   * or a topic too long for a NATS subject): the caller then serves local shared groups itself.
+   * Can this message go to the other nodes now? false when it stays local: the link is down, or the
+   * topic is too long for a NATS subject, or the payload larger than NATS accepts (each counted and
+   * logged at most once a minute). The caller then serves local shared groups itself.
    */
-  export(msg: Message): boolean {
+  exportable(msg: Message): boolean {
     if (!this.stats.connected) {
       this.stats.localOnly++
       return false
     }
-    const subject = this.map.topic(msg.topic)
-    if (subject === undefined) {
+    if (this.map.topic(msg.topic) === undefined) {
       this.stats.unmapped++
       this.#logUnmapped(`topic ${JSON.stringify(msg.topic.slice(0, 200))}`)
       return false
     }
-    if (msg.payload.length > (this.#main!.info?.max_payload ?? 1_048_576)) {
+    const max = this.#main!.info?.max_payload ?? 1_048_576
+    if (msg.payload.length > max) {
       this.stats.unmapped++
-      this.#logUnmapped(`a ${msg.payload.length}-byte payload on ${JSON.stringify(msg.topic.slice(0, 200))} (NATS max_payload ${this.#main!.info?.max_payload})`, 'is larger than NATS accepts')
+      this.#logUnmapped(`a ${msg.payload.length}-byte payload on ${JSON.stringify(msg.topic.slice(0, 200))}`, `is larger than NATS accepts (max_payload ${max})`)
       return false
     }
-    const now = this.#host.clock.now()
-    const headers = encodeHeaders(msg, now)
+    return true
+  }
+
+  /** Hands a message published on this node to the other nodes (after exportable(msg) said yes). */
+  export(msg: Message): void {
+    const subject = this.map.topic(msg.topic)!
+    const headers = encodeHeaders(msg, this.#host.clock.now())
     try {
       this.#main!.publish(subject, msg.payload, headers === undefined ? undefined : {headers})
     } catch (error) {
       this.stats.localOnly++
       this.#host.logger.warn(`cluster: publish to NATS failed: ${(error as Error)?.message ?? error}`)
-      return false
+      return
     }
     this.stats.exported++
     if (msg.retain) this.#retained?.publish(msg)
-    return true
   }
 
   #logUnmapped(what: string, why = `is longer than a NATS subject may be (${this.map.maxSubjectBytes} bytes mapped)`): void {

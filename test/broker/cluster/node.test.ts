@@ -37,6 +37,13 @@ function host(): RecordingHost {
   return h
 }
 
+/** exportable() then export(), as the cluster router does. */
+function send(n: ClusterNode, m: Message): boolean {
+  if (!n.exportable(m)) return false
+  n.export(m)
+  return true
+}
+
 const msg = (topic: string, payload: string, extra: Partial<Message> = {}): Message => ({topic, payload: Buffer.from(payload), qos: 0, retain: false, expiresAt: 0, ...extra})
 
 let nats: NatsServer
@@ -76,9 +83,9 @@ describe('ClusterNode', () => {
     b.addFilter('a/b')
     a.addFilter('a/#') // a's own interest: its own messages must not come back
     await settled(a, b)
-    expect(a.export(msg('a/b', 'one'))).toBe(true)
-    expect(a.export(msg('x/y', 'nobody'))).toBe(true)
-    expect(a.export(msg('a', 'two'))).toBe(true)
+    expect(send(a, msg('a/b', 'one'))).toBe(true)
+    expect(send(a, msg('x/y', 'nobody'))).toBe(true)
+    expect(send(a, msg('a', 'two'))).toBe(true)
     await a.flush()
     await waitFor(() => hb.local.length >= 2, 5000, 'two messages on b')
     await b.flush()
@@ -89,7 +96,7 @@ describe('ClusterNode', () => {
     b.removeFilter('a/+')
     b.removeFilter('a/b')
     await settled(b)
-    a.export(msg('a/b', 'three'))
+    send(a, msg('a/b', 'three'))
     await a.flush()
     await b.flush()
     expect(hb.local).toHaveLength(2)
@@ -105,7 +112,7 @@ describe('ClusterNode', () => {
     b.addFilter('#')
     await settled(b)
     const now = Date.now()
-    a.export(
+    send(a, 
       msg('t/1', 'payload', {
         qos: 2,
         from: 'client-ä',
@@ -145,7 +152,7 @@ describe('ClusterNode', () => {
     c.addFilter('$share/g/s/#')
     c.addFilter('$share/h/s/+') // another group: gets its own copy
     await settled(b, c)
-    for (let i = 0; i < 200; i++) a.export(msg(`s/${i}`, String(i)))
+    for (let i = 0; i < 200; i++) send(a, msg(`s/${i}`, String(i)))
     await a.flush()
     await waitFor(() => hs[1].shared.length + hs[2].shared.filter((s) => s.name === '$share/g/s/#').length >= 200, 5000, '200 deliveries to group g')
     await waitFor(() => hs[2].shared.filter((s) => s.name === '$share/h/s/+').length >= 200, 5000, '200 deliveries to group h')
@@ -162,15 +169,15 @@ describe('ClusterNode', () => {
     const hb = host()
     const a = await node(ha, 'p4')
     const b = await node(hb, 'p4')
-    a.export(msg('r/1', 'one', {retain: true, qos: 1, properties: {userProperties: {k: 'v'}}}))
-    a.export(msg('r/2', 'two', {retain: true}))
-    a.export(msg('$SYS/x', 'sys', {retain: true}))
+    send(a, msg('r/1', 'one', {retain: true, qos: 1, properties: {userProperties: {k: 'v'}}}))
+    send(a, msg('r/2', 'two', {retain: true}))
+    send(a, msg('$SYS/x', 'sys', {retain: true}))
     await waitFor(() => hb.retained.size === 3, 5000, 'three retained on b')
     expect(hb.retained.get('r/1')!.payload.toString()).toBe('one')
     expect(hb.retained.get('r/1')!.qos).toBe(1)
     expect(hb.retained.get('r/1')!.properties).toEqual({userProperties: {k: 'v'}})
-    a.export(msg('r/2', '', {retain: true}))
-    a.export(msg('r/1', 'one again', {retain: true}))
+    send(a, msg('r/2', '', {retain: true}))
+    send(a, msg('r/1', 'one again', {retain: true}))
     await waitFor(() => hb.retained.size === 2 && hb.retained.get('r/1')!.payload.toString() === 'one again', 5000, 'delete and replace on b')
     const hc = host()
     await node(hc, 'p4') // ready() resolves once loaded
@@ -193,14 +200,14 @@ describe('ClusterNode', () => {
       await b.flush()
       await own.stop(true)
       await waitFor(() => !a.connected, 5000, 'a sees the loss')
-      expect(a.export(msg('x', 'while down'))).toBe(false)
+      expect(send(a, msg('x', 'while down'))).toBe(false)
       expect(a.stats.localOnly).toBe(1)
       expect(ha.lines.some((l) => /lost the NATS connection/.test(l))).toBe(true)
       restarted = await own.restart()
 
       await waitFor(() => a.connected && b.connected, 10_000, 'both reconnected')
       await b.flush()
-      expect(a.export(msg('x', 'after'))).toBe(true)
+      expect(send(a, msg('x', 'after'))).toBe(true)
       await waitFor(() => hb.local.length === 1, 5000, 'the message after the rejoin')
       expect(hb.local[0].payload.toString()).toBe('after')
       expect(ha.lines.some((l) => /NATS connection back/.test(l))).toBe(true)
