@@ -23,7 +23,8 @@ export function hostPort(host: string, port: number): string {
 }
 
 /** One line per listener, e.g. "0.0.0.0:1883" or "[::]:8883 (tls)". */
-export function listenerText(l: {host: string; port: number; tls?: unknown}): string {
+export function listenerText(l: {host: string; port: number; tls?: unknown; websocket?: boolean}): string {
+  if (l.websocket) return `${hostPort(l.host, l.port)} (${l.tls ? 'wss' : 'ws'})`
   return `${hostPort(l.host, l.port)}${l.tls ? ' (tls)' : ''}`
 }
 

@@ -48,7 +48,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
 }
 
 function parseEnvValue(key: string, kind: string, text: string, name: string): unknown {
-  if (kind === 'bool') {
+  if (kind === 'bool' || kind === 'optBool') {
     if (/^(1|true|yes|on)$/i.test(text)) return true
     if (/^(0|false|no|off)$/i.test(text)) return false
     throw new ConfigError(key, `environment ${name}=${JSON.stringify(text)} is not allowed: expected true or false`)

@@ -21,6 +21,24 @@ export interface ListenerConfig {
   port: number
   /** Present: the listener speaks MQTT over TLS (8883 by convention). */
   tls?: TlsConfig
+  /** MQTT over WebSocket on this listener (wss:// when `tls` is set). */
+  websocket?: boolean
+  /** WebSocket listeners: the HTTP path served (default /mqtt). */
+  path?: string
+}
+
+/** Who may connect and what they may do: Mosquitto's password and ACL files, read as is. */
+export interface AuthConfig {
+  /** Mosquitto password file (mosquitto_passwd / mqttctl passwd); absent = no passwords checked. */
+  passwordFile?: string
+  /** Mosquitto ACL file; absent = every client may publish and subscribe to anything. */
+  aclFile?: string
+  /** Clients without a user name; absent = true without a password file, false with one. */
+  allowAnonymous?: boolean
+  /** With a password file, a connection may take over a connected client id only as the same user ('same-user'), or always ('any'). */
+  takeOver: 'same-user' | 'any'
+  /** Verified logins remembered in memory (HMAC-keyed, no password kept); 0 = verify every CONNECT. */
+  credentialCache: number
 }
 
 export interface BrokerLimits {
@@ -66,9 +84,10 @@ export interface BrokerConfig {
   limits: BrokerLimits
   /** Topic filters the broker refuses to subscribe to (SUBACK 0x80 / reason 0x87). */
   denySubscribe: string[]
+  auth: AuthConfig
 }
 
-type Kind = 'int' | 'bool' | 'string' | 'enum' | 'listeners' | 'strings'
+type Kind = 'int' | 'bool' | 'string' | 'enum' | 'listeners' | 'strings' | 'optString' | 'optBool'
 
 export interface FieldSpec {
   /** Dotted key path in the file, e.g. "limits.maxKeepAlive". */
@@ -105,6 +124,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
     matchCacheSize: 10_000,
   },
   denySubscribe: [],
+  auth: {takeOver: 'same-user', credentialCache: 100_000},
 }
 
 const U32 = 4_294_967_295
@@ -132,6 +152,11 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'limits.maxSessionExpiry', kind: 'int', min: 0, max: U32, help: 'largest MQTT 5 session expiry granted, seconds'},
   {key: 'limits.matchCacheSize', kind: 'int', min: 0, max: 10_000_000, help: 'topic-match cache entries'},
   {key: 'denySubscribe', kind: 'strings', help: 'topic filters refused on SUBSCRIBE'},
+  {key: 'auth.passwordFile', kind: 'optString', env: 'MQTTCTL_PASSWORD_FILE', help: 'Mosquitto password file (mosquitto_passwd or mqttctl passwd); unset = no password checks'},
+  {key: 'auth.aclFile', kind: 'optString', env: 'MQTTCTL_ACL_FILE', help: 'Mosquitto ACL file; unset = every client may publish and subscribe to anything'},
+  {key: 'auth.allowAnonymous', kind: 'optBool', env: 'MQTTCTL_ALLOW_ANONYMOUS', help: 'accept clients without a user name (unset: true without a password file, false with one)'},
+  {key: 'auth.takeOver', kind: 'enum', values: ['same-user', 'any'], help: 'with a password file, who may take over a connected client id: same-user or any'},
+  {key: 'auth.credentialCache', kind: 'int', min: 0, max: 10_000_000, help: 'verified logins kept in memory (HMAC-keyed, no password stored); 0 = hash every CONNECT'},
 ]
 
 export function getPath(obj: unknown, key: string): unknown {

@@ -29,7 +29,7 @@ function checkListeners(value: unknown, where: string): void {
   value.forEach((l: unknown, i) => {
     const key = `listeners[${i}]`
     if (l === null || typeof l !== 'object') throw new ConfigError(key, `${where}${key} = ${show(l)} is not allowed: expected {host, port}`)
-    const {host, port, tls} = l as Record<string, unknown>
+    const {host, port, tls, websocket, path} = l as Record<string, unknown>
     if (typeof host !== 'string' || host === '') throw new ConfigError(`${key}.host`, `${where}${key}.host = ${show(host)} is not allowed: expected an address such as 0.0.0.0 or 127.0.0.1`)
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
       throw new ConfigError(`${key}.port`, `${where}${key}.port = ${show(port)} is not allowed: expected an integer from 0 to 65,535`)
@@ -39,6 +39,10 @@ function checkListeners(value: unknown, where: string): void {
       for (const f of ['cert', 'key'] as const) {
         if (typeof t?.[f] !== 'string' || t[f] === '') throw new ConfigError(`${key}.tls.${f}`, `${where}${key}.tls.${f} = ${show(t?.[f])} is not allowed: expected a path to a PEM file`)
       }
+    }
+    if (websocket !== undefined && typeof websocket !== 'boolean') throw new ConfigError(`${key}.websocket`, `${where}${key}.websocket = ${show(websocket)} is not allowed: expected true or false`)
+    if (path !== undefined && (typeof path !== 'string' || !/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}$/.test(path) || websocket !== true)) {
+      throw new ConfigError(`${key}.path`, `${where}${key}.path = ${show(path)} is not allowed: expected an HTTP path such as "/mqtt" on a listener with "websocket": true`)
     }
   })
 }
@@ -69,6 +73,12 @@ export function validateConfig(config: BrokerConfig, where = ''): BrokerConfig {
         break
       case 'listeners':
         checkListeners(value, where)
+        break
+      case 'optString':
+        if (value !== undefined && (typeof value !== 'string' || value === '')) throw new ConfigError(spec.key, `${where}${spec.key} = ${show(value)} is not allowed: expected a non-empty string, or leave it out`)
+        break
+      case 'optBool':
+        if (value !== undefined && typeof value !== 'boolean') throw new ConfigError(spec.key, `${where}${spec.key} = ${show(value)} is not allowed: expected true or false, or leave it out`)
         break
     }
   }

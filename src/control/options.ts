@@ -8,6 +8,7 @@ import {type BrokerConfig, ConfigError, FIELDS, type ListenerConfig, type Source
 import {layoutDefaults} from '../build/defaults.js'
 import {formatInt as fmt} from '../broker/stats/format.js'
 import {applyTlsFlags, checkTlsFiles, TLS_FLAGS, tlsFlagIndex} from './tls-flags.js'
+import {applyWsPort, checkAuthFiles} from './auth-flags.js'
 
 export type OptionKind = 'int' | 'string' | 'enum' | 'bool'
 
@@ -41,6 +42,10 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = [
   {flag: 'tls-cert', key: 'listeners[tls].tls.cert', kind: 'string', helpValue: 'FILE', help: 'PEM certificate (chain) of the TLS listener; with --tls-key it adds a TLS listener'},
   {flag: 'tls-key', key: 'listeners[tls].tls.key', kind: 'string', helpValue: 'FILE', help: 'PEM private key of the TLS listener'},
   {flag: 'tls-ca', key: 'listeners[tls].tls.ca', kind: 'string', helpValue: 'FILE', help: 'PEM CA certificates: clients must present a certificate signed by one (mutual TLS)'},
+  {flag: 'ws-port', key: 'listeners[ws].port', kind: 'int', helpValue: 'PORT', help: 'port of an MQTT over WebSocket listener (path /mqtt) on the first listener\'s address; 0 = any free port'},
+  {flag: 'password-file', key: 'auth.passwordFile', kind: 'string', helpValue: 'FILE', help: 'Mosquitto password file (mosquitto_passwd or mqttctl passwd): clients must log in; anonymous clients are refused unless --allow-anonymous'},
+  {flag: 'acl-file', key: 'auth.aclFile', kind: 'string', helpValue: 'FILE', help: 'Mosquitto ACL file: what each user may publish and subscribe to; everything else is denied'},
+  {flag: 'allow-anonymous', key: 'auth.allowAnonymous', kind: 'bool', help: 'accept clients without a user name even with a password file'},
 ]
 
 /** Environment variables for the first listener (the shared FIELDS table has none for listeners). */
@@ -53,7 +58,7 @@ export const PARENT_PIPE_ENV = 'MQTTCTL_PARENT_PIPE'
 export type RawOptions = Record<string, string | boolean | undefined>
 
 function limits(opt: BrokerOption): {min: number; max: number} {
-  if (opt.flag === 'port' || opt.flag === 'tls-port') return {min: 0, max: 65_535}
+  if (opt.flag === 'port' || opt.flag === 'tls-port' || opt.flag === 'ws-port') return {min: 0, max: 65_535}
   const f = field(opt.key)
   return {min: f.min ?? 0, max: f.max ?? Number.MAX_SAFE_INTEGER}
 }
@@ -138,14 +143,17 @@ export function loadBrokerConfig(settings: BrokerSettings, env: Record<string, s
     }
   }
   const tlsGiven = TLS_FLAGS.some((f) => settings.values[f] !== undefined)
-  if (source === undefined && !tlsGiven) return checkTlsFiles(first)
+  const wsGiven = settings.values['ws-port'] !== undefined
+  if (source === undefined && !tlsGiven && !wsGiven) return checkAuthFiles(checkTlsFiles(first), settings.values)
 
   const listeners = structuredClone(first.config.listeners)
   if (source !== undefined) listeners[0] = {...listeners[0], ...(listener as {port?: number; host?: string})}
   if (tlsGiven) applyTlsFlags(listeners, settings.values, first.config.listeners)
+  const tlsIndex = tlsGiven ? tlsFlagIndex(listeners, first.config.listeners) : -1
+  if (wsGiven) applyWsPort(listeners, settings.values['ws-port'] as number)
   const loaded = blameEnv(() => loadConfig({file: settings.config, env, overrides: {...overrides, listeners}}), env, overrides)
-  loaded.sources.listeners = tlsGiven ? 'flag' : source!
-  return checkTlsFiles(loaded, tlsGiven ? tlsFlagIndex(listeners, first.config.listeners) : -1, settings.values)
+  loaded.sources.listeners = tlsGiven || wsGiven ? 'flag' : source!
+  return checkAuthFiles(checkTlsFiles(loaded, tlsIndex, settings.values), settings.values)
 }
 
 /**
