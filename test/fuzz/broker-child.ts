@@ -1,9 +1,11 @@
 /**
  * The broker under fuzz, as its own process (a crash is an exit the fuzzer sees): createBroker with
  * the default configuration on 127.0.0.1:0, warn/error lines to stderr (the fuzzer counts them),
- * `{"port": N}` on stdout when listening. IPC: "gc" answers {memory} after two gc() runs (start it
- * with --expose-gc), "stats" answers {stats}. Stops on SIGTERM or when the parent goes away.
+ * `{"port": N}` on stdout when listening. IPC: "gc" answers {memory, resources, fds} after two gc()
+ * runs (start it with --expose-gc; resources counts process.getActiveResourcesInfo() by kind, fds the
+ * open file descriptors), "stats" answers {stats}. Stops on SIGTERM or when the parent goes away.
  */
+import {readdirSync} from 'node:fs'
 import {createBroker} from '../../src/broker/index.js'
 import {createLogger} from '../../src/broker/log.js'
 import {DEFAULT_CONFIG} from '../../src/config/index.js'
@@ -20,7 +22,9 @@ process.on('message', (m) => {
   if (m === 'gc') {
     g.gc?.()
     g.gc?.()
-    process.send?.({memory: process.memoryUsage()})
+    const resources: Record<string, number> = {}
+    for (const r of process.getActiveResourcesInfo()) resources[r] = (resources[r] ?? 0) + 1
+    process.send?.({memory: process.memoryUsage(), resources, fds: readdirSync('/proc/self/fd').length})
   } else if (m === 'stats') {
     const s = broker.stats
     process.send?.({
@@ -30,6 +34,7 @@ process.on('message', (m) => {
         connectionsTotal: s.connectionsTotal,
         connectionsLive: s.connectionsLive,
         sessionsTotal: s.sessionsTotal,
+        sessionsOrphan: s.sessionsOrphan,
         subscriptions: s.subscriptions,
         retainedMessages: s.retainedMessages,
         messagesQueued: s.messagesQueued,

@@ -86,7 +86,7 @@ async function startBystander(port: number, seed: number, hangMs: number): Promi
   }
 }
 
-interface Child {
+export interface Child {
   proc: ChildProcess
   port: number
   stderr: string
@@ -95,7 +95,7 @@ interface Child {
   ask<T>(message: string, key: string): Promise<T>
 }
 
-async function startChild(): Promise<Child> {
+export async function startChild(): Promise<Child> {
   const proc = spawn(process.execPath, [...BROKER_NODE_FLAGS, '--expose-gc', '--import', tsxImportUrl(), ENTRY], {stdio: ['ignore', 'pipe', 'pipe', 'ipc']})
   const child: Child = {
     proc,
