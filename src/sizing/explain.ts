@@ -7,6 +7,7 @@ import {broadcastFit, fixedBytes, practiceFactors} from './capacity.js'
 import {bytesRange} from './format.js'
 import {ASSUMED, GUIDE} from './guide.js'
 import type {Plan} from './index.js'
+import {CPU_PLAN_SHARE, HEAP_HEADROOM, HEAP_STEP_MB, MIN_HEAP_MB, OS_RESERVE_BYTES} from './runtime.js'
 import {TIERS, type Tier, tierByName} from './tiers.js'
 
 export interface Explanation {
@@ -51,7 +52,7 @@ export function explainPlan(p: Plan): Explanation[] {
 
   const m = p.memory
   if (m) {
-    const w = p.workload
+    const w = p.cluster?.perNode ?? p.workload
     add('memory.connectionsBytes', b(m.connectionsBytes), `live ${n(w.live)} × ${b(m.bytesPerConnection)}`,
       'guide §4, §5.1 (11 KB per connection). Reading: only live connections cost memory (§5.1, §5.2, FAQ Q1); §4 multiplies MAX_CONNECTIONS instead')
     add('memory.pool.idleBytes', b(m.pool.idleBytes), `(clientPool ${n(m.pool.objects)} − ${n(m.pool.inUse)} in use) × ${b(m.bytesPerConnection)}`,
@@ -88,9 +89,7 @@ export function explainPlan(p: Plan): Explanation[] {
       `${n(p.broadcast.subscribers)} × ${fit.perDeliveryMicros.toFixed(4)} µs + ${n(p.broadcast.batches)} batches of ${n(p.broadcast.batchSize)} × ${fit.perBatchMicros.toFixed(2)} µs`,
       'guide FAQ Q3 (1M subscribers: 150 ms in batches of 100, 30 – 50 ms in batches of 5,000), fitted as time = deliveries × a + batches × b')
   }
-  if (p.measured) {
-    add('measured', p.measured.path, 'bytesPerConnection, bytesPerSubscription, broadcastMsPerThousand, cpuMicrosPerMessage replace the guide\'s', `profile measured ${p.measured.profile.measuredAt} on ${p.measured.profile.host}`)
-  }
+  explainRuntime(p, add)
   return rows
 }
 
@@ -112,4 +111,44 @@ function idleExampleFormula(): string {
   const tier = configuredTier(configured)
   const idlePool = Math.max(0, tier.broker.clientPool - live)
   return `${n(configured)} configured, ${n(live)} live: ${b(live * GUIDE.bytesPerConnection)} live + ${b(idlePool * GUIDE.bytesPerConnection)} idle pool + ${b(fixedBytes(tier))} fixed`
+}
+
+type Add = (figure: string, value: string, formula: string, source: string) => void
+
+/** The runtime figures: each formula with the profile's figure in it, and where that figure was measured. */
+function explainRuntime(p: Plan, add: Add): void {
+  const r = p.runtime
+  const pr = r.profile
+  const w = p.cluster?.perNode ?? p.workload
+  const where = `${pr.kind === 'host' ? "this host's" : 'shipped'} runtime profile ${pr.path} (measured ${pr.measuredAt} on ${pr.host}, ${pr.cores} cores, Node.js ${pr.node}, by \`${pr.command}\`)`
+  const fig = (name: string) => `figures.${name} of the ${where}`
+  const m = r.memory
+  add('runtime.memory.baselineBytes', b(m.baselineBytes), 'RSS of a started broker with no client', fig('baselineRssBytes'))
+  add('runtime.memory.connections', `${b(m.connections.idleBytes)} settled, ${b(m.connections.stormBytes)} after a storm`,
+    `live ${n(w.live)} × ${n(m.connections.bytesEachIdle)} B settled / × ${n(m.connections.bytesEachStorm)} B right after all connect at once`, `${fig('bytesPerConnectionIdle')}; bytesPerConnectionStorm likewise`)
+  add('runtime.memory.subscriptions', `${b(m.subscriptions.idleBytes)} settled, ${b(m.subscriptions.stormBytes)} after a storm`,
+    `live ${n(w.live)} × ${w.subsPerDevice} subscriptions × ${n(m.subscriptions.bytesEachIdle)} B / × ${n(m.subscriptions.bytesEachStorm)} B`, `${fig('bytesPerSubscriptionIdle')}; bytesPerSubscriptionStorm likewise`)
+  add('runtime.memory.retained.bytes', b(m.retained.bytes), `retained ${n(m.retained.count)} × (payload ${n(w.payloadBytes)} B + ${n(m.retained.bytesEach - w.payloadBytes)} B)`, fig('bytesPerRetainedMessage'))
+  add('runtime.memory.queue.bytes', b(m.queue.bytes), m.queue.source === 'none'
+    ? 'no --msg-rate: no queued messages counted'
+    : `msg-rate ${n(w.msgRate!)}/s × ${ASSUMED.queueWaitSeconds[w.qos]} s wait at QoS ${w.qos} = ${n(m.queue.messages)} messages × (payload ${n(w.payloadBytes)} B + ${n(m.queue.bytesEach - w.payloadBytes)} B)`,
+    `${fig('bytesPerQueuedMessage')}; wait times are the guide model's assumption`)
+  add('runtime.memory.totalBytes', b(m.totalBytes), `max(settled ${b(m.idleBytes)}, after a storm ${b(m.stormBytes)}) + queues ${b(m.queue.bytes)}`, 'sum of the lines above')
+  add('runtime.heap.maxOldSpaceMb', `${n(r.heap.maxOldSpaceMb)} MB`, `total ${b(m.totalBytes)} × ${HEAP_HEADROOM}, at least ${MIN_HEAP_MB} MB, rounded up to ${HEAP_STEP_MB} MB`,
+    'ours: V8\'s default limit (about a quarter of RAM, at most ~4 GB) kills a large broker with "heap out of memory"; written to runtime.maxOldSpaceMb by plan --write')
+  add('runtime.heap.ramGiB', `${r.heap.ramGiB} GiB`, `heap limit ${n(r.heap.maxOldSpaceMb)} MB + idle broker ${b(m.baselineBytes)} + ${b(OS_RESERVE_BYTES)} for the OS and socket buffers, whole GiB`, 'ours')
+  const c = r.cpu
+  const f = (x: number) => String(Math.round(x * 1000) / 1000)
+  const micros = r.cpu.maxDeliveriesPerSecond > 0 ? (CPU_PLAN_SHARE * 1e6) / r.cpu.maxDeliveriesPerSecond : 0
+  add('runtime.cpu.percentOfCore', c.percentOfCore === null ? 'no --msg-rate' : `${c.percentOfCore} %`,
+    c.percentOfCore === null ? 'give --msg-rate' : `${n(c.deliveriesPerSecond!)} msg/s in and out (each delivery its own message) × ~${f(micros)} µs (in + out) / 1,000,000 × 100`,
+    `${fig('cpuMicrosPerMessageIn')} + cpuMicrosPerDeliveryOut; one broker process uses one core (no workers or cluster processes yet)`)
+  add('runtime.cpu.maxDeliveriesPerSecond', n(c.maxDeliveriesPerSecond), `${Math.round(CPU_PLAN_SHARE * 100)} % of one core / ~${f(micros)} µs per message`, fig('cpuMicrosPerMessageIn + cpuMicrosPerDeliveryOut'))
+  add('runtime.cpu.reconnectStormSeconds', `${c.reconnectStormSeconds} s`, `live ${n(w.live)} × CPU per connect`, fig('cpuMicrosPerConnect'))
+  add('runtime.broadcast.micros', `${n(r.broadcast.micros)} µs`, `${n(r.broadcast.subscribers)} subscribers × the wall time per subscriber of one broadcast`, fig('broadcastMicrosPerSubscriber'))
+  if (r.tlsBytesPerConnection !== null) add('runtime.tlsBytesPerConnection', b(r.tlsBytesPerConnection), 'a TLS connection\'s RSS beyond a plain one (settled)', fig('bytesPerTlsConnectionExtra'))
+  if (p.cluster) {
+    const cl = p.cluster
+    add('cluster.runtime.memoryBytes', b(cl.runtime.memoryBytes), `${cl.nodes} nodes × runtime.memory.totalBytes`, 'each node carries devices / nodes live connections and msg-rate / nodes; retained messages on every node')
+  }
 }

@@ -1,9 +1,10 @@
 /** Number formatting the plan report and explanation share (on top of src/cli/render.ts). */
 import {formatBytes} from '../cli/render.js'
 
-/** 300 -> "300 µs", 40000 -> "40 ms", 1500 -> "1.5 ms". */
+/** 300 -> "300 µs", 40000 -> "40 ms", 1500 -> "1.5 ms", 49460000 -> "49.5 s". */
 export function formatMicros(us: number): string {
   if (us < 1000) return `${Math.round(us)} µs`
+  if (us >= 10_000_000) return `${Number((us / 1e6).toFixed(1))} s`
   const ms = us / 1000
   return `${ms >= 100 ? Math.round(ms) : Number(ms.toFixed(1))} ms`
 }

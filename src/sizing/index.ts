@@ -6,20 +6,24 @@
  * - `plan.broker`          maxConnections, ioEntries, clientPool, forwardBatchSize, logLevel
  * - `plan.os`              openFiles, maxProcesses, somaxconn, synBacklog, netdevBacklog
  * - `plan.hardware`        cores, ramGiB ({min, max|null}), network
- * - `plan.memory`          totalBytes, idleBytes, practiceRange, ... (null when nodes > 1)
+ * - `plan.memory`          the guide's model: totalBytes, idleBytes, practiceRange, ... (each node's)
+ * - `plan.runtime`         what the shipped runtime needs on each node (runtime profile): memory, cpu, heap flags
  * - `plan.nodes`           1, or the large-tier nodes a fleet of 1,000,000 or more needs
+ * - `plan.cluster`         null, or per-node workload and the cluster totals
  * Every byte and count is an integer. The README ("plan --json") documents each field.
  */
 import {formatInt as fmt} from '../cli/render.js'
 import {type Broadcast, type Cpu, type Memory, type Workload, broadcast, cpu, memory} from './capacity.js'
 import {ASSUMED} from './guide.js'
-import {type MeasuredProfile} from './profile.js'
+import {type LoadedProfile, shippedProfile, shippedProfilePath} from './runtime-profile.js'
+import {CPU_PLAN_SHARE, type RuntimeEstimate, runtimeEstimate} from './runtime.js'
 import {TIERS, type Tier, type TierBroker, type TierHardware, type TierName, type TierOs, tierByName, tierFor} from './tiers.js'
 import {type PlanInput, resolveWorkload} from './workload.js'
 
 export * from './tiers.js'
 export {type Broadcast, type ByteRange, type Cpu, type Memory, type Qos, type Workload} from './capacity.js'
-export {type MeasuredProfile, ProfileError, defaultProfilePath, loadProfile, saveProfile} from './profile.js'
+export {type LoadedProfile, type RuntimeFigures, type RuntimeProfile, RuntimeProfileError, activeProfile, hostProfilePath, readRuntimeProfile, saveRuntimeProfile, shippedProfile, shippedProfilePath} from './runtime-profile.js'
+export {type RuntimeEstimate, runtimeEstimate} from './runtime.js'
 export {type CountSpec, DEVICES, InputError, allowed, parseCount, parseDevices} from './parse.js'
 export {type PlanInput, WORKLOAD_SPECS, parseWorkloadFlag, resolveWorkload} from './workload.js'
 export {MAX_DEVICES} from './guide.js'
@@ -36,20 +40,19 @@ export interface ScaleOut {
   devicesPerNode: number
 }
 
-/** Figures from a measured profile (`--profile measured`), next to the guide's. */
-export interface MeasuredFigures {
-  path: string
-  profile: MeasuredProfile
-  /** live × bytesPerConnection + idle pool × bytesPerConnection. */
-  connectionsBytes: number
-  /** live × subsPerDevice × bytesPerSubscription. */
-  subscriptionsBytes: number
-  /** The guide's total with the two lines above replacing the guide's. */
-  totalBytes: number
-  /** live / 1,000 × broadcastMsPerThousand, microseconds. */
-  broadcastMicros: number
-  /** msgRate × cpuMicrosPerMessage, percent of one core; null without --msg-rate. */
-  cpuPercentOfCore: number | null
+/** The runtime's figures (runtime.ts) and which profile they come from. */
+export interface RuntimeSection extends RuntimeEstimate {
+  profile: {kind: 'shipped' | 'host'; path: string; host: string; cores: number; measuredAt: string; node: string; command: string}
+}
+
+/** Beyond one node: the whole fleet's figures (every node's are `memory`, `cpu`, `runtime`...). */
+export interface Cluster {
+  nodes: number
+  nodesWithSpare: number
+  /** The workload each node is planned for. */
+  perNode: Workload
+  guide: {memoryBytes: number; cores: number}
+  runtime: {memoryBytes: number; heapLimitBytes: number; ramGiB: number; processes: number; coresUsable: number}
 }
 
 export interface Plan {
@@ -65,11 +68,14 @@ export interface Plan {
   broker: TierBroker
   hardware: TierHardware
   os: TierOs
-  /** One node's figures; null when nodes > 1 (the single-node model no longer applies). */
-  memory: Memory | null
-  cpu: Cpu | null
-  broadcast: Broadcast | null
-  measured: MeasuredFigures | null
+  /** One node's figures, from the guide's model (with nodes > 1: each node's, for cluster.perNode). */
+  memory: Memory
+  cpu: Cpu
+  broadcast: Broadcast
+  /** One node's figures for the runtime mqttctl ships, from the runtime profile. */
+  runtime: RuntimeSection
+  /** null for one node; else the node count, each node's workload and the cluster totals. */
+  cluster: Cluster | null
   /** Warnings: headroom, scale-out, estimate above the tier's smallest RAM. */
   notes: string[]
   /** Commands to run next. */
@@ -106,27 +112,42 @@ function headroomNote(devices: number, tier: Tier): string | null {
   return `${fmt(devices)} devices use ${at} % of maxConnections ${fmt(tier.broker.maxConnections)}, more than the ${pct} % planned for: little headroom for reconnect storms ("Connection limit reached"); mqttctl monitor warns above ${pct} % too`
 }
 
-function measuredFigures(tier: Tier, w: Workload, m: Memory, profile: MeasuredProfile, path: string): MeasuredFigures {
-  const connectionsBytes = Math.round((w.live + m.pool.idle) * profile.bytesPerConnection)
-  const subscriptionsBytes = Math.round(w.live * w.subsPerDevice * profile.bytesPerSubscription)
-  const guideLines = m.connectionsBytes + m.pool.idleBytes + m.subscriptionsBytes
+export interface PlanOptions {
+  /** The runtime profile (default: the shipped one; the command passes the host's when there is one). */
+  profile?: LoadedProfile
+}
+
+function runtimeSection(loaded: LoadedProfile, w: Workload): RuntimeSection {
+  const p = loaded.profile
   return {
-    path,
-    profile,
-    connectionsBytes,
-    subscriptionsBytes,
-    totalBytes: m.totalBytes - guideLines + connectionsBytes + subscriptionsBytes,
-    broadcastMicros: Math.round((w.live / 1000) * profile.broadcastMsPerThousand * 1000),
-    cpuPercentOfCore: w.msgRate === null ? null : Math.round(((w.msgRate * profile.cpuMicrosPerMessage) / 1e6) * 100 * 10) / 10,
+    profile: {kind: p.kind, path: loaded.path, host: p.host.name, cores: p.host.cores, measuredAt: p.measuredAt, node: p.node, command: p.command},
+    ...runtimeEstimate(p, w),
   }
 }
 
+/** The workload one of `nodes` nodes carries: live devices and message rate split evenly (rounded up); retained messages on every node. */
+export function nodeWorkload(w: Workload, nodes: number): Workload {
+  if (nodes === 1) return w
+  return {...w, devices: Math.ceil(w.devices / nodes), live: Math.ceil(w.live / nodes), msgRate: w.msgRate === null ? null : Math.ceil(w.msgRate / nodes)}
+}
+
+function runtimeNotes(r: RuntimeSection, nodes: number): string[] {
+  const notes: string[] = []
+  const each = nodes > 1 ? ' on each node' : ''
+  if (r.cpu.processesNeeded > 1) {
+    notes.push(`the runtime is one Node.js process using one core${each}: ${fmt(r.cpu.deliveriesPerSecond!)} deliveries/s need ${r.cpu.percentOfCore} % of a core, so ${r.cpu.processesNeeded} broker processes (one per core) would be needed; until multi-core scale-out exists, split the fleet over ${fmt(nodes * r.cpu.processesNeeded)} nodes or lower the rate (one process carries about ${fmt(r.cpu.maxDeliveriesPerSecond)} deliveries/s at ${Math.round(CPU_PLAN_SHARE * 100)} % of its core)`)
+  }
+  return notes
+}
+
 /** The plan for a fleet. Throws InputError (from resolveWorkload) on a value outside its limits. */
-export function plan(input: PlanInput, measured?: {profile: MeasuredProfile; path: string}): Plan {
+export function plan(input: PlanInput, options: PlanOptions = {}): Plan {
   const w = resolveWorkload(input)
+  const loaded = options.profile ?? {profile: shippedProfile(), path: shippedProfilePath()}
   const single = tierFor(w.devices)
   const tier = single ?? tierByName('large')
   const notes: string[] = []
+  if (loaded.warning) notes.push(loaded.warning)
   const next = nextSteps(w.devices)
   // Field order here is the order --json prints.
   const head = (reason: string, nodes: number, scaleOut: ScaleOut | null) => ({
@@ -147,12 +168,23 @@ export function plan(input: PlanInput, measured?: {profile: MeasuredProfile; pat
     const nodes = Math.max(2, Math.ceil(w.devices / capacity))
     const scaleOut = {nodeCapacity: capacity, nodes, nodesWithSpare: nodes + 1, devicesPerNode: Math.ceil(w.devices / nodes)}
     const pct = Math.round(ASSUMED.headroomWarnShare * 100)
+    const perNode = nodeWorkload(w, nodes)
     notes.push(
-      `one node takes fewer than ${fmt(tier.broker.maxConnections)} devices (the large tier's MAX_CONNECTIONS, the guide's largest): ${fmt(w.devices)} need ${nodes} large-tier nodes of at most ${fmt(capacity)} (${pct} %, headroom for reconnect storms), ${nodes + 1} with a spare; the single-node memory, CPU and broadcast figures no longer apply`,
-      'joining the nodes (scale-out on an established distributed engine) comes in a later release',
+      `one node takes fewer than ${fmt(tier.broker.maxConnections)} devices (the large tier's MAX_CONNECTIONS, the guide's largest): ${fmt(w.devices)} need ${nodes} large-tier nodes of at most ${fmt(capacity)} (${pct} %, headroom for reconnect storms), ${nodes + 1} with a spare; memory, CPU and broadcast below are each node's, for ${fmt(perNode.live)} live devices${perNode.msgRate === null ? '' : ` and ${fmt(perNode.msgRate)} msg/s`}`,
+      'joining the nodes (scale-out on an established distributed engine) comes in a later release; until then each node is its own broker and a device reaches only the devices on its node',
     )
+    const m = memory(tier, perNode)
+    const runtime = runtimeSection(loaded, perNode)
+    notes.push(...runtimeNotes(runtime, nodes))
+    const cluster: Cluster = {
+      nodes,
+      nodesWithSpare: nodes + 1,
+      perNode,
+      guide: {memoryBytes: nodes * m.totalBytes, cores: nodes * tier.hardware.cores.min},
+      runtime: {memoryBytes: nodes * runtime.memory.totalBytes, heapLimitBytes: nodes * runtime.heap.maxOldSpaceMb * 2 ** 20, ramGiB: nodes * runtime.heap.ramGiB, processes: nodes * runtime.cpu.processesNeeded, coresUsable: nodes},
+    }
     const reason = `${fmt(w.devices)} devices: ${nodes} large-tier nodes of ${fmt(scaleOut.devicesPerNode)} devices each (each node planned for at most ${fmt(capacity)}, ${pct} % of maxConnections ${fmt(tier.broker.maxConnections)})`
-    return {...head(reason, nodes, scaleOut), memory: null, cpu: null, broadcast: null, measured: null, notes, next}
+    return {...head(reason, nodes, scaleOut), memory: m, cpu: cpu(tier), broadcast: broadcast(tier, perNode.live), runtime, cluster, notes, next}
   }
 
   const m = memory(tier, w)
@@ -162,12 +194,15 @@ export function plan(input: PlanInput, measured?: {profile: MeasuredProfile; pat
   if (m.practiceRange.max > ramMin) {
     notes.push(`in practice this may need up to ${fmt(Math.ceil(m.practiceRange.max / 2 ** 30))} GiB, more than the tier's smallest machine (${tier.hardware.ramGiB.min} GiB)`)
   }
+  const runtime = runtimeSection(loaded, w)
+  notes.push(...runtimeNotes(runtime, 1))
   return {
     ...head(reasonFor(w.devices, tier), 1, null),
     memory: m,
     cpu: cpu(tier),
     broadcast: broadcast(tier, w.live),
-    measured: measured ? measuredFigures(tier, w, m, measured.profile, measured.path) : null,
+    runtime,
+    cluster: null,
     notes,
     next,
   }

@@ -4,6 +4,7 @@ import {formatBytes as b, formatInt as n, outputWidth, table, wrap} from '../cli
 import type {Explanation} from './explain.js'
 import {bytesRange, formatMicros} from './format.js'
 import type {Plan} from './index.js'
+import {HEAP_HEADROOM} from './runtime.js'
 
 const head = (s: string) => chalk.bold.cyan(s)
 const dim = chalk.dim
@@ -27,7 +28,7 @@ function tierSections(p: Plan, each = ''): string[] {
       ['forwardBatchSize', n(p.broker.forwardBatchSize)],
       ['logLevel', p.broker.logLevel],
     ], ['l', 'r']),
-    ...section(`Hardware${each}`, [
+    ...section(`Hardware${each} ${dim('(guide)')}`, [
       ['CPU', `${range(h.cores.min, h.cores.max, String)} cores${p.tier === 'large' ? ' (two sockets recommended)' : ''}`],
       ['RAM', `${range(h.ramGiB.min, h.ramGiB.max, String)} GB${p.tier === 'large' ? ' (depends on message-queue size)' : ''}`],
       ['network', h.network],
@@ -48,48 +49,74 @@ function osSection(p: Plan, each = ''): string[] {
   ]
 }
 
-function memorySection(p: Plan): string[] {
-  const m = p.memory!
-  const w = p.workload
-  const pool = m.pool.idle === 0 ? `${n(m.pool.objects)} pre-warmed, all in use by live connections` : `${n(m.pool.objects)} pre-warmed, ${n(m.pool.idle)} idle × ${b(m.bytesPerConnection)}`
-  const queue = m.queue.source === 'workload'
-    ? `${n(w.msgRate!)} msg/s × (${n(w.payloadBytes)} B payload + overhead) × wait at QoS ${w.qos}`
-    : `guide's ${p.tier} tier figure, ${bytesRange(m.queue.range.min, m.queue.range.max)}${m.queue.workloadBytes === null ? '' : ` (--msg-rate needs only ${b(m.queue.workloadBytes)})`}`
+function memorySection(p: Plan, each: string): string[] {
+  const m = p.memory
+  const r = p.runtime.memory
   const rows = [
-    ['live connections', b(m.connectionsBytes), dim(`${n(m.liveConnections)} × ${b(m.bytesPerConnection)}`)],
-    ['client pool', b(m.pool.idleBytes), dim(pool)],
+    [dim(''), dim('guide'), dim('runtime')],
+    ['live connections', b(m.connectionsBytes), b(Math.max(r.connections.idleBytes, r.connections.stormBytes))],
+    ['client pool (idle objects)', b(m.pool.idleBytes), dim('none')],
+    ['subscriptions', b(m.subscriptionsBytes), b(Math.max(r.subscriptions.idleBytes, r.subscriptions.stormBytes))],
+    ['retained messages', b(m.retainedBytes), b(r.retained.bytes)],
+    ['message queues', b(m.queue.bytes), r.queue.source === 'none' ? dim('give --msg-rate') : b(r.queue.bytes)],
+    ['fixed / idle broker', b(m.fixedBytes), b(r.baselineBytes)],
+    [chalk.bold('total'), chalk.bold(b(m.totalBytes)), chalk.bold(b(r.totalBytes))],
+    ['idle (no messages queued)', b(m.idleBytes), b(r.idleBytes)],
+    ['in practice', bytesRange(m.practiceRange.min, m.practiceRange.max), dim('as above')],
   ]
-  if (m.subscriptionsBytes > 0) rows.push(['subscriptions', b(m.subscriptionsBytes), dim(`${n(w.live)} × ${w.subsPerDevice - 1} beyond the first`)])
-  if (m.retainedBytes > 0) rows.push(['retained messages', b(m.retainedBytes), dim(`${n(w.retained)} × (${n(w.payloadBytes)} B + overhead)`)])
-  rows.push(
-    ['message queues', b(m.queue.bytes), dim(queue)],
-    ['fixed overhead', b(m.fixedBytes), dim('grows with maxConnections; includes sockets')],
-    [chalk.bold('total'), chalk.bold(b(m.totalBytes)), m.totalRange.min === m.totalRange.max ? dim('under load') : `under load, range ${bytesRange(m.totalRange.min, m.totalRange.max)}`],
-    ['idle', b(m.idleBytes), dim('no messages queued')],
-    [
-      chalk.bold('in practice'),
-      chalk.bold(bytesRange(m.practiceRange.min, m.practiceRange.max)),
-      dim(`guide, ${p.tier} at full size: ~${bytesRange(m.guide.computed.min, m.guide.computed.max)} computed, ${bytesRange(m.guide.observed.min, m.guide.observed.max)} observed`),
-    ],
-  )
-  return section('Memory', rows, ['l', 'r', 'l'])
+  return [
+    ...section(`Memory${each}`, rows, ['l', 'r', 'r']),
+    dim(wrap(`guide: ${n(m.liveConnections)} × ${b(m.bytesPerConnection)} per connection, the ${p.tier} tier's queues and fixed overhead; runtime: ${n(r.connections.count)} × ${b(r.connections.bytesEachStorm)} per connection${r.subscriptions.count > 0 ? ` + ${n(r.subscriptions.count)} × ${b(r.subscriptions.bytesEachStorm)} per subscription` : ''} + the idle broker, from the runtime profile (--explain for each formula)`, width, '  ')),
+  ]
 }
 
-function measuredSection(p: Plan): string[] {
-  const x = p.measured!
-  const m = p.memory!
-  const br = p.broadcast!
-  const rows = [
-    [dim(''), dim('guide'), dim('measured')],
-    ['per connection', b(m.bytesPerConnection), b(x.profile.bytesPerConnection)],
-    ['connections + pool', b(m.connectionsBytes + m.pool.idleBytes), b(x.connectionsBytes)],
-    ['subscriptions', b(m.subscriptionsBytes), b(x.subscriptionsBytes)],
-    ['memory total', b(m.totalBytes), b(x.totalBytes)],
-    ['broadcast', formatMicros(br.micros.estimate), formatMicros(x.broadcastMicros)],
-    ['CPU at --msg-rate', 'not stated', x.cpuPercentOfCore === null ? 'give --msg-rate' : `${x.cpuPercentOfCore} % of a core`],
+function cpuSection(p: Plan, each: string): string[] {
+  const c = p.cpu
+  const rc = p.runtime.cpu
+  const h = p.hardware
+  const load = rc.percentOfCore === null ? dim('give --msg-rate') : `${rc.percentOfCore} % of one core`
+  return section(`CPU${each}`, [
+    [dim(''), dim('guide'), dim('runtime')],
+    ['cores', `${range(h.cores.min, h.cores.max, String)}`, '1 (one process)'],
+    ['at the workload', `${range(c.fullLoadPercent.min, c.fullLoadPercent.max, String, ' %')} at full load`, load],
+    ['idle', `< ${c.idlePercentMax} %`, `< ${c.idlePercentMax} %`],
+    ['one process carries', dim('not stated'), `${n(rc.maxDeliveriesPerSecond)} msg/s`],
+    ['reconnect storm', dim('not stated'), `${rc.reconnectStormSeconds} s of CPU`],
+  ], ['l', 'r', 'r'])
+}
+
+function runtimeSection(p: Plan, each: string): string[] {
+  const r = p.runtime
+  const pr = r.profile
+  const tls = r.tlsBytesPerConnection === null ? 'not measured' : `+${b(r.tlsBytesPerConnection)} per connection`
+  return [
+    ...section(`Runtime settings${each}`, [
+      ['V8 heap limit', `${n(r.heap.maxOldSpaceMb)} MB`, dim(`runtime.maxOldSpaceMb: ${HEAP_HEADROOM} × the total`)],
+      ['semi-space', `${r.heap.maxSemiSpaceMb} MB`, dim('runtime.maxSemiSpaceMb')],
+      ['RAM', `${r.heap.ramGiB} GiB`, dim('heap limit + idle broker + 1 GiB for the OS')],
+      ['TLS', tls, dim('if devices connect over TLS')],
+    ], ['l', 'r', 'l']),
+    dim(wrap(`node ${r.heap.nodeFlags.join(' ')}: plan --write puts the settings in the configuration; start, the build launcher and the systemd unit pass them. Runtime profile: ${pr.kind === 'host' ? 'this host\'s' : 'shipped'}, measured ${pr.measuredAt.slice(0, 10)} on ${pr.host} (${pr.cores} cores), Node.js ${pr.node}.`, width, '  ')),
   ]
-  const title = `Measured profile ${dim(`(${x.path}, ${x.profile.host}, ${x.profile.measuredAt}, broker ${x.profile.brokerVersion})`)}`
-  return section(title, rows, ['l', 'r', 'r'])
+}
+
+function broadcastSection(p: Plan, each: string): string[] {
+  const br = p.broadcast
+  return section(`Broadcast one message to every live device${each}`, [
+    [dim(''), dim('guide'), dim('runtime')],
+    [`${n(br.subscribers)} subscribers`, `~${formatMicros(br.micros.estimate)}`, `~${formatMicros(p.runtime.broadcast.micros)}`],
+  ], ['l', 'r', 'r'])
+}
+
+function clusterSection(p: Plan): string[] {
+  const c = p.cluster!
+  return section(`Cluster (${c.nodes} nodes, ${c.nodesWithSpare} with a spare)`, [
+    [dim(''), dim('guide'), dim('runtime')],
+    ['devices per node', n(c.perNode.devices), n(c.perNode.devices)],
+    ['memory, all nodes', b(c.guide.memoryBytes), b(c.runtime.memoryBytes)],
+    ['RAM, all nodes', dim(`${n(c.nodes * p.hardware.ramGiB.min)}+ GB`), `${n(c.runtime.ramGiB)} GiB`],
+    ['cores, all nodes', `${n(c.guide.cores)}+`, `${n(c.runtime.coresUsable)} usable`],
+  ], ['l', 'r', 'r'])
 }
 
 export function renderPlan(p: Plan, columns = outputWidth()): string {
@@ -98,28 +125,14 @@ export function renderPlan(p: Plan, columns = outputWidth()): string {
   const out: string[] = []
   const live = w.live === w.devices ? 'all live' : `${n(w.live)} live`
   out.push(chalk.bold(`Plan for ${n(p.devices)} devices (${live})`))
+  const each = p.cluster ? ` ${dim('(each node)')}` : ''
   if (p.scaleOut) {
     out.push('', `${head('Tier')}  ${chalk.bold.yellow(`${p.nodes} × large`)} ${dim(`(${p.nodes + 1} with a spare)`)}`, wrap(p.reason, width, '  '))
-    const each = ` ${dim('(each node)')}`
-    out.push(...tierSections(p, each), ...osSection(p, each))
   } else {
     out.push('', `${head('Tier')}  ${chalk.bold.green(p.tier)}`, wrap(p.reason, width, '  '))
-    out.push(...tierSections(p), ...memorySection(p))
-    const c = p.cpu!
-    out.push(...section('CPU', [
-      ['idle', `< ${c.idlePercentMax} %`, dim(`${c.idleWakeupsPerMinute} wake-ups a minute, no polling`)],
-      ['full load', range(c.fullLoadPercent.min, c.fullLoadPercent.max, String, ' %'), dim(`guide, ${p.tier} tier`)],
-      [`log level ${p.broker.logLevel}`, `${c.logCostPercent.min === 0 ? `< ${c.logCostPercent.max}` : range(c.logCostPercent.min, c.logCostPercent.max, String)} %`, dim('throughput cost')],
-    ]))
-    out.push(...osSection(p))
-    const br = p.broadcast!
-    out.push(...section('Broadcast one message to every live device', [[
-      `${n(br.subscribers)} subscribers, ${n(br.batches)} batches of ${n(br.batchSize)}`,
-      `~${formatMicros(br.micros.estimate)}`,
-      dim(br.micros.min === br.micros.max ? 'from guide FAQ Q3' : `${formatMicros(br.micros.min)} – ${formatMicros(br.micros.max)}, from guide FAQ Q3`),
-    ]]))
-    if (p.measured) out.push(...measuredSection(p))
   }
+  out.push(...tierSections(p, each), ...memorySection(p, each), ...cpuSection(p, each), ...runtimeSection(p, each), ...osSection(p, each), ...broadcastSection(p, each))
+  if (p.cluster) out.push(...clusterSection(p))
   if (p.notes.length > 0) out.push('', head('Notes'), ...p.notes.map((s) => wrap(s, width, `  ${chalk.yellow('!')} `, '    ')))
   out.push('', head('Next'), ...p.next.map((s) => `  ${s}`))
   return out.join('\n')

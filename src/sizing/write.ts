@@ -21,8 +21,16 @@ export class WriteError extends MqttctlError {
   }
 }
 
-export function tierConfigText(tier: Tier): {config: BrokerConfig; text: string} {
-  const config = validateConfig(configForTier(tier))
+/** The runtime memory settings a plan writes (runtime.ts: heap limit from the estimate, semi-space). */
+export interface RuntimeSettings {
+  maxOldSpaceMb: number
+  maxSemiSpaceMb: number
+}
+
+export function tierConfigText(tier: Tier, runtime?: RuntimeSettings): {config: BrokerConfig; text: string} {
+  const base = configForTier(tier)
+  if (runtime) base.runtime = {maxOldSpaceMb: runtime.maxOldSpaceMb, maxSemiSpaceMb: runtime.maxSemiSpaceMb}
+  const config = validateConfig(base)
   return {config, text: JSON.stringify(config, null, 2) + '\n'}
 }
 
@@ -30,8 +38,8 @@ export function tierConfigText(tier: Tier): {config: BrokerConfig; text: string}
  * Writes a temp file next to `path`, then links it into place (fails if `path` exists: no window in
  * which another writer's file is clobbered) or, with force, renames over it.
  */
-export function writeTierConfig(path: string, tier: Tier, force = false): BrokerConfig {
-  const {config, text} = tierConfigText(tier)
+export function writeTierConfig(path: string, tier: Tier, force = false, runtime?: RuntimeSettings): BrokerConfig {
+  const {config, text} = tierConfigText(tier, runtime)
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
   try {
     writeFileSync(tmp, text, {flag: 'wx'})

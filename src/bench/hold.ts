@@ -1,0 +1,163 @@
+/**
+ * Raw MQTT 3.1.1 clients for the sizing measurements (src/bench/measure.ts): hold N idle connections
+ * with k subscriptions each (plain TCP or TLS), park offline sessions, and publish QoS 1 messages
+ * counted by their PUBACKs. Pre-encoded with mqtt-packet, no client library state per connection, so
+ * the generator stays small next to the broker it measures. Loopback only (the caller checks).
+ */
+import net from 'node:net'
+import tls from 'node:tls'
+import mqtt from 'mqtt-packet'
+
+export interface HoldOptions {
+  host: string
+  port: number
+  /** Connections to open. */
+  count: number
+  /** Subscriptions per connection (0: CONNECT only). */
+  subs: number
+  /** Client id and topic prefix; client i subscribes to `${prefix}/${i}/${j}`. */
+  prefix: string
+  /** false: a persistent session (clean session 0) that outlives the connection. */
+  clean?: boolean
+  /** QoS of the subscriptions. */
+  qos?: 0 | 1 | 2
+  tls?: boolean
+  /** Attempts in flight at once. */
+  concurrency?: number
+  keepalive?: number
+  /** Aborts the whole hold (time bound): open sockets are destroyed. */
+  signal?: AbortSignal
+}
+
+export interface Held {
+  sockets: (net.Socket | tls.TLSSocket)[]
+  /** Closed by the broker (or errored) since they were opened. */
+  closedByBroker(): number
+  /** Sends DISCONNECT on each and closes it. */
+  close(): Promise<void>
+}
+
+function hello(i: number, o: HoldOptions): Buffer {
+  const connect = mqtt.generate({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: o.clean ?? true, clientId: `${o.prefix}-${i}`, keepalive: o.keepalive ?? 300})
+  if (o.subs === 0) return connect
+  const subscriptions = Array.from({length: o.subs}, (_, j) => ({topic: `${o.prefix}/${i}/${j}`, qos: o.qos ?? 0}))
+  return Buffer.concat([connect, mqtt.generate({cmd: 'subscribe', messageId: 1, subscriptions})])
+}
+
+/** CONNACK, then the SUBACK's bytes (fixed header with its length, packet id, one code per filter). */
+function expected(subs: number): number {
+  if (subs === 0) return 4
+  const remaining = 2 + subs
+  return 4 + 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : 3) + remaining
+}
+
+function openOne(i: number, o: HoldOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = o.tls ? tls.connect({port: o.port, host: o.host, rejectUnauthorized: false}) : net.connect({port: o.port, host: o.host})
+    const want = expected(o.subs)
+    let got = 0
+    const fail = (e: Error) => {
+      clearTimeout(timer)
+      s.destroy()
+      reject(e)
+    }
+    const timer = setTimeout(() => fail(new Error(`client ${i}: no CONNACK${o.subs ? '/SUBACK' : ''} within 30 s`)), 30_000)
+    s.once(o.tls ? 'secureConnect' : 'connect', () => s.write(hello(i, o)))
+    const onData = (d: Buffer) => {
+      if (got === 0 && d[0] === 0x20 && d.length >= 4 && d[3] !== 0) return fail(new Error(`client ${i}: CONNACK return code ${d[3]}`))
+      got += d.length
+      if (got >= want) {
+        clearTimeout(timer)
+        s.off('data', onData)
+        s.on('data', () => {})
+        resolve(s)
+      }
+    }
+    s.on('data', onData)
+    s.once('error', fail)
+  })
+}
+
+/** Opens `count` connections, `concurrency` at a time; rejects on the first failure (closing the rest). */
+export async function hold(o: HoldOptions): Promise<Held> {
+  const sockets: net.Socket[] = []
+  let closed = 0
+  let next = 0
+  let failure: Error | undefined
+  const worker = async () => {
+    while (next < o.count && !failure) {
+      if (o.signal?.aborted) {
+        failure = new Error('stopped: time limit reached while connecting')
+        return
+      }
+      const i = next++
+      try {
+        const s = await openOne(i, o)
+        s.once('close', () => closed++)
+        s.on('error', () => {})
+        sockets.push(s)
+      } catch (error) {
+        failure ??= error as Error
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(o.concurrency ?? 200, o.count)}, worker))
+  if (failure) {
+    for (const s of sockets) s.destroy()
+    throw failure
+  }
+  const disconnect = Buffer.from([0xe0, 0x00])
+  return {
+    sockets,
+    closedByBroker: () => closed,
+    close: async () => {
+      await Promise.all(
+        sockets.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              if (s.destroyed) return resolve()
+              s.once('close', () => resolve())
+              s.end(disconnect)
+              setTimeout(() => s.destroy(), 2000).unref()
+            }),
+        ),
+      )
+    },
+  }
+}
+
+/**
+ * Publishes QoS 1 messages from one connection and resolves once every PUBACK is back: `topics(i)`
+ * names message i's topic. At most 60,000 messages (packet ids stay unique).
+ */
+export async function publishAcked(o: {host: string; port: number; clientId: string; count: number; payloadBytes: number; retain?: boolean; topic: (i: number) => string; signal?: AbortSignal}): Promise<void> {
+  if (o.count > 60_000) throw new Error(`publishAcked: ${o.count} messages; at most 60,000`)
+  const s = await openOne(0, {host: o.host, port: o.port, count: 1, subs: 0, prefix: o.clientId})
+  const payload = Buffer.alloc(o.payloadBytes, 0x61)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const want = o.count * 4
+      let got = 0
+      const timer = setTimeout(() => reject(new Error(`only ${got / 4} of ${o.count} PUBACKs within 60 s`)), 60_000)
+      const abort = () => (clearTimeout(timer), reject(new Error('stopped: time limit reached while publishing')))
+      o.signal?.addEventListener('abort', abort, {once: true})
+      s.on('data', (d: Buffer) => {
+        got += d.length
+        if (got >= want) {
+          clearTimeout(timer)
+          o.signal?.removeEventListener('abort', abort)
+          resolve()
+        }
+      })
+      s.once('error', (e) => (clearTimeout(timer), reject(e)))
+      const chunk: Buffer[] = []
+      for (let i = 0; i < o.count; i++) {
+        chunk.push(mqtt.generate({cmd: 'publish', topic: o.topic(i), payload, qos: 1, messageId: i + 1, retain: o.retain ?? false, dup: false}))
+        if (chunk.length === 256 || i === o.count - 1) s.write(Buffer.concat(chunk.splice(0)))
+      }
+    })
+  } finally {
+    s.end(Buffer.from([0xe0, 0x00]))
+    s.destroy()
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The runtime's per-unit costs on this host, measured with the bench engine against our broker as a
+ * child process on loopback: what `plan --verify` and `bench calibrate` run, and how the shipped
+ * runtime profile (src/sizing/runtime-profile.json) was made. Every step starts a fresh broker, so
+ * one step's garbage is not the next step's baseline.
+ *
+ *   memory     N connections (no subscription) in one storm: RSS right after it and once settled;
+ *              N connections with k subscriptions each: the same, the difference is per subscription
+ *   stores     R retained messages, then Q messages queued for offline sessions: RSS growth each
+ *   cpu        pub only (messages in), 1:1 pairs (in + out), at a fixed rate: broker CPU per message
+ *   broadcast  one message to S subscribers of one topic: completion time (bench fanout)
+ *   tls        T connections over TLS: RSS and CPU beyond a plain connection's
+ *
+ * Linux only (RSS and CPU time from /proc). Bounded: every step has its own time limit.
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {cpus, hostname, platform, release, tmpdir, totalmem} from 'node:os'
+import {join} from 'node:path'
+import {BROKER_NODE_FLAGS, isMemoryFlag} from '../broker/node-flags.js'
+import {freePort, waitForPort} from '../net.js'
+import {ourBrokerEntry} from './brokers.js'
+import {hold} from './hold.js'
+import {publishAcked} from './hold.js'
+import {runBench} from './index.js'
+import {normalize} from './options.js'
+import {cpuMillis, rssBytes} from './proc.js'
+
+export interface MeasureSpec {
+  /** Idle connections for the memory figures. */
+  connections: number
+  /** Subscriptions per connection in the second memory step (at least 1). */
+  subsPerConnection: number
+  payloadBytes: number
+  qos: 0 | 1 | 2
+  /** Messages per second for the CPU steps (pub only and 1:1 pairs). */
+  msgRate: number
+  /** Subscribers of the broadcast step. */
+  broadcastSubscribers: number
+  /** Messages queued for offline sessions (spread over sessions of at most 1,000 each). */
+  queuedMessages: number
+  retainedMessages: number
+  /** TLS connections (0: skip the TLS step). */
+  tlsConnections: number
+  /** How long a step waits for V8 to settle after a storm, ms. */
+  settleMs: number
+  /** Node.js flags of the broker (default: the launchers' BROKER_NODE_FLAGS). */
+  nodeFlags?: readonly string[]
+  /** The broker's process entry (default: the one `start` runs, ownRuntime); its memory flags are replaced by nodeFlags. */
+  entry?: {cmd: string; args: string[]}
+  /** A broker configuration file (the plan's); the listener, data directory and limits are overridden. */
+  configFile?: string
+  log?: (line: string) => void
+  signal?: AbortSignal
+}
+
+export interface Measurement {
+  /** RSS of a started, idle broker with no client, bytes. */
+  baselineRssBytes: number
+  /** N plain connections: RSS right after the storm and once settled. */
+  connections: {count: number; rssAfterStormBytes: number; rssIdleBytes: number; cpuMillis: number}
+  /** N connections with k subscriptions each. */
+  subscribed: {count: number; subsPerConnection: number; rssAfterStormBytes: number; rssIdleBytes: number; baselineRssBytes: number}
+  retained: {count: number; payloadBytes: number; rssGrowthBytes: number}
+  queued: {count: number; payloadBytes: number; rssGrowthBytes: number}
+  cpu: {rate: number; payloadBytes: number; qos: 0 | 1 | 2; inOnlyPercent: number; inOnlyRate: number; pairsPercent: number; pairsRate: number}
+  broadcast: {subscribers: number; p50Ms: number; cpuMillis: number; deliveries: number}
+  tls: {count: number; rssAfterStormBytes: number; rssIdleBytes: number; baselineRssBytes: number; cpuMillis: number} | null
+  host: HostInfo
+  nodeFlags: string[]
+}
+
+export interface HostInfo {
+  name: string
+  cpu: string
+  cores: number
+  memoryBytes: number
+  os: string
+  node: string
+}
+
+export function hostInfo(): HostInfo {
+  const c = cpus()
+  return {name: hostname(), cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryBytes: totalmem(), os: `${platform()} ${release()}`, node: process.version}
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), {once: true})
+  })
+
+export class MeasureError extends Error {}
+
+interface Broker {
+  pid: number
+  port: number
+  tlsPort?: number
+  rss(): number
+  cpu(): number
+  stop(): Promise<void>
+}
+
+let tlsFiles: {dir: string; cert: string; key: string} | undefined
+
+/** A throwaway self-signed certificate for the TLS step (openssl), removed when the process exits. */
+function selfSigned(): {cert: string; key: string} {
+  if (tlsFiles) return tlsFiles
+  const dir = mkdtempSync(join(tmpdir(), 'mqttctl-measure-tls-'))
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], {encoding: 'utf8'})
+  if (r.status !== 0) throw new MeasureError(`openssl could not make a test certificate: ${r.error?.message ?? r.stderr.trim().split('\n').at(-1)}`)
+  tlsFiles = {dir, cert, key}
+  process.once('exit', () => rmSync(dir, {recursive: true, force: true}))
+  return tlsFiles
+}
+
+async function startBroker(spec: MeasureSpec, maxConnections: number, withTls = false): Promise<Broker> {
+  const entry = spec.entry ?? ourBrokerEntry()
+  if (!entry) throw new MeasureError('our broker runtime is missing (no dist/src/broker/main.js); run `npm run build`')
+  const nodeArgs = entry.args.filter((a) => !isMemoryFlag(a))
+  const flags = spec.nodeFlags ?? BROKER_NODE_FLAGS
+  const dir = mkdtempSync(join(tmpdir(), 'mqttctl-measure-'))
+  const port = await freePort()
+  const args = [...flags, ...nodeArgs]
+  if (spec.configFile) args.push('--config', spec.configFile)
+  args.push('--host', '127.0.0.1', '--port', String(port), '--data-dir', dir, '--log-level', 'error', '--stats-interval', '5')
+  // The plan's configuration keeps its own limit (verify drives at most the plan's live devices).
+  if (!spec.configFile) args.push('--max-connections', String(maxConnections))
+  let tlsPort: number | undefined
+  if (withTls) {
+    const t = selfSigned()
+    tlsPort = await freePort()
+    args.push('--tls-cert', t.cert, '--tls-key', t.key, '--tls-host', '127.0.0.1', '--tls-port', String(tlsPort))
+  }
+  const child = spawn(entry.cmd, args, {stdio: ['ignore', 'ignore', 'pipe']})
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)))
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      const t = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(t)
+    }
+    rmSync(dir, {recursive: true, force: true})
+  }
+  try {
+    await waitForPort(port, 30_000, child)
+    if (tlsPort) await waitForPort(tlsPort, 10_000, child)
+  } catch (error) {
+    await stop()
+    throw new MeasureError(`the broker did not start: ${(error as Error).message}${stderr ? `\n${stderr.trim()}` : ''}`)
+  }
+  const pid = child.pid!
+  return {pid, port, tlsPort, rss: () => rssBytes(pid) ?? 0, cpu: () => cpuMillis(pid) ?? 0, stop}
+}
+
+async function withBroker<T>(spec: MeasureSpec, maxConnections: number, fn: (b: Broker) => Promise<T>, withTls = false): Promise<T> {
+  const b = await startBroker(spec, maxConnections, withTls)
+  try {
+    return await fn(b)
+  } finally {
+    await b.stop()
+  }
+}
+
+/** RSS after a settle window: the least of a few readings (V8's memory reducer works in steps). */
+async function settled(b: Broker, spec: MeasureSpec): Promise<number> {
+  let least = Number.POSITIVE_INFINITY
+  const step = 500
+  for (let t = 0; t < spec.settleMs; t += step) {
+    await sleep(step, spec.signal)
+    least = Math.min(least, b.rss())
+  }
+  return Number.isFinite(least) ? least : b.rss()
+}
+
+function checkAborted(spec: MeasureSpec): void {
+  if (spec.signal?.aborted) throw new MeasureError('stopped: the time limit was reached')
+}
+
+/** Memory of N connections with `subs` subscriptions each, in one storm, on a fresh broker. */
+async function storm(spec: MeasureSpec, subs: number, useTls = false) {
+  return withBroker(
+    spec,
+    spec.connections + 100,
+    async (b) => {
+      // A first client warms up one-time costs (JIT, encoders) so they are not counted per connection.
+      const warm = await hold({host: '127.0.0.1', port: useTls ? b.tlsPort! : b.port, count: 1, subs, prefix: 'warm', tls: useTls})
+      await warm.close()
+      const baselineRssBytes = await settled(b, spec)
+      checkAborted(spec)
+      const count = useTls ? spec.tlsConnections : spec.connections
+      const cpu0 = b.cpu()
+      const held = await hold({host: '127.0.0.1', port: useTls ? b.tlsPort! : b.port, count, subs, prefix: `m${subs}`, tls: useTls, signal: spec.signal})
+      try {
+        const cpu = b.cpu() - cpu0
+        const rssAfterStormBytes = b.rss()
+        const rssIdleBytes = await settled(b, spec)
+        if (held.closedByBroker() > 0) throw new MeasureError(`the broker closed ${held.closedByBroker()} of ${count} idle connections`)
+        return {count, baselineRssBytes, rssAfterStormBytes, rssIdleBytes, cpuMillis: cpu}
+      } finally {
+        await held.close()
+      }
+    },
+    useTls,
+  )
+}
+
+/** Retained messages, then messages queued for offline sessions, on one fresh broker. */
+async function stores(spec: MeasureSpec) {
+  return withBroker(spec, 1000, async (b) => {
+    const host = '127.0.0.1'
+    await publishAcked({host, port: b.port, clientId: 'warm-pub', count: 100, payloadBytes: spec.payloadBytes, topic: (i) => `warm/${i}`})
+    const rss0 = await settled(b, spec)
+    let left = spec.retainedMessages
+    for (let round = 0; left > 0; round++) {
+      const n = Math.min(left, 50_000)
+      await publishAcked({host, port: b.port, clientId: `ret-${round}`, count: n, payloadBytes: spec.payloadBytes, retain: true, topic: (i) => `ret/${round}/${i}`, signal: spec.signal})
+      left -= n
+    }
+    const rss1 = await settled(b, spec)
+    checkAborted(spec)
+    // Offline sessions of at most 1,000 queued messages each (the default limits.maxQueuedMessages).
+    const sessions = Math.ceil(spec.queuedMessages / 1000)
+    const parked = await hold({host, port: b.port, count: sessions, subs: 1, prefix: 'q', clean: false, qos: 1})
+    await parked.close()
+    const rss2 = await settled(b, spec)
+    const per = Math.ceil(spec.queuedMessages / sessions)
+    const total = per * sessions
+    for (let start = 0; start < total; start += 50_000) {
+      const n = Math.min(50_000, total - start)
+      await publishAcked({host, port: b.port, clientId: `qp-${start}`, count: n, payloadBytes: spec.payloadBytes, topic: (i) => `q/${Math.floor((start + i) / per)}/0`, signal: spec.signal})
+    }
+    const rss3 = await settled(b, spec)
+    return {
+      retained: {count: spec.retainedMessages, payloadBytes: spec.payloadBytes, rssGrowthBytes: rss1 - rss0},
+      queued: {count: total, payloadBytes: spec.payloadBytes, rssGrowthBytes: rss3 - rss2},
+    }
+  })
+}
+
+async function cpuSteps(spec: MeasureSpec) {
+  return withBroker(spec, 1000, async (b) => {
+    const common = {port: b.port, host: '127.0.0.1', clients: 10, rate: spec.msgRate, size: Math.max(12, spec.payloadBytes), qos: spec.qos, duration: 5, warmup: 1, brokerPid: b.pid, window: 0}
+    const pub = await runBench(normalize('pub', {...common, topic: 'cpu/in/%i'}))
+    checkAborted(spec)
+    const pairs = await runBench(normalize('pubsub', {...common, topic: 'cpu/pair/%i'}))
+    const inOnlyPercent = pub.broker?.cpuPercent ?? null
+    const pairsPercent = pairs.broker?.cpuPercent ?? null
+    if (inOnlyPercent === null || pairsPercent === null) throw new MeasureError('could not read the broker\'s CPU time (/proc/<pid>/stat); Linux is needed')
+    if (pairs.rates.receivedPerSecond === 0) throw new MeasureError('no message reached a subscriber in the CPU step')
+    return {rate: spec.msgRate, payloadBytes: spec.payloadBytes, qos: spec.qos, inOnlyPercent, inOnlyRate: pub.rates.sentPerSecond, pairsPercent, pairsRate: pairs.rates.receivedPerSecond}
+  })
+}
+
+async function broadcastStep(spec: MeasureSpec) {
+  const s = spec.broadcastSubscribers
+  return withBroker(spec, s + 100, async (b) => {
+    const count = 5
+    let cpu0 = 0
+    const r = await runBench(normalize('fanout', {port: b.port, host: '127.0.0.1', clients: s, topic: 'bcast/all', interval: Math.max(200, Math.ceil(s / 10)), count, duration: 120, size: Math.max(12, spec.payloadBytes), qos: 0}), {
+      ready: () => {
+        cpu0 = b.cpu()
+      },
+    })
+    const cpu = b.cpu() - cpu0
+    const p50 = r.broadcasts?.completionMs?.p50
+    if (p50 === undefined || r.broadcasts!.complete === 0) throw new MeasureError(`the broadcast to ${s} subscribers never reached all of them`)
+    return {subscribers: s, p50Ms: p50, cpuMillis: cpu, deliveries: r.messages.received}
+  })
+}
+
+/** Runs every step of `spec`; `log` gets one line as each starts. */
+export async function measure(spec: MeasureSpec): Promise<Measurement> {
+  if (platform() !== 'linux') throw new MeasureError(`measuring needs Linux (/proc); this is ${platform()}`)
+  const log = spec.log ?? (() => {})
+  const n = spec.connections.toLocaleString('en-US')
+  log(`memory: ${n} connections, no subscription…`)
+  const plain = await storm(spec, 0)
+  checkAborted(spec)
+  const k = Math.max(1, spec.subsPerConnection)
+  log(`memory: ${n} connections with ${k} subscription${k === 1 ? '' : 's'} each…`)
+  const subscribed = await storm(spec, k)
+  checkAborted(spec)
+  log(`memory: ${spec.retainedMessages.toLocaleString('en-US')} retained and ${spec.queuedMessages.toLocaleString('en-US')} queued messages of ${spec.payloadBytes} B…`)
+  const st = await stores(spec)
+  checkAborted(spec)
+  log(`CPU: messages in, and 1:1 pairs, at ${spec.msgRate.toLocaleString('en-US')} msg/s…`)
+  const cpu = await cpuSteps(spec)
+  checkAborted(spec)
+  log(`broadcast: one message to ${spec.broadcastSubscribers.toLocaleString('en-US')} subscribers, 5 times…`)
+  const broadcast = await broadcastStep(spec)
+  let tlsResult: Measurement['tls'] = null
+  if (spec.tlsConnections > 0) {
+    checkAborted(spec)
+    log(`memory: ${spec.tlsConnections.toLocaleString('en-US')} TLS connections…`)
+    const t = await storm(spec, 0, true)
+    tlsResult = {count: t.count, rssAfterStormBytes: t.rssAfterStormBytes, rssIdleBytes: t.rssIdleBytes, baselineRssBytes: t.baselineRssBytes, cpuMillis: t.cpuMillis}
+  }
+  return {
+    baselineRssBytes: plain.baselineRssBytes,
+    connections: {count: plain.count, rssAfterStormBytes: plain.rssAfterStormBytes, rssIdleBytes: plain.rssIdleBytes, cpuMillis: plain.cpuMillis},
+    subscribed: {count: subscribed.count, subsPerConnection: k, rssAfterStormBytes: subscribed.rssAfterStormBytes, rssIdleBytes: subscribed.rssIdleBytes, baselineRssBytes: subscribed.baselineRssBytes},
+    ...st,
+    cpu,
+    broadcast,
+    tls: tlsResult,
+    host: hostInfo(),
+    nodeFlags: [...(spec.nodeFlags ?? BROKER_NODE_FLAGS)],
+  }
+}
+
+/** Writes `text` to a fresh temp file (the plan's configuration for --verify); returns its path and a remover. */
+export function tempFile(name: string, text: string): {path: string; remove: () => void} {
+  const dir = mkdtempSync(join(tmpdir(), 'mqttctl-verify-'))
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return {path, remove: () => rmSync(dir, {recursive: true, force: true})}
+}
