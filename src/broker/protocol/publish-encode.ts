@@ -1,0 +1,130 @@
+/**
+ * Outbound PUBLISH bytes by hand, for every version: the head (fixed header, topic, packet id slot,
+ * MQTT 5 properties) is built here and the payload is written after it, so a large payload can go to
+ * every subscriber as the same Buffer (only the head, with its packet id, differs per subscriber).
+ * MQTT 5 properties: the broker's own per-copy ones (message expiry left, topic alias, subscription
+ * identifiers) first, then the publisher's forwarded properties as the raw bytes it sent, in its
+ * order (user properties included [MQTT-3.3.2-18]).
+ */
+import type {ForwardedProperties} from '../message.js'
+
+export interface PublishHead {
+  head: Buffer
+  /** Offset of the packet id in head (QoS > 0). */
+  idOffset: number
+}
+
+export interface HeadProperties {
+  /** Forwarded properties as raw property bytes (no length prefix). */
+  raw?: Buffer
+  /** Message expiry interval to send, seconds; 0 = none. */
+  expiry?: number
+  alias?: number
+  subscriptionIds?: readonly number[]
+}
+
+function varintSize(n: number): number {
+  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4
+}
+
+function writeVarint(buf: Buffer, offset: number, n: number): number {
+  do {
+    let byte = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) byte |= 0x80
+    buf[offset++] = byte
+  } while (n > 0)
+  return offset
+}
+
+/** The head of a PUBLISH whose payload (payloadLength bytes) follows it. */
+export function publishHead(topic: string, payloadLength: number, qos: number, retain: boolean, v5: boolean, p?: HeadProperties): PublishHead {
+  const topicLen = Buffer.byteLength(topic)
+  let props = 0
+  if (v5 && p !== undefined) {
+    if (p.expiry !== undefined && p.expiry > 0) props += 5
+    if (p.alias !== undefined && p.alias > 0) props += 3
+    if (p.subscriptionIds !== undefined) for (const id of p.subscriptionIds) props += 1 + varintSize(id)
+    if (p.raw !== undefined) props += p.raw.length
+  }
+  const remaining = 2 + topicLen + (qos > 0 ? 2 : 0) + (v5 ? varintSize(props) + props : 0) + payloadLength
+  const headLen = 1 + varintSize(remaining) + remaining - payloadLength
+  const head = Buffer.allocUnsafe(headLen)
+  head[0] = 0x30 | (qos << 1) | (retain ? 1 : 0)
+  let off = writeVarint(head, 1, remaining)
+  head.writeUInt16BE(topicLen, off)
+  off += 2
+  off += head.write(topic, off, 'utf8')
+  const idOffset = off
+  if (qos > 0) {
+    head.writeUInt16BE(0, off)
+    off += 2
+  }
+  if (v5) {
+    off = writeVarint(head, off, props)
+    if (p !== undefined && props > 0) {
+      if (p.expiry !== undefined && p.expiry > 0) {
+        head[off++] = 0x02
+        head.writeUInt32BE(p.expiry, off)
+        off += 4
+      }
+      if (p.alias !== undefined && p.alias > 0) {
+        head[off++] = 0x23
+        head.writeUInt16BE(p.alias, off)
+        off += 2
+      }
+      if (p.subscriptionIds !== undefined) {
+        for (const id of p.subscriptionIds) {
+          head[off++] = 0x0b
+          off = writeVarint(head, off, id)
+        }
+      }
+      if (p.raw !== undefined) off += p.raw.copy(head, off)
+    }
+  }
+  return {head, idOffset}
+}
+
+/**
+ * Raw property bytes for forwarded properties held as an object (wills, retained messages from a
+ * store, the broker's own): the same bytes a client would have sent. User properties given as an
+ * object keep the object's order (the received order is only kept when the raw bytes are).
+ */
+export function rawProperties(p: ForwardedProperties | Record<string, unknown>): Buffer | undefined {
+  const parts: Buffer[] = []
+  const str = (id: number, s: string): void => {
+    const b = Buffer.from(s, 'utf8')
+    const out = Buffer.allocUnsafe(3 + b.length)
+    out[0] = id
+    out.writeUInt16BE(b.length, 1)
+    b.copy(out, 3)
+    parts.push(out)
+  }
+  const fp = p as ForwardedProperties
+  if (fp.payloadFormatIndicator !== undefined) parts.push(Buffer.from([0x01, fp.payloadFormatIndicator ? 1 : 0]))
+  if (typeof fp.contentType === 'string') str(0x03, fp.contentType)
+  if (typeof fp.responseTopic === 'string') str(0x08, fp.responseTopic)
+  if (Buffer.isBuffer(fp.correlationData)) {
+    const out = Buffer.allocUnsafe(3 + fp.correlationData.length)
+    out[0] = 0x09
+    out.writeUInt16BE(fp.correlationData.length, 1)
+    fp.correlationData.copy(out, 3)
+    parts.push(out)
+  }
+  if (fp.userProperties !== undefined && fp.userProperties !== null && typeof fp.userProperties === 'object') {
+    for (const [k, v] of Object.entries(fp.userProperties)) {
+      for (const value of Array.isArray(v) ? v : [v]) {
+        const kb = Buffer.from(k, 'utf8')
+        const vb = Buffer.from(String(value), 'utf8')
+        const out = Buffer.allocUnsafe(5 + kb.length + vb.length)
+        out[0] = 0x26
+        out.writeUInt16BE(kb.length, 1)
+        kb.copy(out, 3)
+        out.writeUInt16BE(vb.length, 3 + kb.length)
+        vb.copy(out, 5 + kb.length)
+        parts.push(out)
+      }
+    }
+  }
+  return parts.length === 0 ? undefined : Buffer.concat(parts)
+}
