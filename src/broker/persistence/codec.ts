@@ -12,7 +12,7 @@
 import type {ForwardedProperties, Message} from '../message.js'
 import type {SubOptions} from '../topics/types.js'
 import type {WillRecord} from './store.js'
-import {crc32} from './crc32.js'
+import {crc32Range} from './crc32.js'
 
 export const FORMAT_VERSION = 1
 /** "MQJ1": the first 4 bytes of every store file's header record body. */
@@ -153,7 +153,7 @@ export class RecordWriter {
     const bodyStart = this.#start + HEADER_BYTES
     const len = this.#pos - bodyStart
     this.#buf.writeUInt32BE(len, this.#start)
-    this.#buf.writeUInt32BE(crc32(this.#buf.subarray(bodyStart, this.#pos)), this.#start + 4)
+    this.#buf.writeUInt32BE(crc32Range(this.#buf, bodyStart, this.#pos), this.#start + 4)
     this.#start = this.#pos
     this.records++
   }
@@ -318,13 +318,19 @@ export function writeSnapEnd(w: RecordWriter, records: number): void {
 // ---- decoding ----
 
 class Reader {
-  pos: number
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
+  buf: Buffer = Buffer.alloc(0)
+  pos = 0
+  end = 0
+  /** The last short string decoded and its bytes: consecutive records of one session share the id. */
+  #lastStr = ''
+  #lastBytes = Buffer.alloc(256)
+  #lastLen = -1
+
+  reset(buf: Buffer, start: number, end: number): this {
+    this.buf = buf
     this.pos = start
+    this.end = end
+    return this
   }
 
   #need(n: number): void {
@@ -360,8 +366,16 @@ class Reader {
   str16(): string {
     const n = this.u16()
     this.#need(n)
-    const s = this.buf.toString('utf8', this.pos, this.pos + n)
+    const buf = this.buf
+    const at = this.pos
     this.pos += n
+    if (n === this.#lastLen && buf.compare(this.#lastBytes, 0, n, at, at + n) === 0) return this.#lastStr
+    const s = buf.toString('utf8', at, at + n)
+    if (n <= this.#lastBytes.length) {
+      buf.copy(this.#lastBytes, 0, at, at + n)
+      this.#lastLen = n
+      this.#lastStr = s
+    }
     return s
   }
 
@@ -373,11 +387,11 @@ class Reader {
     return s
   }
 
-  /** A copy (the file buffer is not kept). */
+  /** A copy (the file buffer is not kept); small ones from Node's pool, like a socket read's. */
   bytes(): Buffer {
     const n = this.u32()
     this.#need(n)
-    const b = Buffer.allocUnsafeSlow(n)
+    const b = Buffer.allocUnsafe(n)
     this.buf.copy(b, 0, this.pos, this.pos + n)
     this.pos += n
     return b
@@ -390,26 +404,24 @@ function qosOf(v: number): 0 | 1 | 2 {
   return q as 0 | 1 | 2
 }
 
-function readRef(r: Reader, clientId: string): DeliveryRef {
-  const msgId = r.f64()
-  const flags = r.u8()
+function readIds(r: Reader): number[] | undefined {
   const n = r.u16()
-  let subscriptionIds: number[] | undefined
-  if (n > 0) {
-    subscriptionIds = []
-    for (let i = 0; i < n; i++) subscriptionIds.push(r.u32())
-  }
-  const shared = r.str16()
-  const hasShared = r.u8() === 1
-  const ref: DeliveryRef = {clientId, msgId, qos: qosOf(flags), retain: (flags & 4) !== 0}
-  if (subscriptionIds !== undefined) ref.subscriptionIds = subscriptionIds
-  if (hasShared) ref.shared = shared
-  return ref
+  if (n === 0) return undefined
+  const ids: number[] = []
+  for (let i = 0; i < n; i++) ids.push(r.u32())
+  return ids
 }
+
+function readShared(r: Reader): string | undefined {
+  const shared = r.str16()
+  return r.u8() === 1 ? shared : undefined
+}
+
+const reader = new Reader()
 
 /** Decodes one record body (CRC already checked); throws RangeError/SyntaxError on a malformed one. */
 export function decodeBody(buf: Buffer, start: number, end: number): Rec {
-  const r = new Reader(buf, start, end)
+  const r = reader.reset(buf, start, end)
   const t = r.u8() as T
   let rec: Rec
   switch (t) {
@@ -421,7 +433,7 @@ export function decodeBody(buf: Buffer, start: number, end: number): Rec {
     }
     case T.Session:
     case T.SessionNew: {
-      const h: SessionHeader = {clientId: r.str16(), expiryInterval: r.u32(), disconnectedAt: r.f64(), willAt: r.f64()}
+      const h: {t: T.Session | T.SessionNew} & SessionHeader = {t, clientId: r.str16(), expiryInterval: r.u32(), disconnectedAt: r.f64(), willAt: r.f64(), pendingWill: undefined}
       if (r.u8() === 1) {
         const topic = r.str16()
         const payload = r.bytes()
@@ -431,7 +443,7 @@ export function decodeBody(buf: Buffer, start: number, end: number): Rec {
         h.pendingWill = {topic, payload, qos, retain, properties, delay: r.u32()}
         if (properties === undefined) delete h.pendingWill.properties
       }
-      rec = {t, ...h}
+      rec = h
       break
     }
     case T.SessionDel:
@@ -471,7 +483,9 @@ export function decodeBody(buf: Buffer, start: number, end: number): Rec {
     case T.Queue: {
       const clientId = r.str16()
       const qid = r.f64()
-      rec = {t, qid, ...readRef(r, clientId)}
+      const msgId = r.f64()
+      const flags = r.u8()
+      rec = {t, clientId, qid, msgId, qos: qosOf(flags), retain: (flags & 4) !== 0, subscriptionIds: readIds(r), shared: readShared(r)}
       break
     }
     case T.Dequeue:
@@ -483,7 +497,9 @@ export function decodeBody(buf: Buffer, start: number, end: number): Rec {
       const fromQid = r.f64()
       const released = r.u8() === 1
       if (packetId === 0) throw new RangeError('packet id 0')
-      rec = {t, packetId, fromQid, released, ...readRef(r, clientId)}
+      const msgId = r.f64()
+      const flags = r.u8()
+      rec = {t, clientId, packetId, fromQid, released, msgId, qos: qosOf(flags), retain: (flags & 4) !== 0, subscriptionIds: readIds(r), shared: readShared(r)}
       break
     }
     case T.InflightDel:
@@ -534,7 +550,7 @@ export function scanRecords(buf: Buffer, each: (rec: Rec) => void): ScanResult {
     if (len === 0 || len > MAX_RECORD_BYTES) return {goodBytes: pos, records, problem: `impossible record length ${len}`}
     const bodyStart = pos + HEADER_BYTES
     if (bodyStart + len > buf.length) return {goodBytes: pos, records, problem: `truncated record (${buf.length - bodyStart} of ${len} bytes)`}
-    if (crc32(buf.subarray(bodyStart, bodyStart + len)) !== buf.readUInt32BE(pos + 4)) return {goodBytes: pos, records, problem: 'checksum mismatch'}
+    if (crc32Range(buf, bodyStart, bodyStart + len) !== buf.readUInt32BE(pos + 4)) return {goodBytes: pos, records, problem: 'checksum mismatch'}
     let rec: Rec
     try {
       rec = decodeBody(buf, bodyStart, bodyStart + len)

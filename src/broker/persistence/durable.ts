@@ -942,7 +942,8 @@ export class DurableStore implements Store {
     for (const ls of state.sessions.values()) {
       const s = ls.rec
       if (ls.queue.size > 0) {
-        const qids = [...ls.queue.keys()].sort((a, b) => a - b)
+        const qids = [...ls.queue.keys()]
+        if (ls.unsorted) qids.sort((a, b) => a - b)
         s.queue = qids.map((q) => {
           const d = ls.queue.get(q)!
           this.#qids.set(d, q)
@@ -960,7 +961,6 @@ export class DurableStore implements Store {
       this.#persistent++
     }
     for (const r of state.retained.values()) this.#retained.set(r)
-    for (const [id, m] of state.msgs) this.#msgs.set(m, {id, gen: -1})
     this.#nextId = Math.max(this.#nextId, state.maxId + 1)
     return {sessions: state.sessions.size, messages}
   }
@@ -970,7 +970,10 @@ class BadFile extends Error {}
 
 interface LoadSession {
   rec: SessionRecord
+  /** By queue id; in insertion order, which is id order unless `unsorted`. */
   queue: Map<number, Delivery>
+  lastQid: number
+  unsorted: boolean
 }
 
 /** Replay target: absolute changes by key (see codec.ts for why replay order makes this exact). */
@@ -992,6 +995,8 @@ class LoadState {
           ls = {
             rec: {clientId: rec.clientId, expiryInterval: 0, subscriptions: new Map(), queuedBytes: 0, lastPacketId: 0, disconnectedAt: 0, willAt: 0, deadline: 0, bucket: 0},
             queue: new Map(),
+            lastQid: 0,
+            unsorted: false,
           }
           this.sessions.set(rec.clientId, ls)
         }
@@ -1021,6 +1026,8 @@ class LoadState {
         const msg = this.msgs.get(rec.msgId)
         if (rec.qid > this.maxId) this.maxId = rec.qid
         if (ls === undefined || msg === undefined) return
+        if (rec.qid < ls.lastQid) ls.unsorted = true
+        ls.lastQid = rec.qid
         ls.queue.set(rec.qid, delivery(rec, msg, 0, false))
         return
       }

@@ -106,7 +106,7 @@ describe('DurableStore', () => {
 
   it('compaction while changes keep coming: the reloaded state is exactly the live one', async () => {
     const dir = tempDir()
-    const store = await openStore({dir, compactBytes: 1 << 40})
+    const store = await openStore({dir, compactBytes: 2 ** 40})
     const big = Buffer.alloc(2000, 7)
     for (let i = 0; i < 300; i++) {
       const s = store.createSession(`c${i}`, 600)
