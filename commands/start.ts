@@ -6,7 +6,7 @@ import {table} from '../src/cli/render.js'
 import {configRows} from '../src/control/config-rows.js'
 import {applyLayoutDefaults, loadBrokerConfig, parseBrokerOptions, toRuntimeArgs} from '../src/control/options.js'
 import {listenerText} from '../src/net.js'
-import {resolveRuntime} from '../src/control/runtime.js'
+import {resolveRuntime, withMemoryFlags} from '../src/control/runtime.js'
 import {checkNotRunning, runForeground, startDetached} from '../src/control/spawn.js'
 import {brokerFiles} from '../src/control/state.js'
 
@@ -42,7 +42,7 @@ Exit codes: 0 ok, 1 the broker could not start (port in use, permission, data di
     const {flags} = await this.parse(Start)
     let settings = parseBrokerOptions(flags)
     if (settings.config) settings.config = resolve(settings.config)
-    const runtime = resolveRuntime(flags.runtime)
+    let runtime = resolveRuntime(flags.runtime)
     if (runtime.layoutRoot) settings = applyLayoutDefaults(settings, runtime.layoutRoot, process.env)
     const loaded = loadBrokerConfig(settings, process.env)
 
@@ -57,6 +57,7 @@ Exit codes: 0 ok, 1 the broker could not start (port in use, permission, data di
     const {stalePid} = checkNotRunning(files)
     if (stalePid !== undefined) process.stderr.write(`Warning: removed a stale pid file in ${files.dataDir} (pid ${stalePid} is not running)\n`)
     const args = toRuntimeArgs(settings)
+    runtime = withMemoryFlags(runtime, loaded.config.runtime)
 
     if (!flags.detach) {
       const code = await runForeground(runtime, args)

@@ -4,7 +4,7 @@
  */
 import {createHash} from 'node:crypto'
 import {basename} from 'node:path'
-import {BROKER_NODE_FLAGS} from '../broker/node-flags.js'
+import {brokerNodeFlags} from '../broker/node-flags.js'
 import {renderTuneFiles} from '../tune/index.js'
 import {LAYOUT_CONFIG} from './defaults.js'
 import type {BuildPlan} from './options.js'
@@ -26,7 +26,7 @@ export interface Runtime {
   esbuild: string
 }
 
-const launcher = `#!/bin/sh
+const launcher = (flags: string) => `#!/bin/sh
 # mqtt-broker: runs the bundled broker runtime (broker.mjs next to this file) with Node.js >= 20.
 # Same options as \`mqttctl start\`; defaults: ../etc/broker.json and ../data. NODE=/path/to/node picks node.
 case $0 in */*) here=\${0%/*} ;; *) here=. ;; esac
@@ -36,12 +36,12 @@ if ! command -v "$node" > /dev/null 2>&1; then
   echo "mqtt-broker: $node (Node.js >= 20) is not on PATH; install Node.js 20 or newer, set NODE=/path/to/node, or rebuild with mqttctl build --single-executable" >&2
   exit 127
 fi
-exec "$node" ${BROKER_NODE_FLAGS.join(' ')} "$here/broker.mjs" "$@"
+exec "$node" ${flags} "$here/broker.mjs" "$@"
 `
 
-const cmdLauncher = `@echo off\r
+const cmdLauncher = (flags: string) => `@echo off\r
 rem mqtt-broker: runs the bundled broker runtime (broker.mjs next to this file) with Node.js >= 20.\r
-node ${BROKER_NODE_FLAGS.join(' ')} "%~dp0broker.mjs" %*\r
+node ${flags} "%~dp0broker.mjs" %*\r
 `
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -52,15 +52,17 @@ export function layoutFiles(p: BuildPlan, runtime: Runtime, version: string): La
   const add = (path: string, content: Buffer, description: string, mode = 0o644) => files.push({path, content, mode, description})
 
   if (runtime.executable) add('bin/mqtt-broker', runtime.executable, `the broker: single executable (Node.js ${process.version})`, 0o755)
+  // The heap limit and semi-space of etc/broker.json's runtime settings (plan --write sets them).
+  const nodeFlags = brokerNodeFlags(p.config.runtime)
   if (runtime.bundle) {
     add('bin/broker.mjs', runtime.bundle, `the broker runtime bundle (${p.optimize})`)
-    if (p.target.os === 'windows') add('bin/mqtt-broker.cmd', text(cmdLauncher), 'launcher: node broker.mjs')
-    else add('bin/mqtt-broker', text(launcher), 'launcher: node broker.mjs', 0o755)
+    if (p.target.os === 'windows') add('bin/mqtt-broker.cmd', text(cmdLauncher(nodeFlags.join(' '))), 'launcher: node broker.mjs')
+    else add('bin/mqtt-broker', text(launcher(nodeFlags.join(' '))), 'launcher: node broker.mjs', 0o755)
   }
   add('bin/package.json', text(JSON.stringify({name: 'mqttctl', version, private: true, description: 'names the version the broker reports ($SYS/broker/version)'}, null, 2) + '\n'), 'version marker')
   add(LAYOUT_CONFIG, text(JSON.stringify(p.config, null, 2) + '\n'), `broker configuration (${p.configSource.startsWith('tier ') ? p.configSource : `from ${basename(p.configSource)}`})`)
 
-  const tune = renderTuneFiles({os: p.target.os, tier: p.tier, devices: p.devices, nodes: p.nodes > 1 ? p.nodes : undefined, installDir: p.installDir, user: p.user})
+  const tune = renderTuneFiles({os: p.target.os, tier: p.tier, devices: p.devices, nodes: p.nodes > 1 ? p.nodes : undefined, installDir: p.installDir, user: p.user, nodeFlags})
   for (const f of tune) {
     if (f.path.startsWith('systemd/')) add(f.path, text(f.content), f.description, f.mode ?? 0o644)
     add(`scripts/${f.path}`, text(f.content), f.description, f.mode ?? 0o644)

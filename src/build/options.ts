@@ -6,7 +6,7 @@ import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {type BrokerConfig, ConfigError, configForTier, loadConfig, validateConfig} from '../config/index.js'
 import {formatInt} from '../cli/render.js'
-import {InputError, type Tier, tierForConnections} from '../sizing/index.js'
+import {InputError, runtimeSettings, type Tier, tierForConnections} from '../sizing/index.js'
 import {currentOs, resolveTarget} from '../tune/target.js'
 import {DEFAULT_INSTALL_DIR, DEFAULT_USER, TUNE_OSES, type TuneOs} from '../tune/index.js'
 import {type Optimize, OPTIMIZE_MODES} from './bundle.js'
@@ -79,9 +79,12 @@ export function parseTarget(text: string | undefined, host: Platform | undefined
   return {os, arch, name: `${os}-${arch}`}
 }
 
-function configFrom(input: BuildInput, tier: Tier | undefined): {config: BrokerConfig; tier: Tier; source: string; note?: string} {
+function configFrom(input: BuildInput, tier: Tier | undefined, devices?: number): {config: BrokerConfig; tier: Tier; source: string; note?: string} {
   if (input.config === undefined) {
-    return {config: validateConfig(configForTier(tier!)), tier: tier!, source: `tier ${tier!.name}`}
+    // The plan's heap limit for the fleet (or the tier's largest fleet), as plan --write would set it.
+    const config = configForTier(tier!)
+    config.runtime = runtimeSettings(devices ?? tier!.maxDevices)
+    return {config: validateConfig(config), tier: tier!, source: `tier ${tier!.name}`}
   }
   const file = resolve(input.config)
   let config: BrokerConfig
@@ -152,7 +155,7 @@ export function resolvePlan(input: BuildInput, host: Platform | undefined = host
       throw error
     }
   }
-  const c = configFrom(input, tier)
+  const c = configFrom(input, tier, devices)
   if (c.note) notes.push(c.note)
 
   const installDir = (input.installDir ?? DEFAULT_INSTALL_DIR).replace(/\/+$/, '') || '/'

@@ -70,6 +70,14 @@ export interface MetricsConfig {
   host: string
 }
 
+/** Node.js memory flags of the broker process (read by its launchers, not by the running broker: V8 sizes its heap at start). */
+export interface RuntimeConfig {
+  /** V8 heap limit, MB (--max-old-space-size); 0 = V8's default (about a quarter of RAM, at most ~4 GB). `plan --write` sets it from its estimate. */
+  maxOldSpaceMb: number
+  /** V8 young-generation semi-space, MB (--max-semi-space-size); 0 = V8's default (grows to 16 MB under load). */
+  maxSemiSpaceMb: number
+}
+
 export interface BrokerConfig {
   listeners: ListenerConfig[]
   maxConnections: number
@@ -85,6 +93,7 @@ export interface BrokerConfig {
   /** Topic filters the broker refuses to subscribe to (SUBACK 0x80 / reason 0x87). */
   denySubscribe: string[]
   auth: AuthConfig
+  runtime: RuntimeConfig
 }
 
 type Kind = 'int' | 'bool' | 'string' | 'enum' | 'listeners' | 'strings' | 'optString' | 'optBool'
@@ -125,6 +134,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   },
   denySubscribe: [],
   auth: {takeOver: 'same-user', credentialCache: 100_000},
+  runtime: {maxOldSpaceMb: 0, maxSemiSpaceMb: 2},
 }
 
 const U32 = 4_294_967_295
@@ -157,6 +167,8 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'auth.allowAnonymous', kind: 'optBool', env: 'MQTTCTL_ALLOW_ANONYMOUS', help: 'accept clients without a user name (unset: true without a password file, false with one)'},
   {key: 'auth.takeOver', kind: 'enum', values: ['same-user', 'any'], help: 'with a password file, who may take over a connected client id: same-user or any'},
   {key: 'auth.credentialCache', kind: 'int', min: 0, max: 10_000_000, help: 'verified logins kept in memory (HMAC-keyed, no password stored); 0 = hash every CONNECT'},
+  {key: 'runtime.maxOldSpaceMb', kind: 'int', min: 0, max: 1_048_576, help: 'V8 heap limit of the broker process, MB (node --max-old-space-size; 0 = V8 default); set by plan --write, passed by start, the build launcher and the systemd unit'},
+  {key: 'runtime.maxSemiSpaceMb', kind: 'int', min: 0, max: 1_024, help: 'V8 semi-space of the broker process, MB (node --max-semi-space-size; 0 = V8 default)'},
 ]
 
 export function getPath(obj: unknown, key: string): unknown {

@@ -10,7 +10,7 @@ import {accessSync, constants, existsSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
-import {BROKER_NODE_FLAGS} from '../broker/node-flags.js'
+import {BROKER_NODE_FLAGS, brokerNodeFlags, isMemoryFlag, type NodeMemorySettings} from '../broker/node-flags.js'
 import {LAYOUT_CONFIG} from '../build/defaults.js'
 import {ControlError, EXIT} from './errors.js'
 
@@ -62,6 +62,17 @@ export function resolveRuntime(runtime?: string, cwd = process.cwd()): Runtime {
     if (existsSync(file)) return withLayout(fromFile(file, runtime), path)
   }
   throw new ControlError(`--runtime ${runtime}: no bin/mqtt-broker or bin/broker.js in that directory; give the directory \`mqttctl build\` wrote`, EXIT.usage)
+}
+
+/**
+ * The runtime with the configuration's memory flags (runtime.maxOldSpaceMb / maxSemiSpaceMb) in place
+ * of the defaults, when this Node.js runs it; a launcher or single executable (a build layout) keeps
+ * the flags it was built with (its etc/broker.json's, also in the systemd unit's NODE_OPTIONS).
+ */
+export function withMemoryFlags(rt: Runtime, settings: NodeMemorySettings | undefined): Runtime {
+  if (rt.command !== process.execPath || settings === undefined) return rt
+  const rest = rt.args.filter((a) => !isMemoryFlag(a))
+  return {...rt, args: [...brokerNodeFlags(settings), ...rest]}
 }
 
 /** tsx's loader as an absolute URL, so `node --import` resolves it from this package whatever the working directory is. */

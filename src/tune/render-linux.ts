@@ -2,6 +2,7 @@
 import {formatInt} from '../cli/render.js'
 import {hashHeader, type HeaderInput} from './header.js'
 import {KERNEL_NR_OPEN_DEFAULT, LIMITS_DIFFERENCES, linuxLimits, sysctlDifferences, sysctlEntries, UNIT_DIFFERENCES} from './linux.js'
+import {runtimeNodeFlags} from '../sizing/index.js'
 import {renderTemplate} from './template.js'
 import type {RenderOptions, TuneFile} from './types.js'
 
@@ -44,6 +45,7 @@ export function unitFile(o: RenderOptions, base: Base): string {
     installDir: o.installDir,
     openFiles: String(openFiles),
     maxProcesses: String(maxProcesses),
+    nodeOptions: (o.nodeFlags ?? runtimeNodeFlags(o.devices ?? o.tier.maxDevices)).join(' '),
   })
 }
 

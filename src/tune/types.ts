@@ -23,6 +23,8 @@ export interface RenderInput {
   installDir?: string
   /** Service account; default mqtt-broker. */
   user?: string
+  /** Node.js flags of the broker (the systemd unit's NODE_OPTIONS); default: the plan's heap settings for the fleet (src/sizing runtimeNodeFlags). */
+  nodeFlags?: readonly string[]
 }
 
 export type RenderOptions = Required<Pick<RenderInput, 'installDir' | 'user'>> & RenderInput

@@ -13,6 +13,9 @@ Type=simple
 User={{user}}
 Group={{user}}
 WorkingDirectory={{installDir}}
+# V8 heap limit and semi-space from the plan (runtime.maxOldSpaceMb / maxSemiSpaceMb): also read by a
+# single-executable build, which takes no node flags on its command line.
+Environment="NODE_OPTIONS={{nodeOptions}}"
 ExecStart={{installDir}}/bin/mqtt-broker --config {{installDir}}/etc/broker.json
 LimitNOFILE={{openFiles}}
 LimitNPROC={{maxProcesses}}

@@ -3,7 +3,6 @@
  * empty directory elsewhere, starts a working broker configured for the medium tier; and two builds
  * are byte-identical.
  */
-import {BROKER_NODE_FLAGS} from '../../src/broker/node-flags.js'
 import {execFileSync} from 'node:child_process'
 import {cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -11,7 +10,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {build, type BuildResult, resolvePlan} from '../../src/build/index.js'
-import {tierByName} from '../../src/sizing/index.js'
+import {plan, tierByName} from '../../src/sizing/index.js'
 import {roundTrip, startArtifact} from './run-artifact.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -59,8 +58,13 @@ describe('build --devices 50000 --archive', () => {
       'systemd/mqtt-broker.service',
     ])
     expect(statSync(join(first.out, 'bin/mqtt-broker')).mode & 0o777).toBe(0o755)
-    // The launcher passes the broker's Node.js flags (V8 sizes its heap at start-up).
-    expect(readFileSync(join(first.out, 'bin/mqtt-broker'), 'utf8')).toContain(`exec "$node" ${BROKER_NODE_FLAGS.join(' ')} "$here/broker.mjs" "$@"`)
+    // The launcher and the unit pass the broker's Node.js flags (V8 sizes its heap at start-up): the
+    // plan's heap limit for 50,000 devices, as etc/broker.json's runtime settings say.
+    const heap = plan({devices: 50_000}).runtime.heap
+    const flags = `--max-semi-space-size=${heap.maxSemiSpaceMb} --max-old-space-size=${heap.maxOldSpaceMb}`
+    expect(readFileSync(join(first.out, 'bin/mqtt-broker'), 'utf8')).toContain(`exec "$node" ${flags} "$here/broker.mjs" "$@"`)
+    expect(readFileSync(join(first.out, 'systemd/mqtt-broker.service'), 'utf8')).toContain(`Environment="NODE_OPTIONS=${flags}"`)
+    expect(JSON.parse(readFileSync(join(first.out, 'etc/broker.json'), 'utf8')).runtime).toEqual({maxOldSpaceMb: heap.maxOldSpaceMb, maxSemiSpaceMb: 2})
     const manifest = JSON.parse(readFileSync(join(first.out, 'manifest.json'), 'utf8'))
     expect(manifest.build).toMatchObject({tier: 'medium', devices: 50_000, optimize: 'fast', target: `linux-${process.arch}`, singleExecutable: false})
     expect(manifest.files.map((f: {path: string}) => f.path)).toEqual(files(first.out).filter((f) => f !== 'manifest.json' && f !== 'SHA256SUMS'))

@@ -58,7 +58,7 @@ describe('mqttctl build', () => {
     expect(readdirSync(join(out, 'bin')).sort()).toEqual(['broker.mjs', 'mqtt-broker.cmd', 'package.json'])
     expect(readdirSync(join(out, 'scripts')).sort()).toEqual(['tune.ps1', 'undo.ps1', 'verify.ps1'])
     expect(existsSync(join(out, 'systemd'))).toBe(false)
-    expect(readFileSync(join(out, 'bin/mqtt-broker.cmd'), 'utf8')).toContain('node --max-semi-space-size=2 "%~dp0broker.mjs" %*')
+    expect(readFileSync(join(out, 'bin/mqtt-broker.cmd'), 'utf8')).toMatch(/^node --max-semi-space-size=2 --max-old-space-size=\d+ "%~dp0broker\.mjs" %\*\r$/m)
   })
 
   const bad: Array<[string[], RegExp]> = [

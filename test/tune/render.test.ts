@@ -134,7 +134,7 @@ describe('Linux files', () => {
   // Keys this renderer may emit, per section (systemd.unit(5), systemd.service(5), systemd.exec(5)).
   const KNOWN = {
     Unit: ['Description', 'After', 'Wants', 'Documentation'],
-    Service: ['Type', 'User', 'Group', 'WorkingDirectory', 'ExecStart', 'LimitNOFILE', 'LimitNPROC', 'Restart', 'RestartSec', 'TimeoutStopSec', 'StandardOutput', 'StandardError', 'SyslogIdentifier'],
+    Service: ['Type', 'User', 'Group', 'WorkingDirectory', 'Environment', 'ExecStart', 'LimitNOFILE', 'LimitNPROC', 'Restart', 'RestartSec', 'TimeoutStopSec', 'StandardOutput', 'StandardError', 'SyslogIdentifier'],
     Install: ['WantedBy'],
   }
 
