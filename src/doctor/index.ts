@@ -10,6 +10,7 @@ import {plan, TIERS, tierByName, tierForConnections} from '../sizing/index.js'
 import {checkBackup, checkConfigCapacity, checkListenAddress, checkLogLevel, checkNode, checkOsLimits} from './local.js'
 import {checkDataDir, checkMonitoring, checkPort, checkTls} from './live.js'
 import {checkLoad} from './load.js'
+import {checkStore} from './store.js'
 import type {DoctorCheck, DoctorReport} from './types.js'
 
 export type {DoctorCheck, DoctorReport, DoctorStatus} from './types.js'
@@ -56,6 +57,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     checks.push(checkTls(config))
     checks.push(checkListenAddress(config))
     checks.push(checkDataDir(files.dataDir, connections))
+    checks.push(checkStore(config, files.dataDir))
     checks.push(checkLogLevel(config, tier))
     checks.push(await checkMonitoring(config, state))
     checks.push(checkBackup(file))
