@@ -40,6 +40,9 @@ export function readConfigFile(file: string): Record<string, unknown> {
     throw new ConfigError('file', `configuration file ${file} is not valid JSON: ${(error as Error).message}`)
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('file', `configuration file ${file} must hold one JSON object`)
+  // "persistence": "none" (or "durable") is short for {"persistence": {"mode": ...}}.
+  const p = (raw as Record<string, unknown>).persistence
+  if (typeof p === 'string') (raw as Record<string, unknown>).persistence = {mode: p}
   const extra = unknownKeys(raw as Record<string, unknown>)
   if (extra.length > 0) {
     throw new ConfigError(extra[0], `configuration file ${file}: unknown key "${extra[0]}"; allowed keys: ${FIELDS.map((f) => f.key).join(', ')}`)

@@ -78,6 +78,20 @@ export interface RuntimeConfig {
   maxSemiSpaceMb: number
 }
 
+/** Where sessions, queued messages and retained messages live (docs/durability.md). */
+export interface PersistenceConfig {
+  /** 'durable': a journal under <dataDir>/store, loaded at start; 'none': memory only, lost on restart. */
+  mode: 'durable' | 'none'
+  /** 'always': a QoS 1/2 ack waits for fdatasync; 'interval': for the write only (survives kill -9), fdatasync every syncInterval ms. */
+  sync: 'always' | 'interval'
+  /** sync "interval": longest wait for an fdatasync, ms (what a power cut can lose). */
+  syncInterval: number
+  /** Journal growth (MB) that starts a compaction (a new snapshot, older files removed). */
+  compactMb: number
+  /** Longest delay before subscriptions.json shows a change, seconds. */
+  subscriptionsInterval: number
+}
+
 export interface BrokerConfig {
   listeners: ListenerConfig[]
   maxConnections: number
@@ -94,6 +108,7 @@ export interface BrokerConfig {
   denySubscribe: string[]
   auth: AuthConfig
   runtime: RuntimeConfig
+  persistence: PersistenceConfig
 }
 
 type Kind = 'int' | 'bool' | 'string' | 'enum' | 'listeners' | 'strings' | 'optString' | 'optBool'
@@ -135,6 +150,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   denySubscribe: [],
   auth: {takeOver: 'same-user', credentialCache: 100_000},
   runtime: {maxOldSpaceMb: 0, maxSemiSpaceMb: 2},
+  persistence: {mode: 'durable', sync: 'always', syncInterval: 1000, compactMb: 64, subscriptionsInterval: 10},
 }
 
 const U32 = 4_294_967_295
@@ -169,6 +185,11 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'auth.credentialCache', kind: 'int', min: 0, max: 10_000_000, help: 'verified logins kept in memory (HMAC-keyed, no password stored); 0 = hash every CONNECT'},
   {key: 'runtime.maxOldSpaceMb', kind: 'int', min: 0, max: 1_048_576, help: 'V8 heap limit of the broker process, MB (node --max-old-space-size; 0 = V8 default); set by plan --write, passed by start, the build launcher and the systemd unit'},
   {key: 'runtime.maxSemiSpaceMb', kind: 'int', min: 0, max: 1_024, help: 'V8 semi-space of the broker process, MB (node --max-semi-space-size; 0 = V8 default)'},
+  {key: 'persistence.mode', kind: 'enum', values: ['durable', 'none'], env: 'MQTTCTL_PERSISTENCE', help: 'durable: sessions, queued and retained messages kept in <dataDir>/store across restarts; none: memory only'},
+  {key: 'persistence.sync', kind: 'enum', values: ['always', 'interval'], env: 'MQTTCTL_PERSISTENCE_SYNC', help: 'always: QoS 1/2 acks wait for fdatasync; interval: for the write only (a power cut loses up to syncInterval ms)'},
+  {key: 'persistence.syncInterval', kind: 'int', min: 1, max: 60_000, help: 'sync "interval": longest wait for an fdatasync, ms'},
+  {key: 'persistence.compactMb', kind: 'int', min: 1, max: 1_048_576, help: 'journal growth (MB) that starts a compaction'},
+  {key: 'persistence.subscriptionsInterval', kind: 'int', min: 1, max: 3_600, help: 'longest delay before subscriptions.json shows a change, seconds'},
 ]
 
 export function getPath(obj: unknown, key: string): unknown {
