@@ -32,6 +32,7 @@ import type {Logger} from '../log.js'
 import type {Message} from '../message.js'
 import {SubscriptionIndex} from '../topics/index.js'
 import {RetainedSync} from './retained.js'
+import {type SessionHost, SessionMover} from './sessions.js'
 import {SubjectMap} from './subjects.js'
 import {WireError, decodeMessage, encodeHeaders} from './wire.js'
 
@@ -45,6 +46,10 @@ export interface ClusterHost {
   deliverShared(msg: Message, name: string): boolean
   /** A retained message from the cluster's stream: store it (empty payload: delete it). */
   applyRetained(msg: Message): void
+  /** Sessions moving between nodes (./sessions.ts). */
+  readonly sessions: Omit<SessionHost, 'logger' | 'clock'>
+  /** Does this node hold the client (connected, or a session waiting for it)? */
+  holds(clientId: string): boolean
 }
 
 export interface ClusterOptions {
@@ -108,6 +113,8 @@ export class ClusterNode {
   /** This node's plain filters, to pick the one NATS subscription that handles a topic. */
   readonly #own = new SubscriptionIndex({cacheSize: 10_000})
   #retained: RetainedSync | undefined
+  #mover: SessionMover | undefined
+  #sweep: NodeJS.Timeout | undefined
   #closed = false
   /** Connections that are reconnecting now. */
   readonly #down = new Set<'main' | 'shared'>()
@@ -165,13 +172,30 @@ export class ClusterNode {
     // Filters that arrived before the link: subscribe them now.
     for (const [filter, interest] of this.#plain) if (interest.subs.length === 0) interest.subs = this.#subscribePlain(filter)
     for (const [name, interest] of this.#queues) if (interest.subs.length === 0) interest.subs = this.#subscribeQueue(name)
+    const host = this.#host
+    this.#mover = new SessionMover(main, this.map.prefix, this.name, {...host.sessions, logger: host.logger, clock: host.clock})
+    // Clients that ended here stop being announced (their subscription is dropped) once a minute.
+    this.#sweep = setInterval(() => this.#mover?.sweep((id) => host.holds(id)), 60_000)
+    this.#sweep.unref()
     this.#setConnected()
     this.#host.logger.info(`cluster: node ${this.name} joined through NATS ${main.getServer()}`)
-    this.#retained = new RetainedSync(main, this.#options.prefix, this.#options.replicas ?? 1, this.#host, this.stats)
-    try {
-      await this.#retained.start()
-    } catch (error) {
-      this.#host.logger.error(`cluster: retained messages unavailable (JetStream): ${(error as Error)?.message ?? error}`)
+    // JetStream may still be electing its leaders (a NATS cluster just started): retry until it answers.
+    let warned = false
+    while (!this.#closed) {
+      const retained = new RetainedSync(main, this.#options.prefix, this.#options.replicas ?? 1, this.#host, this.stats)
+      try {
+        await retained.start()
+        this.#retained = retained
+        if (warned) this.#host.logger.info(`cluster: retained messages available again (JetStream stream ${retained.stream})`)
+        break
+      } catch (error) {
+        await retained.stop().catch(() => {})
+        if (!warned) {
+          warned = true
+          this.#host.logger.error(`cluster: retained messages not shared with other nodes until JetStream answers (${(error as Error)?.message ?? error}); retrying`)
+        }
+        await this.#pause(Math.max(this.#options.reconnectWaitMs ?? 1000, 250))
+      }
     }
     this.#resolveReady()
   }
@@ -192,13 +216,22 @@ export class ClusterNode {
           warned = true
           this.#host.logger.warn(`cluster: cannot reach NATS at ${this.#options.servers.join(', ')} (${(error as Error)?.message ?? error}); serving local clients only, retrying`)
         }
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve
-          this.#host.clock.setTimeout(resolve, this.#options.reconnectWaitMs ?? 1000)
-        })
+        await this.#pause(this.#options.reconnectWaitMs ?? 1000)
       }
     }
     return undefined
+  }
+
+  /** Waits between network retries (real time, unref'd: a retry is not protocol time); close() cuts it short. */
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      timer.unref()
+      this.#wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
   }
 
   #watch(nc: NatsConnection, which: 'main' | 'shared'): void {
@@ -366,6 +399,21 @@ export class ClusterNode {
     this.#host.logger.warn(`cluster: ${what} ${why}: served on this node only (${this.stats.unmapped} so far, logged once a minute)`)
   }
 
+  /**
+   * A client is connecting here: take it over from whichever node holds it (closing its connection
+   * there and moving its session here). Resolves at once while the link is down.
+   */
+  async claimSession(clientId: string): Promise<void> {
+    if (!this.stats.connected || this.#mover === undefined) return
+    await this.#mover.claim(clientId)
+  }
+
+  /** Session-move figures: moved away, adopted here, connections taken over from here, clients announced. */
+  get sessionStats(): {moved: number; adopted: number; takeovers: number; holding: number} {
+    const m = this.#mover
+    return {moved: m?.moved ?? 0, adopted: m?.adopted ?? 0, takeovers: m?.takeovers ?? 0, holding: m?.holding ?? 0}
+  }
+
   /** A round trip to NATS on both connections: every subscription and publish before it reached the server. */
   async flush(): Promise<void> {
     await Promise.all([this.#main?.flush(), this.#shared?.flush()])
@@ -377,6 +425,8 @@ export class ClusterNode {
     this.#closed = true
     this.stats.connected = false
     this.#wake?.()
+    clearInterval(this.#sweep)
+    this.#mover?.close()
     await this.#retained?.stop()
     const conns = [this.#main, this.#shared].filter((c): c is NatsConnection => c !== undefined)
     await Promise.all(conns.map(async (c) => {

@@ -8,10 +8,16 @@ import {systemClock} from '../../../src/broker/clock.js'
 import {type ClusterHost, ClusterNode} from '../../../src/broker/cluster/node.js'
 import {memoryLogger} from '../../../src/broker/log.js'
 import type {Message} from '../../../src/broker/message.js'
+import {MemoryStore} from '../../../src/broker/persistence/memory.js'
+import type {SessionRecord} from '../../../src/broker/persistence/store.js'
+import type {MovedSession} from '../../../src/broker/cluster/sessions.js'
 import {type NatsServer, startNats} from '../../helpers/nats.js'
 import {waitFor} from '../../helpers/mqtt.js'
 
 interface RecordingHost extends ClusterHost {
+  connected: Set<string>
+  stored: Map<string, SessionRecord>
+  adopted: MovedSession[]
   local: Message[]
   shared: Array<{name: string; msg: Message}>
   retained: Map<string, Message>
@@ -32,6 +38,16 @@ function host(): RecordingHost {
     applyRetained: (msg) => {
       if (msg.payload.length === 0) h.retained.delete(msg.topic)
       else h.retained.set(msg.topic, msg)
+    },
+    connected: new Set(),
+    stored: new Map(),
+    adopted: [],
+    holds: (id) => h.connected.has(id) || h.stored.has(id),
+    sessions: {
+      disconnect: (id) => h.connected.delete(id),
+      getSession: (id) => h.stored.get(id),
+      release: (s) => void h.stored.delete(s.clientId),
+      adopt: (m) => void h.adopted.push(m),
     },
   }
   return h
@@ -182,6 +198,55 @@ describe('ClusterNode', () => {
     const hc = host()
     await node(hc, 'p4') // ready() resolves once loaded
     expect([...hc.retained.keys()].sort()).toEqual(['$SYS/x', 'r/1'])
+  })
+
+  it('moves a session with its messages to the node where the client connects, and takes the connection over', async () => {
+    const ha = host()
+    const hb = host()
+    const a = await node(ha, 'p6')
+    const b = await node(hb, 'p6')
+    // Nobody holds "nobody": answered at once (no responders), nothing adopted.
+    await b.claimSession('nobody')
+    expect(hb.adopted).toEqual([])
+    // A holds "dev-1": connected, with a persistent session, a QoS 2 exchange and messages.
+    const store = new MemoryStore()
+    const s = store.createSession('dev-1', 3600)
+    s.subscriptions.set('a/#', {qos: 1, noLocal: false, retainAsPublished: true, retainHandling: 0, subscriptionId: 4})
+    store.addIncoming(s, 17)
+    s.lastPacketId = 9
+    const inflight = {msg: msg('a/1', 'in flight', {qos: 1}), qos: 1 as const, retain: false, packetId: 9, released: false, sent: true}
+    store.setInflight(s, inflight)
+    store.enqueue(s, {msg: msg('a/2', 'queued', {qos: 2, expiresAt: Date.now() + 60_000, properties: {userProperties: {k: ['1', '2']}}}), qos: 2, retain: false, packetId: 0, released: false, sent: false, subscriptionIds: [4]})
+    ha.stored.set('dev-1', s)
+    ha.connected.add('dev-1')
+    await a.claimSession('dev-1') // A announces that it holds dev-1
+    await a.flush()
+    await b.claimSession('dev-1')
+    expect(ha.connected.has('dev-1')).toBe(false) // taken over
+    expect(ha.stored.has('dev-1')).toBe(false) // released
+    expect(hb.adopted).toHaveLength(1)
+    const m = hb.adopted[0]
+    expect(m.clientId).toBe('dev-1')
+    expect(m.expiryInterval).toBe(3600)
+    expect(m.subscriptions).toEqual([['a/#', {qos: 1, noLocal: false, retainAsPublished: true, retainHandling: 0, subscriptionId: 4}]])
+    expect(m.incoming).toEqual([17])
+    expect(m.lastPacketId).toBe(9)
+    expect(m.deliveries.map((d) => [d.msg.topic, d.msg.payload.toString(), d.qos, d.packetId, d.sent])).toEqual([
+      ['a/1', 'in flight', 1, 9, true],
+      ['a/2', 'queued', 2, 0, false],
+    ])
+    expect(m.deliveries[1].msg.properties).toEqual({userProperties: {k: ['1', '2']}})
+    expect(m.deliveries[1].subscriptionIds).toEqual([4])
+    expect(m.deliveries[1].msg.expiresAt).toBeGreaterThan(Date.now() + 58_000)
+    expect(a.sessionStats.moved).toBe(1)
+    expect(b.sessionStats.adopted).toBe(1)
+    // Now B holds it: a third node asking gets it from B.
+    hb.stored.set('dev-1', store.createSession('dev-1', 10))
+    const hc = host()
+    const c = await node(hc, 'p6')
+    await b.flush()
+    await c.claimSession('dev-1')
+    expect(hc.adopted.map((x) => x.expiryInterval)).toEqual([10])
   })
 
   it('keeps serving locally while NATS is away, says so, and rejoins', async () => {
