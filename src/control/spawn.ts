@@ -1,8 +1,9 @@
 /**
  * Running the broker runtime as a child process (execa):
  *
- * - foreground: the child's log streams to our stdout/stderr; SIGINT/SIGTERM/SIGHUP are forwarded
- *   once each, so Ctrl-C means one graceful close; we exit with the child's status. The child runs in
+ * - foreground: the child's log streams to our stdout/stderr; SIGINT/SIGTERM are forwarded once
+ *   each, so Ctrl-C means one graceful close; we exit with the child's status. SIGHUP is forwarded as
+ *   SIGHUP: the broker reloads its password, ACL and TLS files and keeps running. The child runs in
  *   its own process group (so the terminal's Ctrl-C reaches it only through us, exactly once) and
  *   stops by itself if our stdin pipe to it closes (we were killed).
  * - detached: the child's output goes to <dataDir>/broker.log; we return once it wrote broker.json
@@ -38,7 +39,7 @@ export async function runForeground(runtime: Runtime, args: string[]): Promise<n
     forceKillAfterDelay: false,
   })
   const forward = (signal: NodeJS.Signals) => () => {
-    child.kill(signal === 'SIGHUP' ? 'SIGTERM' : signal)
+    child.kill(signal)
   }
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const)
   for (const [s, h] of handlers) process.on(s, h)
