@@ -1,0 +1,98 @@
+/**
+ * PUBACK / PUBREC of a QoS 1/2 message that went to NATS wait until the NATS server has it.
+ *
+ * The handlers already hold a QoS 1/2 acknowledgement until the Store says the operation is durable
+ * (Store.writeSeq / whenDurable, see SEAMS.md). This wraps the broker's store so that exporting a
+ * QoS 1/2 message also counts as a write: writeSeq = the inner store's + the exports so far, and
+ * whenDurable waits for the inner store and for one NATS round trip (PING/PONG: the server has read
+ * every message published before it) covering the exports. One round trip serves every ack that
+ * arrived meanwhile, so the cost is per batch. A node killed after the PUBACK cannot have lost the
+ * message on its way to NATS; what NATS does with it after that is docs/scale-out.md's business.
+ * Without the link (messages stay local) nothing extra is waited for.
+ */
+import type {Store} from '../persistence/store.js'
+
+export interface Flusher {
+  /** Resolves once the NATS server has read everything published so far. */
+  flush(): Promise<void>
+}
+
+export class ExportAcks {
+  #exported = 0
+  #flushed = 0
+  #flushing = false
+  #waiters: Array<{seq: number; cb: (err?: Error) => void}> = []
+  readonly #flusher: Flusher
+
+  constructor(flusher: Flusher) {
+    this.#flusher = flusher
+  }
+
+  get seq(): number {
+    return this.#exported
+  }
+
+  /** A QoS 1/2 message was handed to NATS. */
+  exported(): void {
+    this.#exported++
+  }
+
+  /** cb() once every export up to `seq` reached the NATS server. */
+  whenFlushed(seq: number, cb: (err?: Error) => void): void {
+    if (seq <= this.#flushed) return cb()
+    this.#waiters.push({seq, cb})
+    this.#run()
+  }
+
+  #run(): void {
+    if (this.#flushing || this.#waiters.length === 0) return
+    this.#flushing = true
+    const target = this.#exported
+    this.#flusher.flush().then(
+      () => this.#done(target),
+      (error: unknown) => this.#done(target, error instanceof Error ? error : new Error(String(error))),
+    )
+  }
+
+  #done(target: number, err?: Error): void {
+    this.#flushing = false
+    if (err === undefined && target > this.#flushed) this.#flushed = target
+    const waiters = this.#waiters
+    const keep: typeof waiters = []
+    this.#waiters = []
+    for (const w of waiters) {
+      if (w.seq <= target) w.cb(err)
+      else keep.push(w)
+    }
+    this.#waiters.push(...keep)
+    this.#run()
+  }
+}
+
+/**
+ * `inner` with writeSeq / whenDurable covering the NATS exports too; every other member is the
+ * inner store's own (bound once, so the hot path pays one property lookup).
+ */
+export function withExportAcks(inner: Store, acks: ExportAcks): Store {
+  const bound = new Map<PropertyKey, unknown>()
+  // Waits for everything written so far (at least `seq`, which is at most the sum now).
+  const whenDurable = (_seq: number, cb: (err?: Error) => void): void => {
+    const exportSeq = acks.seq
+    inner.whenDurable(inner.writeSeq, (err) => (err !== undefined ? cb(err) : acks.whenFlushed(exportSeq, cb)))
+  }
+  return new Proxy(inner, {
+    get(target, key) {
+      if (key === 'writeSeq') return target.writeSeq + acks.seq
+      if (key === 'whenDurable') return whenDurable
+      let v = bound.get(key)
+      if (v === undefined) {
+        v = Reflect.get(target, key, target)
+        if (typeof v === 'function') {
+          v = (v as (...a: unknown[]) => unknown).bind(target)
+          bound.set(key, v)
+        } else return v
+      }
+      return v
+    },
+  })
+}
