@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {type Explanation, explainPlan} from '../src/sizing/explain.js'
@@ -13,8 +14,7 @@ import {
   type PlanInput,
   readRuntimeProfile,
   nextSteps,
-  shippedProfile,
-  shippedProfilePath,
+  shippedLoaded,
   parseDevices,
   parseWorkloadFlag,
   plan,
@@ -108,8 +108,9 @@ export default class Plan extends BaseCommand {
   /** --profile shipped | host | FILE; default: this host's when it exists, else the shipped one. */
   private profile(name: string | undefined): LoadedProfile {
     if (name === undefined) return activeProfile()
-    if (name === 'shipped') return {profile: shippedProfile(), path: shippedProfilePath()}
+    if (name === 'shipped') return shippedLoaded()
     const path = name === 'host' ? hostProfilePath() : name
+    if (name !== 'host' && !existsSync(path)) throw new InputError(`--profile ${JSON.stringify(name)} is not allowed: no such file; allowed: shipped, host or a runtime profile FILE`)
     return {profile: readRuntimeProfile(path), path}
   }
 

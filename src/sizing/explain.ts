@@ -136,7 +136,7 @@ function explainRuntime(p: Plan, add: Add): void {
   add('runtime.memory.totalBytes', b(m.totalBytes), `max(settled ${b(m.idleBytes)}, after a storm ${b(m.stormBytes)}) + queues ${b(m.queue.bytes)}`, 'sum of the lines above')
   add('runtime.heap.maxOldSpaceMb', `${n(r.heap.maxOldSpaceMb)} MB`, `total ${b(m.totalBytes)} × ${HEAP_HEADROOM}, at least ${MIN_HEAP_MB} MB, rounded up to ${HEAP_STEP_MB} MB`,
     'ours: V8\'s default limit (about a quarter of RAM, at most ~4 GB) kills a large broker with "heap out of memory"; written to runtime.maxOldSpaceMb by plan --write')
-  add('runtime.heap.ramGiB', `${r.heap.ramGiB} GiB`, `heap limit ${n(r.heap.maxOldSpaceMb)} MB + idle broker ${b(m.baselineBytes)} + ${b(OS_RESERVE_BYTES)} for the OS and socket buffers, whole GiB`, 'ours')
+  add('runtime.heap.ramGiB', `${r.heap.ramGiB} GiB`, `heap limit ${n(r.heap.maxOldSpaceMb)} MB + idle broker ${b(m.baselineBytes)} + ${b(OS_RESERVE_BYTES)} for the OS and socket buffers, whole GiB`, 'assumption: the OS, page cache and kernel socket buffers need about 1 GiB besides the broker')
   const c = r.cpu
   const f = (x: number) => String(Math.round(x * 1000) / 1000)
   const micros = r.cpu.maxDeliveriesPerSecond > 0 ? (CPU_PLAN_SHARE * 1e6) / r.cpu.maxDeliveriesPerSecond : 0

@@ -15,14 +15,14 @@
 import {formatInt as fmt} from '../cli/render.js'
 import {type Broadcast, type Cpu, type Memory, type Workload, broadcast, cpu, memory} from './capacity.js'
 import {ASSUMED} from './guide.js'
-import {type LoadedProfile, shippedProfile, shippedProfilePath} from './runtime-profile.js'
+import {type LoadedProfile, shippedLoaded} from './runtime-profile.js'
 import {CPU_PLAN_SHARE, type RuntimeEstimate, runtimeEstimate} from './runtime.js'
 import {TIERS, type Tier, type TierBroker, type TierHardware, type TierName, type TierOs, tierByName, tierFor} from './tiers.js'
 import {type PlanInput, resolveWorkload} from './workload.js'
 
 export * from './tiers.js'
 export {type Broadcast, type ByteRange, type Cpu, type Memory, type Qos, type Workload} from './capacity.js'
-export {type LoadedProfile, type RuntimeFigures, type RuntimeProfile, RuntimeProfileError, activeProfile, hostProfilePath, readRuntimeProfile, saveRuntimeProfile, shippedProfile, shippedProfilePath} from './runtime-profile.js'
+export {type LoadedProfile, type RuntimeFigures, type RuntimeProfile, RuntimeProfileError, SHIPPED_PROFILE, activeProfile, hostProfilePath, readRuntimeProfile, saveRuntimeProfile, shippedLoaded, shippedProfile, shippedProfilePath} from './runtime-profile.js'
 export {type RuntimeEstimate, runtimeEstimate} from './runtime.js'
 export {type CountSpec, DEVICES, InputError, allowed, parseCount, parseDevices} from './parse.js'
 export {type PlanInput, WORKLOAD_SPECS, parseWorkloadFlag, resolveWorkload} from './workload.js'
@@ -82,6 +82,20 @@ export interface Plan {
   next: string[]
 }
 
+
+/**
+ * The broker's Node.js flags for a fleet of `devices` (one node's share): the plan's heap limit and
+ * semi-space. Used where no configuration file carries them (tune's systemd unit, build --devices/--tier).
+ */
+export function runtimeNodeFlags(devices: number): string[] {
+  return plan({devices}).runtime.heap.nodeFlags
+}
+
+/** The runtime memory settings (src/config `runtime`) a plan for `devices` writes. */
+export function runtimeSettings(devices: number): {maxOldSpaceMb: number; maxSemiSpaceMb: number} {
+  const h = plan({devices}).runtime.heap
+  return {maxOldSpaceMb: h.maxOldSpaceMb, maxSemiSpaceMb: h.maxSemiSpaceMb}
+}
 
 /** What to run after plan; with the file `plan --write` wrote, build and start are pointed at it. */
 export function nextSteps(devices: number, configFile?: string): string[] {
@@ -143,7 +157,7 @@ function runtimeNotes(r: RuntimeSection, nodes: number): string[] {
 /** The plan for a fleet. Throws InputError (from resolveWorkload) on a value outside its limits. */
 export function plan(input: PlanInput, options: PlanOptions = {}): Plan {
   const w = resolveWorkload(input)
-  const loaded = options.profile ?? {profile: shippedProfile(), path: shippedProfilePath()}
+  const loaded = options.profile ?? shippedLoaded()
   const single = tierFor(w.devices)
   const tier = single ?? tierByName('large')
   const notes: string[] = []

@@ -141,9 +141,17 @@ export function validateRuntimeProfile(raw: unknown, path: string): RuntimeProfi
   }
 }
 
-/** The profile shipped in the package. */
+/** The shipped profile's place in the package, as plans name it (the same on every machine). */
+export const SHIPPED_PROFILE = 'src/sizing/runtime-profile.json'
+
+/** The profile shipped in the package, on disk. */
 export function shippedProfilePath(): string {
-  return join(packageRoot(), 'src', 'sizing', 'runtime-profile.json')
+  return join(packageRoot(), ...SHIPPED_PROFILE.split('/'))
+}
+
+/** The shipped profile as a plan names it. */
+export function shippedLoaded(): LoadedProfile {
+  return {profile: shippedProfile(), path: SHIPPED_PROFILE}
 }
 
 /** `$MQTTCTL_PROFILE`, else `~/.config/mqttctl/runtime-profile.json` (`$XDG_CONFIG_HOME` honoured). */
@@ -184,7 +192,7 @@ export function shippedProfile(): RuntimeProfile {
 /** The host profile when one exists and is valid, else the shipped one (with a warning when the host file is unusable). */
 export function activeProfile(env: NodeJS.ProcessEnv = process.env): LoadedProfile {
   const path = hostProfilePath(env)
-  const loaded = {profile: shippedProfile(), path: shippedProfilePath()}
+  const loaded = shippedLoaded()
   if (!existsSync(path) && !env.MQTTCTL_PROFILE) return loaded
   try {
     return {profile: readRuntimeProfile(path), path}

@@ -228,11 +228,22 @@ describe('workload flags', () => {
 })
 
 describe('scale-out from 1,000,000 devices', () => {
-  it('3,000,000: four large nodes of 750,000, each keeping 20 % headroom, and the single-node figures withheld', () => {
-    const p = plan({devices: 3_000_000})
-    expect(p).toMatchObject({tier: 'large', nodes: 4, scaleOut: {nodeCapacity: 800_000, nodes: 4, nodesWithSpare: 5, devicesPerNode: 750_000}, memory: null, cpu: null, broadcast: null})
+  it('3,000,000: four large nodes of 750,000, each keeping 20 % headroom, with each node\'s figures and the cluster total', () => {
+    const p = plan({devices: 3_000_000, msgRate: 40_000})
+    expect(p).toMatchObject({tier: 'large', nodes: 4, scaleOut: {nodeCapacity: 800_000, nodes: 4, nodesWithSpare: 5, devicesPerNode: 750_000}})
     expect(p.broker.maxConnections).toBe(1_000_000)
-    expect(p.notes[0]).toMatch(/3,000,000 need 4 large-tier nodes of at most 800,000 .*no longer apply/)
+    expect(p.notes[0]).toMatch(/3,000,000 need 4 large-tier nodes of at most 800,000 .*each node's, for 750,000 live devices and 10,000 msg\/s/)
+    // Each node's figures: the guide's model and the runtime's for 750,000 live devices and a quarter of the rate.
+    expect(p.cluster!.perNode).toMatchObject({devices: 750_000, live: 750_000, msgRate: 10_000})
+    expect(p.memory.liveConnections).toBe(750_000)
+    expect(p.broadcast.subscribers).toBe(750_000)
+    expect(p.runtime.memory.connections.count).toBe(750_000)
+    expect(p.runtime.cpu.deliveriesPerSecond).toBe(10_000)
+    expect(p.cluster!.runtime.memoryBytes).toBe(4 * p.runtime.memory.totalBytes)
+    expect(p.cluster!.guide.memoryBytes).toBe(4 * p.memory.totalBytes)
+    expect(p.cluster!.runtime.coresUsable).toBe(4)
+    // 1,000,000 devices on: never "memory": null again.
+    for (const d of [1_000_000, 3_000_000, 100_000_000]) expect(plan({devices: d}).memory.totalBytes, String(d)).toBeGreaterThan(0)
   })
 
   it('no node is ever planned above the headroom plan and monitor warn at', () => {
@@ -254,7 +265,7 @@ describe('scale-out from 1,000,000 devices', () => {
 describe('the --json object', () => {
   it('every byte and count is an integer (only CPU percentages may have a fraction)', () => {
     const walk = (v: unknown, path: string): void => {
-      if (typeof v === 'number' && !/^cpu\./.test(path)) expect(Number.isInteger(v), path).toBe(true)
+      if (typeof v === 'number' && !/^(runtime\.)?cpu\./.test(path)) expect(Number.isInteger(v), path).toBe(true)
       if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k)
     }
     for (const d of [7, 5_000, 12_345, 500_000, 3_000_000]) walk(plan({devices: d, msgRate: 3_333, payload: 77, subsPerDevice: 3, retained: 9, qos: 0}), '')
