@@ -1,12 +1,19 @@
 /**
- * The broker: wires listeners, connections, the subscription index, the store, sessions, fan-out
- * and stats; owns the client registry, the once-per-turn flush of dirty connections and the
- * connection deadline wheel (connect timeout, keep alive, close grace).
+ * The broker: wires listeners, connections, the subscription service, the store, sessions, fan-out,
+ * the authorizer and stats; builds the narrow context the handlers get (context.ts); owns the
+ * once-per-turn flush of dirty connections and the connection deadline wheel (connect timeout,
+ * keep alive, close grace).
  */
-import type {Server, Socket} from 'node:net'
+import type {Server} from 'node:net'
 import type {BrokerConfig} from '../config/index.js'
-import {ConnState, Connection, Paused} from './connection.js'
+import {AllowAll, type Authorizer} from './auth/authorizer.js'
+import {Clients} from './clients.js'
+import {type Clock, systemClock} from './clock.js'
+import {ConnState, Paused} from './conn-state.js'
+import {type ClientSocket, Connection, type ConnectionHost, type PacketSink} from './connection.js'
+import type {BrokerContext} from './context.js'
 import {Decoder} from './decoder.js'
+import {createDispatcher} from './dispatch.js'
 import {Fanout} from './fanout.js'
 import type {Broker, BrokerOptions, ListeningAddress} from './index.js'
 import {listenTcp} from './listeners/tcp.js'
@@ -17,31 +24,42 @@ import {Outbound} from './outbound.js'
 import {MemoryStore} from './persistence/memory.js'
 import type {Store} from './persistence/store.js'
 import {RC} from './protocol/reason-codes.js'
+import type {RouteSource, Router} from './router.js'
 import {Sessions} from './sessions/sessions.js'
 import {BrokerStats} from './stats/counters.js'
+import {Subscriptions} from './subscriptions.js'
 import {Deadlines} from './timers.js'
-import {SubscriptionIndex} from './topics/index.js'
 
+/** Wall-clock bound on close(): sockets still open after it are destroyed (real time, even with an injected clock). */
 const SHUTDOWN_GRACE_MS = 2000
 
 function ignoreError(): void {}
 
-export class BrokerImpl implements Broker {
+export class BrokerImpl implements Broker, ConnectionHost {
   readonly config: BrokerConfig
   readonly stats: BrokerStats
   readonly logger: Logger
+  readonly clock: Clock
   readonly store: Store
-  readonly subs: SubscriptionIndex
+  readonly authorizer: Authorizer
+  readonly subscriptions: Subscriptions
   /** Connected clients by client id. */
-  readonly clients = new Map<string, Connection>()
+  readonly clients: Clients
   /** Every open socket, CONNECTed or not. */
   readonly connections = new Set<Connection>()
   readonly outbound: Outbound
+  /** The local router. */
   readonly fanout: Fanout
+  /** Where accepted messages go: the fanout, or what BrokerOptions.router wrapped around it. */
+  readonly router: Router
   readonly sessions: Sessions
   readonly connDeadlines: Deadlines<Connection>
   /** Frames and decodes every connection's bytes (one shared parser, no per-connection parser). */
   readonly decoder: Decoder
+  /** What the handlers see of the broker. */
+  readonly context: BrokerContext
+  readonly maxQueuedBytes: number
+  readonly #sink: PacketSink
   #dirty: Connection[] = []
   /** Flush cycles so far (read budgets are per cycle). */
   turn = 1
@@ -50,32 +68,71 @@ export class BrokerImpl implements Broker {
   readonly #flush = (): void => this.flushAll()
   #servers: Server[] = []
   #acceptedThisTurn = 0
-  #acceptBacklog: Socket[] = []
+  #acceptBacklog: ClientSocket[] = []
   #acceptResetScheduled = false
   #closing: Promise<void> | undefined
   #listening = false
-  #lastLimitLog = 0
-  #limitHits = 0
 
   constructor(config: BrokerConfig, options: BrokerOptions = {}) {
     this.config = config
-    this.stats = options.stats ?? new BrokerStats()
-    this.logger = options.logger ?? silentLogger
-    this.store = options.store ?? new MemoryStore()
-    this.stats.maxConnections = config.maxConnections
-    this.subs = new SubscriptionIndex({cacheSize: config.limits.matchCacheSize, stats: this.stats})
-    this.outbound = new Outbound(this)
-    this.fanout = new Fanout(this)
-    this.sessions = new Sessions(this)
+    const stats = (this.stats = options.stats ?? new BrokerStats())
+    const logger = (this.logger = options.logger ?? silentLogger)
+    const clock = (this.clock = options.clock ?? systemClock)
+    const store = (this.store = options.store ?? new MemoryStore())
+    const authorizer = (this.authorizer = options.authorizer ?? new AllowAll())
+    this.maxQueuedBytes = config.limits.maxQueuedBytes
+    stats.maxConnections = config.maxConnections
+    const logDebug = (message: () => string): void => this.logDebug(message)
+    const subscriptions = (this.subscriptions = new Subscriptions({store, stats, matchCacheSize: config.limits.matchCacheSize}))
+    const clients = (this.clients = new Clients({stats, clock, logger, maxConnections: config.maxConnections}))
+    const outbound = (this.outbound = new Outbound({limits: config.limits, stats, store, clock, clients, authorizer}))
+    const fanout = (this.fanout = new Fanout({
+      batchSize: config.forwardBatchSize,
+      stats,
+      subscriptions,
+      outbound,
+      isOnline: (clientId) => clients.has(clientId),
+      flush: () => this.flushAll(),
+    }))
+    this.router = options.router?.(fanout) ?? fanout
+    const publish = (msg: Message, source?: RouteSource): void => this.publishMessage(msg, source)
+    const sessions = (this.sessions = new Sessions({
+      store,
+      stats,
+      clock,
+      logger,
+      subscriptions,
+      outbound,
+      publish,
+      redeliverShared: (d, leaving) => fanout.redeliverShared(d, leaving),
+      logDebug,
+    }))
     this.connDeadlines = new Deadlines(
       (c, now) => this.#connectionDue(c, now),
-      Date.now,
+      clock,
       (err, c) => {
-        this.logger.error(`Internal error in the connection timer of ${c.clientId || c.remote}: ${(err as Error)?.stack ?? err}`)
+        logger.error(`Internal error in the connection timer of ${c.clientId || c.remote}: ${(err as Error)?.stack ?? err}`)
         c.destroy()
       },
     )
     this.decoder = new Decoder(config.limits.maxPacketSize)
+    this.context = {
+      config,
+      stats,
+      logger,
+      clock,
+      store,
+      subscriptions,
+      router: this.router,
+      authorizer,
+      clients,
+      outbound,
+      sessions,
+      logDebug,
+      publish,
+      touchConnection: (conn) => this.touchConnection(conn),
+    }
+    this.#sink = createDispatcher(this.context)
   }
 
   async listen(): Promise<ListeningAddress[]> {
@@ -85,7 +142,7 @@ export class BrokerImpl implements Broker {
     await this.store.open()
     this.#restoreSubscriptions()
     const addresses: ListeningAddress[] = []
-    const onSocket = (socket: Socket): void => this.#accept(socket)
+    const onSocket = (socket: ClientSocket): void => this.accept(socket)
     try {
       for (const l of this.config.listeners) {
         const {server, port} = l.tls ? await listenTls(l, onSocket) : await listenTcp(l, onSocket)
@@ -101,7 +158,7 @@ export class BrokerImpl implements Broker {
       this.#listening = false
       throw err
     }
-    this.stats.startedAt = Date.now()
+    this.stats.startedAt = this.clock.now()
     for (const a of addresses) this.logger.info(`Listening on ${a.host}:${a.port}${a.tls ? ' (TLS)' : ''}`)
     return addresses
   }
@@ -156,7 +213,7 @@ export class BrokerImpl implements Broker {
   }
 
   /** Retain (store, replace, or delete on an empty payload [MQTT-3.3.1-10]) and route. */
-  publishMessage(msg: Message, source?: Connection): void {
+  publishMessage(msg: Message, source?: RouteSource): void {
     if (msg.retain) {
       if (msg.payload.length === 0) this.store.deleteRetained(msg.topic)
       else {
@@ -171,7 +228,15 @@ export class BrokerImpl implements Broker {
       }
       this.stats.retainedMessages = this.store.retainedCount
     }
-    this.fanout.route(msg, source)
+    this.router.route(msg, source)
+  }
+
+  pull(conn: Connection): void {
+    this.outbound.pull(conn)
+  }
+
+  lingerUntil(conn: Connection, at: number): void {
+    this.connDeadlines.schedule(conn, at)
   }
 
   markDirty(conn: Connection): void {
@@ -213,22 +278,10 @@ export class BrokerImpl implements Broker {
     else this.connDeadlines.cancel(conn)
   }
 
-  connectionLimitReached(): void {
-    this.#limitHits++
-    const now = Date.now()
-    if (now - this.#lastLimitLog < 1000) return // one line a second under a connection storm
-    this.#lastLimitLog = now
-    this.logger.warn(`Connection limit reached: ${this.clients.size} / ${this.config.maxConnections} (${this.#limitHits} refused)`)
-    this.#limitHits = 0
-  }
-
   /** The connection stops being a client (end() or socket close): registry, will, session. */
   connectionEnding(conn: Connection, prev: ConnState): void {
     if (prev !== ConnState.Connected) return
-    if (this.clients.get(conn.clientId) === conn) {
-      this.clients.delete(conn.clientId)
-      this.stats.connectionsLive = this.clients.size
-    }
+    this.clients.remove(conn)
     this.sessions.detach(conn)
     this.logDebug(() => `Client ${conn.clientId} disconnected${conn.normalDisconnect ? '' : ' (abnormal)'}`)
   }
@@ -244,8 +297,12 @@ export class BrokerImpl implements Broker {
     if (this.logger.enabled('debug')) this.logger.debug(message())
   }
 
-  /** ioEntries: at most this many new sockets start per event-loop turn; the rest wait a turn. */
-  #accept(socket: Socket): void {
+  /**
+   * A new client socket: from a listener, or any Duplex with the socket's events (in-memory pairs in
+   * tests, WebSocket streams). ioEntries: at most this many new sockets start per event-loop turn;
+   * the rest wait a turn.
+   */
+  accept(socket: ClientSocket): void {
     if (this.#closing) {
       socket.destroy()
       return
@@ -273,14 +330,14 @@ export class BrokerImpl implements Broker {
       this.#acceptedThisTurn = 0
       const backlog = this.#acceptBacklog
       this.#acceptBacklog = []
-      for (const s of backlog) this.#accept(s)
+      for (const s of backlog) this.accept(s)
     })
   }
 
-  #start(socket: Socket): void {
+  #start(socket: ClientSocket): void {
     socket.off('error', ignoreError)
     if (socket.destroyed) return
-    const conn = new Connection(this, socket)
+    const conn = new Connection(this, socket, this.#sink)
     this.connections.add(conn)
     this.connDeadlines.schedule(conn, conn.lastActivity + this.config.limits.connectTimeout * 1000)
     socket.resume()
@@ -291,8 +348,8 @@ export class BrokerImpl implements Broker {
       conn.destroy() // the peer did not close after our end(): no lingering sockets
       return
     }
-    if (conn.state === ConnState.Connecting) {
-      this.logDebug(() => `Client ${conn.remote} sent no CONNECT within ${this.config.limits.connectTimeout} s`)
+    if (conn.state === ConnState.Connecting || conn.state === ConnState.Authenticating) {
+      this.logDebug(() => `Client ${conn.remote} sent no CONNECT (or was not authenticated) within ${this.config.limits.connectTimeout} s`)
       conn.destroy()
       return
     }
@@ -308,10 +365,10 @@ export class BrokerImpl implements Broker {
 
   /** A store with persisted sessions: their subscriptions go back into the index. */
   #restoreSubscriptions(): void {
-    const now = Date.now()
+    const now = this.clock.now()
     let orphans = 0
     for (const session of this.store.sessions()) {
-      for (const [filter, options] of session.subscriptions) this.subs.subscribe(session.clientId, filter, options)
+      this.subscriptions.restore(session)
       if (session.disconnectedAt === 0) session.disconnectedAt = now
       orphans++
     }
@@ -323,9 +380,7 @@ export class BrokerImpl implements Broker {
 
   /** A failed listen(): the restored subscriptions leave the index again. */
   #unrestoreSubscriptions(): void {
-    for (const session of this.store.sessions()) {
-      for (const filter of session.subscriptions.keys()) this.subs.unsubscribe(session.clientId, filter)
-    }
+    for (const session of this.store.sessions()) this.subscriptions.unrestore(session)
     this.stats.sessionsOrphan = 0
   }
 }

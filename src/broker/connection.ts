@@ -4,25 +4,73 @@
  * per connection per turn, backpressure via 'drain'). Socket listeners are shared functions (no
  * per-connection closures, no per-connection parser); session state lives in the Store, not here.
  */
-import type {Socket} from 'node:net'
+import type {Duplex} from 'node:stream'
 import type {Packet} from 'mqtt-packet'
-import type {BrokerImpl} from './broker.js'
-import {dispatch} from './dispatch.js'
+import type {Identity} from './auth/authorizer.js'
+import type {Clock} from './clock.js'
+import {ConnState, Paused} from './conn-state.js'
+import type {Decoder, FrameSink} from './decoder.js'
 import {encodePacket} from './encode.js'
-import type {FrameSink} from './decoder.js'
-import {parserErrorCode} from './protocol/errors.js'
-import {RC, V3_CONNACK} from './protocol/reason-codes.js'
-import type {SessionRecord, WillRecord} from './persistence/store.js'
+import type {Logger} from './log.js'
+import type {SessionRecord, Store, WillRecord} from './persistence/store.js'
+import {connackRefusal, parserErrorCode} from './protocol/errors.js'
+import {RC} from './protocol/reason-codes.js'
+import {MAX_PACKET_SIZE} from './protocol/versions.js'
+import type {BrokerStats} from './stats/counters.js'
 import type {Timed} from './timers.js'
 
-export const enum ConnState {
-  Connecting = 0,
-  Connected = 1,
-  Closed = 2,
+export {ConnState, Paused} from './conn-state.js'
+
+/**
+ * What a connection reads and writes: a net.Socket or tls.TLSSocket from a listener, or any Duplex
+ * (a test's in-memory pair, a WebSocket stream) with the same events and fields.
+ */
+export type ClientSocket = Duplex & {
+  readonly remoteAddress?: string
+  readonly remotePort?: number
+  /** true on a TLS socket. */
+  readonly encrypted?: boolean
+}
+
+/** What a connection needs from the broker (BrokerImpl implements it). */
+export interface ConnectionHost {
+  readonly stats: BrokerStats
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly store: Store
+  readonly decoder: Decoder
+  /** Flush cycles so far (read budgets are per cycle). */
+  readonly turn: number
+  /** limits.maxQueuedBytes: unsent bytes past which the client is not read until it drains. */
+  readonly maxQueuedBytes: number
+  /** The connection has bytes for this turn's flush. */
+  markDirty(conn: Connection): void
+  /** The connection read its budget this turn: it waits for the flush. */
+  pauseForTurn(conn: Connection): void
+  /** Room for more QoS 1/2 towards the client (after a write or 'drain'): queued deliveries move into flight. */
+  pull(conn: Connection): void
+  /** The connection stops being a client (end() or socket close). */
+  connectionEnding(conn: Connection, prev: ConnState): void
+  /** The socket is closed: final clean-up. */
+  connectionClosed(conn: Connection, prev: ConnState): void
+  /** A half-closed socket may linger until `at` (clock ms), then it is destroyed. */
+  lingerUntil(conn: Connection, at: number): void
+  logDebug(message: () => string): void
+}
+
+/** Where decoded packets go (the dispatcher): given to each connection, not imported by it. */
+export type PacketSink = (conn: Connection, packet: Packet) => void
+
+/** An ack (or CONNACK) waiting for the store, and what was written to the connection after it. */
+interface Gate {
+  ready: boolean
+  err: Error | undefined
+  send: (err?: Error) => void
+  after: Buffer[] | undefined
 }
 
 const kConn = Symbol('connection')
-type OwnedSocket = Socket & {[kConn]?: Connection}
+type OwnedSocket = ClientSocket & {[kConn]?: Connection}
 
 function onData(this: OwnedSocket, chunk: Buffer): void {
   this[kConn]?.onData(chunk)
@@ -39,7 +87,9 @@ function onSocketClose(this: OwnedSocket): void {
   conn?.onClose()
 }
 
-/** Seconds a closing socket may linger before it is destroyed. */
+const EMPTY = Buffer.alloc(0)
+
+/** Milliseconds a closing socket may linger before it is destroyed. */
 const CLOSE_GRACE_MS = 2000
 
 /**
@@ -49,17 +99,6 @@ const CLOSE_GRACE_MS = 2000
  */
 const READ_BUDGET = 64 * 1024
 
-/**
- * Why reading is paused (bit mask): the per-turn read budget, queued broadcasts (fanout.ts), or the
- * client not reading what we write: past limits.maxQueuedBytes unsent, its bytes are not read (so it
- * cannot make us queue more acks / PINGRESP / SUBACK) until the socket drains.
- */
-export const enum Paused {
-  Budget = 1,
-  Fanout = 2,
-  Backpressure = 4,
-}
-
 export class Connection implements FrameSink, Timed {
   deadline = 0
   bucket = 0
@@ -67,6 +106,8 @@ export class Connection implements FrameSink, Timed {
   /** Protocol level of the accepted CONNECT (3, 4 or 5); 0 before. */
   version = 0
   clientId = ''
+  /** Who the authorizer says this is (set once CONNECT is authenticated). */
+  identity: Identity | undefined
   session: SessionRecord | undefined
   /** 1.5 x keep alive in ms; 0 = no keep alive. */
   keepAliveMs = 0
@@ -75,7 +116,7 @@ export class Connection implements FrameSink, Timed {
   /** Client's receive maximum: our QoS 1/2 messages in flight towards it. */
   sendMax = 65_535
   /** Client's maximum packet size. */
-  maxOut = 268_435_455
+  maxOut = MAX_PACKET_SIZE
   /** Topic aliases the client accepts from us, and those we assigned. */
   aliasMaxOut = 0
   aliasesOut: Map<string, number> | undefined
@@ -97,12 +138,19 @@ export class Connection implements FrameSink, Timed {
   rxFill = 0
   rxNeed = 0
   readonly socket: OwnedSocket
-  readonly broker: BrokerImpl
+  readonly host: ConnectionHost
+  readonly #sink: PacketSink
+  /** Acks waiting for the store, oldest first (undefined when none waits: the common case). */
+  #gates: Gate[] | undefined = undefined
+  /** Bytes written behind a waiting ack. */
+  #heldBytes = 0
+  #releasing = false
 
-  constructor(broker: BrokerImpl, socket: Socket) {
-    this.broker = broker
+  constructor(host: ConnectionHost, socket: ClientSocket, sink: PacketSink) {
+    this.host = host
+    this.#sink = sink
     this.socket = socket as OwnedSocket
-    this.lastActivity = Date.now()
+    this.lastActivity = host.clock.now()
     this.socket[kConn] = this
     // No setNoDelay here: the listener creates sockets with noDelay already.
     socket.on('data', onData)
@@ -119,28 +167,47 @@ export class Connection implements FrameSink, Timed {
     return this.state !== ConnState.Closed
   }
 
+  /** Frames are decoded only while Connecting or Connected (state 0 or 1): not closing, not authenticating. */
+  get decoding(): boolean {
+    return (this.state & 2) === 0
+  }
+
   get v5(): boolean {
     return this.version === 5
   }
 
+  /** true on a TLS connection. */
+  get tls(): boolean {
+    return this.socket.encrypted === true
+  }
+
   onData(chunk: Buffer): void {
     if (this.state === ConnState.Closed) return
-    const broker = this.broker
-    broker.stats.bytesReceived += chunk.length
-    this.lastActivity = Date.now()
-    if (this.rxTurn !== broker.turn) {
-      this.rxTurn = broker.turn
+    const host = this.host
+    host.stats.bytesReceived += chunk.length
+    this.lastActivity = host.clock.now()
+    if (this.rxTurn !== host.turn) {
+      this.rxTurn = host.turn
       this.rxBytes = 0
     }
     this.rxBytes += chunk.length
+    this.#feed(chunk)
+    if (this.rxBytes >= READ_BUDGET && this.open) host.pauseForTurn(this)
+  }
+
+  #feed(chunk: Buffer): void {
     try {
-      broker.decoder.feed(this, chunk)
-      if (this.rxBytes >= READ_BUDGET && this.open) broker.pauseForTurn(this)
+      this.host.decoder.feed(this, chunk)
     } catch (err) {
-      // The broker must never crash on client bytes [issue]: whatever escaped is this client's problem.
-      this.broker.logger.error(`Internal error on client ${this.clientId || this.remote}: ${(err as Error).stack ?? err}`)
-      this.fail(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error')
+      // The broker must never crash on client bytes: whatever escaped is this client's problem.
+      this.internalError('reading from', err)
     }
+  }
+
+  /** CONNECT authenticated (or refused): decoding goes on with what was read meanwhile. */
+  resumeDecoding(): void {
+    this.resumeReading(Paused.Auth)
+    if (this.decoding && this.rx !== undefined) this.#feed(EMPTY)
   }
 
   pauseReading(reason: Paused): void {
@@ -156,23 +223,19 @@ export class Connection implements FrameSink, Timed {
 
   onPacket(packet: Packet): void {
     if (this.state === ConnState.Closed) return
-    this.broker.stats.packetsReceived++
-    dispatch(this, packet)
+    this.host.stats.packetsReceived++
+    this.#sink(this, packet)
   }
 
   onParseError(err: Error, cmd: string | undefined, protocolVersion: number): void {
     if (this.state === ConnState.Closed) return
     const reason = parserErrorCode(err.message)
-    this.broker.stats.protocolErrors++
-    this.broker.logDebug(() => `Client ${this.clientId || this.remote}: ${err.message}`)
+    this.host.stats.protocolErrors++
     if (this.state === ConnState.Connecting) {
-      // A CONNECT we could not read: answer in the client's version when it got that far.
-      if (cmd === 'connect' && protocolVersion === 5) {
-        this.sendPacket({cmd: 'connack', sessionPresent: false, reasonCode: reason}, 5)
-      } else if (reason === RC.UNSUPPORTED_PROTOCOL_VERSION) {
-        this.sendPacket({cmd: 'connack', sessionPresent: false, returnCode: V3_CONNACK.UNACCEPTABLE_PROTOCOL_VERSION}, 4)
-      }
-      this.end()
+      // A CONNECT we could not read: answer in the client's version when it got that far (3.1.1 has
+      // a return code only for an unsupported protocol level).
+      const version = cmd === 'connect' && protocolVersion === 5 ? 5 : reason === RC.UNSUPPORTED_PROTOCOL_VERSION ? 4 : 0
+      this.refuse(version, reason, err.message)
       return
     }
     this.fail(reason, err.message)
@@ -180,11 +243,11 @@ export class Connection implements FrameSink, Timed {
 
   onDrain(): void {
     if (this.paused & Paused.Backpressure) this.resumeReading(Paused.Backpressure)
-    if (this.state === ConnState.Connected) this.broker.outbound.pull(this)
+    if (this.state === ConnState.Connected) this.host.pull(this)
   }
 
   onSocketError(err: NodeJS.ErrnoException): void {
-    this.broker.logDebug(() => `Socket error on ${this.clientId || this.remote}: ${err.code ?? err.message}`)
+    this.host.logDebug(() => `Socket error on ${this.clientId || this.remote}: ${err.code ?? err.message}`)
   }
 
   onClose(): void {
@@ -193,11 +256,12 @@ export class Connection implements FrameSink, Timed {
     this.rx = undefined
     this.out = undefined
     this.outBytes = 0
+    this.#dropGates()
     try {
-      this.broker.connectionClosed(this, prev)
+      this.host.connectionClosed(this, prev)
     } catch (err) {
       // A listener of the socket's 'close': anything thrown here would end the process.
-      this.broker.logger.error(`Internal error closing ${this.clientId || this.remote}: ${(err as Error).stack ?? err}`)
+      this.host.logger.error(`Internal error closing ${this.clientId || this.remote}: ${(err as Error).stack ?? err}`)
     }
   }
 
@@ -205,21 +269,87 @@ export class Connection implements FrameSink, Timed {
     return `${this.socket.remoteAddress}:${this.socket.remotePort}`
   }
 
-  /** Queues bytes for this turn's flush. */
+  /** Queues bytes for this turn's flush (behind an ack waiting for the store, if one waits). */
   write(buf: Buffer): void {
     if (this.state === ConnState.Closed) return
+    if (this.#gates !== undefined && !this.#releasing) {
+      const last = this.#gates[this.#gates.length - 1]
+      ;(last.after ??= []).push(buf)
+      this.#heldBytes += buf.length
+      return
+    }
     if (this.out === undefined) this.out = [buf]
     else this.out.push(buf)
     this.outBytes += buf.length
-    this.broker.stats.packetsSent++
+    this.host.stats.packetsSent++
     if (!this.dirty) {
       this.dirty = true
-      this.broker.markDirty(this)
+      this.host.markDirty(this)
     }
   }
 
   sendPacket(packet: Packet, version = this.version || 4): void {
     this.write(encodePacket(packet, version))
+  }
+
+  /**
+   * Sends an ack once the store has made durable what the operation wrote: `before` is
+   * store.writeSeq read before the operation. When the operation did not advance writeSeq and no
+   * ack waits, `send()` runs now; else it runs when store.whenDurable fires (`send(err)` when the
+   * store failed). Acks stay in order [MQTT-4.6.0-2]: everything written to this connection after a
+   * waiting ack (later acks, deliveries) goes out after it.
+   */
+  sendAfterDurable(before: number, send: (err?: Error) => void): void {
+    const store = this.host.store
+    const seq = store.writeSeq
+    if (seq === before) {
+      if (this.#gates === undefined) return send()
+      this.#gates.push({ready: true, err: undefined, send, after: undefined})
+      return
+    }
+    const gate: Gate = {ready: false, err: undefined, send, after: undefined}
+    ;(this.#gates ??= []).push(gate)
+    store.whenDurable(seq, (err) => {
+      gate.ready = true
+      gate.err = err
+      this.#release()
+    })
+  }
+
+  /** Acks waiting for the store. */
+  get acksWaiting(): number {
+    return this.#gates?.length ?? 0
+  }
+
+  #release(): void {
+    const gates = this.#gates
+    if (gates === undefined || this.#releasing) return
+    this.#releasing = true
+    try {
+      while (gates.length > 0 && gates[0].ready && this.state !== ConnState.Closed) {
+        const gate = gates.shift()!
+        try {
+          gate.send(gate.err)
+        } catch (err) {
+          this.internalError('acknowledging for', err)
+        }
+        if (gate.after !== undefined) {
+          for (const buf of gate.after) {
+            this.#heldBytes -= buf.length
+            this.write(buf)
+          }
+        }
+      }
+    } finally {
+      this.#releasing = false
+    }
+    if (this.state === ConnState.Closed) this.#dropGates()
+    else if (gates.length === 0) this.#gates = undefined
+  }
+
+  #dropGates(): void {
+    this.#gates = undefined
+    this.#heldBytes = 0
   }
 
   /** Writes everything queued this turn in one socket write. */
@@ -231,27 +361,49 @@ export class Connection implements FrameSink, Timed {
     this.out = undefined
     this.outBytes = 0
     if (this.socket.destroyed) return
-    this.broker.stats.bytesSent += bytes
+    const host = this.host
+    host.stats.bytesSent += bytes
     const socket = this.socket
     const ok = socket.write(out.length === 1 ? out[0] : Buffer.concat(out, bytes))
     if (ok) {
-      if (this.state === ConnState.Connected && this.session?.queue !== undefined) this.broker.outbound.pull(this)
-    } else if (socket.writableLength > this.broker.config.limits.maxQueuedBytes && (this.paused & Paused.Backpressure) === 0) {
+      if (this.state === ConnState.Connected && this.session?.queue !== undefined) host.pull(this)
+    } else if (socket.writableLength > host.maxQueuedBytes && (this.paused & Paused.Backpressure) === 0) {
       // The client does not read: stop reading it until 'drain' (bounded memory for a flooding client).
       this.pauseReading(Paused.Backpressure)
     }
   }
 
-  /** Bytes accepted for this client but not yet on the wire. */
+  /** Bytes accepted for this client but not yet on the wire (held behind a waiting ack included). */
   get pendingBytes(): number {
-    return this.outBytes + this.socket.writableLength
+    return this.outBytes + this.#heldBytes + this.socket.writableLength
   }
 
-  /** A protocol violation after CONNECT: DISCONNECT with the reason (MQTT 5) or just close (3.1.1). */
+  /**
+   * The one place a connection is closed for an error. Before CONNECT is accepted: refuse(). After:
+   * DISCONNECT with the reason (MQTT 5) or just close (3.1.1).
+   */
   fail(reasonCode: number, message?: string): void {
     if (this.state === ConnState.Closed) return
     if (this.v5 && this.state === ConnState.Connected) this.disconnect(reasonCode, message)
     else this.end()
+  }
+
+  /**
+   * Refuses a CONNECT: CONNACK with the reason in the client's `version` (5: the reason code; 3/4: the
+   * nearest return code; 0: no CONNACK, the client's version is unknown), then close.
+   */
+  refuse(version: number, reasonCode: number, message: string): void {
+    if (this.state === ConnState.Closed) return
+    this.host.logDebug(() => `Refused CONNECT from ${this.remote}: ${message}`)
+    const connack = connackRefusal(version, reasonCode)
+    if (connack !== undefined) this.sendPacket(connack, version === 5 ? 5 : 4)
+    this.end()
+  }
+
+  /** A bug met while serving this client: logged, and the client (only) is closed with 0x83. */
+  internalError(doing: string, err: unknown): void {
+    this.host.logger.error(`Internal error ${doing} client ${this.clientId || this.remote}: ${(err as Error)?.stack ?? err}`)
+    this.fail(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error')
   }
 
   /** Server-sent DISCONNECT (MQTT 5 only), then close. */
@@ -259,7 +411,12 @@ export class Connection implements FrameSink, Timed {
     if (this.state === ConnState.Closed) return
     if (this.v5) {
       const properties = reasonString !== undefined ? {reasonString} : undefined
-      this.sendPacket({cmd: 'disconnect', reasonCode, properties}, 5)
+      this.#releasing = true // a DISCONNECT does not wait behind acks: they will never be sent
+      try {
+        this.sendPacket({cmd: 'disconnect', reasonCode, properties}, 5)
+      } finally {
+        this.#releasing = false
+      }
     }
     this.end()
   }
@@ -271,9 +428,10 @@ export class Connection implements FrameSink, Timed {
     this.flush()
     this.state = ConnState.Closed
     this.rx = undefined
+    this.#dropGates()
     this.socket.end()
-    this.broker.connectionEnding(this, prev)
-    this.broker.connDeadlines.schedule(this, Date.now() + CLOSE_GRACE_MS)
+    this.host.connectionEnding(this, prev)
+    this.host.lingerUntil(this, this.host.clock.now() + CLOSE_GRACE_MS)
   }
 
   /** Immediate close, no flush. */

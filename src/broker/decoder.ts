@@ -25,6 +25,11 @@ export interface FrameSink {
   readonly connected: boolean
   /** False once the connection is closing: decoding stops. */
   readonly open: boolean
+  /**
+   * False while closing, or while a CONNECT is being authenticated: decoding stops, and (when still
+   * open) the unread rest of the chunk is kept in rx until the sink feeds an empty chunk to go on.
+   */
+  readonly decoding: boolean
   onPacket(packet: Packet): void
   onParseError(err: Error, cmd: string | undefined, protocolVersion: number): void
 }
@@ -83,7 +88,7 @@ export class Decoder {
       }
     }
     const end = buf.length
-    while (off < end && conn.open) {
+    while (off < end && conn.decoding) {
       // Fixed header: type byte + remaining length (1-4 bytes, 7 bits each).
       let length = 0
       let mul = 1
@@ -121,6 +126,11 @@ export class Decoder {
       }
       this.#frame(conn, off === 0 && total === end ? buf : buf.subarray(off, off + total), header)
       off += total
+    }
+    // Stopped by an authentication in progress: keep the rest (at most one read chunk; the socket is paused).
+    if (off < end && conn.open) {
+      conn.rx = Buffer.from(buf.subarray(off))
+      conn.rxFill = 0
     }
   }
 

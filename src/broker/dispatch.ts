@@ -1,54 +1,62 @@
 /**
  * packet.cmd -> handler. Protocol state rules live here, once, before any handler runs:
  * CONNECT first [MQTT-3.1.0-1], CONNECT only once [MQTT-3.1.0-2], and client-only packet types.
- * Handlers throw ProtocolError; this is the one place that turns it into a reason code.
+ * Handlers throw ProtocolError; this is the one place that catches what a handler throws and hands it
+ * to the connection's one close path (Connection.fail) with the reason code protocol/errors.ts maps.
  */
 import type {Packet} from 'mqtt-packet'
-import {ConnState, type Connection} from './connection.js'
-import {handleConnect} from './handlers/connect.js'
-import {handleDisconnect, handleAuth, handlePingreq} from './handlers/control.js'
+import {ConnState} from './conn-state.js'
+import type {Connection, PacketSink} from './connection.js'
+import type {BrokerContext} from './context.js'
 import {handlePuback, handlePubcomp, handlePubrec, handlePubrel} from './handlers/acks.js'
+import {handleConnect} from './handlers/connect.js'
+import {handleAuth, handleDisconnect, handlePingreq} from './handlers/control.js'
 import {handlePublish} from './handlers/publish.js'
 import {handleSubscribe} from './handlers/subscribe.js'
 import {handleUnsubscribe} from './handlers/unsubscribe.js'
 import {ProtocolError} from './protocol/errors.js'
 import {RC} from './protocol/reason-codes.js'
 
-export function dispatch(conn: Connection, packet: Packet): void {
+/** The packet sink every connection of the broker is given. */
+export function createDispatcher(ctx: BrokerContext): PacketSink {
+  return (conn, packet) => dispatch(ctx, conn, packet)
+}
+
+export function dispatch(ctx: BrokerContext, conn: Connection, packet: Packet): void {
   try {
     if (conn.state === ConnState.Connecting) {
       // [MQTT-3.1.0-1] the first packet from the client must be CONNECT.
       if (packet.cmd !== 'connect') throw new ProtocolError(RC.PROTOCOL_ERROR, `first packet was ${packet.cmd}, not connect`)
-      handleConnect(conn, packet)
+      handleConnect(ctx, conn, packet)
       return
     }
     switch (packet.cmd) {
       case 'publish':
-        handlePublish(conn, packet)
+        handlePublish(ctx, conn, packet)
         break
       case 'puback':
-        handlePuback(conn, packet)
+        handlePuback(ctx, conn, packet)
         break
       case 'pubrec':
-        handlePubrec(conn, packet)
+        handlePubrec(ctx, conn, packet)
         break
       case 'pubrel':
-        handlePubrel(conn, packet)
+        handlePubrel(ctx, conn, packet)
         break
       case 'pubcomp':
-        handlePubcomp(conn, packet)
+        handlePubcomp(ctx, conn, packet)
         break
       case 'subscribe':
-        handleSubscribe(conn, packet)
+        handleSubscribe(ctx, conn, packet)
         break
       case 'unsubscribe':
-        handleUnsubscribe(conn, packet)
+        handleUnsubscribe(ctx, conn, packet)
         break
       case 'pingreq':
         handlePingreq(conn)
         break
       case 'disconnect':
-        handleDisconnect(conn, packet)
+        handleDisconnect(ctx, conn, packet)
         break
       case 'auth':
         handleAuth(conn, packet)
@@ -61,14 +69,12 @@ export function dispatch(conn: Connection, packet: Packet): void {
         throw new ProtocolError(RC.PROTOCOL_ERROR, `unexpected ${packet.cmd} from client`)
     }
   } catch (err) {
-    const broker = conn.broker
     if (err instanceof ProtocolError) {
-      broker.stats.protocolErrors++
-      broker.logDebug(() => `Client ${conn.clientId || conn.remote}: ${err.message}`)
+      ctx.stats.protocolErrors++
+      ctx.logDebug(() => `Client ${conn.clientId || conn.remote}: ${err.message}`)
       conn.fail(err.reasonCode, err.message)
     } else {
-      broker.logger.error(`Internal error handling ${packet.cmd} from ${conn.clientId || conn.remote}: ${(err as Error).stack ?? err}`)
-      conn.fail(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error')
+      conn.internalError(`handling ${packet.cmd} from`, err)
     }
   }
 }

@@ -9,10 +9,25 @@
  * on another topic goes out at once. Past MAX_PENDING queued
  * messages the publishing sockets are paused (TCP backpressure) until the queue is empty.
  */
-import type {BrokerImpl} from './broker.js'
-import {type Connection, Paused} from './connection.js'
+import {Paused} from './conn-state.js'
 import type {Delivery, Message} from './message.js'
-import type {ClientMatch, MatchResult, SharedMatch} from './topics/index.js'
+import type {Outbound} from './outbound.js'
+import type {RouteSource, Router} from './router.js'
+import type {BrokerStats} from './stats/counters.js'
+import type {Subscriptions} from './subscriptions.js'
+import type {ClientMatch, MatchResult, SharedMatch} from './topics/types.js'
+
+export interface FanoutDeps {
+  /** Matches above it are delivered in batches of this many (config.forwardBatchSize). */
+  readonly batchSize: number
+  readonly stats: BrokerStats
+  readonly subscriptions: Subscriptions
+  readonly outbound: Outbound
+  /** Is a client with this id connected now (shared-subscription picks)? */
+  isOnline(clientId: string): boolean
+  /** Writes every connection's queued bytes now (a deferred batch writes inside its time slice). */
+  flush(): void
+}
 
 interface Job {
   msg: Message
@@ -27,21 +42,27 @@ const SLICE_MS = 4
 /** Queued broadcasts beyond which publishers are paused. */
 const MAX_PENDING = 256
 
-export class Fanout {
-  readonly #broker: BrokerImpl
+/** The local router: this process's subscribers. */
+export class Fanout implements Router {
+  readonly #deps: FanoutDeps
+  readonly #subs: Subscriptions
+  readonly #outbound: Outbound
   #jobs: Job[] = []
   #head = 0
   #scheduled = false
   /** Publishers paused because broadcasts queued up. */
-  #paused: Connection[] = []
+  #paused: RouteSource[] = []
   /** Topics with a queued broadcast, and how many: [MQTT-4.6.0-6] order is per topic. */
   readonly #pendingTopics = new Map<string, number>()
   readonly #run = (): void => this.#runJobs()
   /** Shared-group members connected now (one bound predicate, no closure per delivery). */
-  readonly #online = (clientId: string): boolean => this.#broker.clients.has(clientId)
+  readonly #online: (clientId: string) => boolean
 
-  constructor(broker: BrokerImpl) {
-    this.#broker = broker
+  constructor(deps: FanoutDeps) {
+    this.#deps = deps
+    this.#subs = deps.subscriptions
+    this.#outbound = deps.outbound
+    this.#online = (clientId) => deps.isOnline(clientId)
   }
 
   get pending(): number {
@@ -49,17 +70,16 @@ export class Fanout {
   }
 
   /** Delivers `msg`; `source` is the publishing connection, paused while broadcasts back up. */
-  route(msg: Message, source?: Connection): void {
-    const broker = this.#broker
-    const match = broker.subs.match(msg.topic)
+  route(msg: Message, source?: RouteSource): void {
+    const match = this.#subs.match(msg.topic)
     const n = match.clients.length
     if (n === 0 && match.shared.length === 0) {
-      broker.stats.messagesNoSubscriber++
+      this.#deps.stats.messagesNoSubscriber++
       return
     }
     // A small delivery goes out now unless a queued broadcast has its topic: order is kept per topic
     // [MQTT-4.6.0-6], and an unrelated client does not wait for someone else's broadcast.
-    if (n <= broker.config.forwardBatchSize && (this.pending === 0 || !this.#pendingTopics.has(msg.topic))) {
+    if (n <= this.#deps.batchSize && (this.pending === 0 || !this.#pendingTopics.has(msg.topic))) {
       for (let i = 0; i < n; i++) this.#deliverClient(msg, match.clients[i])
       for (const group of match.shared) this.#deliverShared(msg, group)
       return
@@ -75,22 +95,21 @@ export class Fanout {
 
   /** A shared-subscription delivery whose member left: another online member gets it. */
   redeliverShared(d: Delivery, leaving: string): boolean {
-    const broker = this.#broker
     if (d.shared === undefined) return false
-    const group = broker.subs.sharedGroup(d.shared)
+    const group = this.#subs.sharedGroup(d.shared)
     if (group === undefined) return false
-    const pick = broker.subs.pickShared(group, (id) => id !== leaving && broker.clients.has(id))
+    const pick = this.#subs.pickShared(group, (id) => id !== leaving && this.#deps.isOnline(id))
     if (pick === undefined) return false
     const o = pick.options
     const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-    broker.outbound.deliver(pick.clientId, d.msg, minQos(d.msg.qos, o.qos), o.retainAsPublished && d.msg.retain, ids, d.shared)
+    this.#outbound.deliver(pick.clientId, d.msg, minQos(d.msg.qos, o.qos), o.retainAsPublished && d.msg.retain, ids, d.shared)
     return true
   }
 
   /** One batch when called from route() (`first`), else batches until the queue is empty or SLICE_MS passed. */
   #runJobs(first = false): void {
     this.#scheduled = false
-    const batch = this.#broker.config.forwardBatchSize
+    const batch = this.#deps.batchSize
     const start = first ? 0 : performance.now()
     do {
       let budget = batch
@@ -110,7 +129,7 @@ export class Fanout {
       // Write this batch now, inside the slice: socket writes are most of a broadcast's cost, and
       // leaving them to the once-per-turn flush would write a whole slice's subscribers (15,000
       // sockets, ~150 ms) in one go and stall every other client for the broadcast's duration.
-      if (!first) this.#broker.flushAll()
+      if (!first) this.#deps.flush()
     } while (!first && this.#head < this.#jobs.length && performance.now() - start < SLICE_MS)
     if (this.#head === this.#jobs.length) {
       this.#jobs = []
@@ -159,15 +178,14 @@ export class Fanout {
       if (!any) return
     }
     // [MQTT-3.3.1-?] 3.1.1 clears RETAIN on forwarded messages; MQTT 5 keeps it with retain as published.
-    this.#broker.outbound.deliver(c.clientId, msg, minQos(msg.qos, qos), rap && msg.retain, ids.length > 0 ? ids : undefined)
+    this.#outbound.deliver(c.clientId, msg, minQos(msg.qos, qos), rap && msg.retain, ids.length > 0 ? ids : undefined)
   }
 
   #deliverShared(msg: Message, group: SharedMatch): void {
-    const broker = this.#broker
-    const pick = broker.subs.pickShared(group, this.#online) ?? broker.subs.pickShared(group)
+    const pick = this.#subs.pickShared(group, this.#online) ?? this.#subs.pickShared(group)
     if (pick === undefined) return
     const o = pick.options
     const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-    broker.outbound.deliver(pick.clientId, msg, minQos(msg.qos, o.qos), o.retainAsPublished && msg.retain, ids, group.name)
+    this.#outbound.deliver(pick.clientId, msg, minQos(msg.qos, o.qos), o.retainAsPublished && msg.retain, ids, group.name)
   }
 }

@@ -1,14 +1,23 @@
 /**
- * The broker's public entry: createBroker, the Broker type and the Store interface (STYLE.md §3.16).
+ * The broker's public entry: createBroker, the Broker type and the seams (Store, Clock, Authorizer,
+ * Router) (STYLE.md §3.16).
  */
 import type {BrokerConfig} from '../config/index.js'
+import type {Authorizer} from './auth/authorizer.js'
+import type {Clock} from './clock.js'
 import type {Logger} from './log.js'
+import type {Router} from './router.js'
 import type {BrokerStats} from './stats/counters.js'
 import type {Store} from './persistence/store.js'
 import {BrokerImpl} from './broker.js'
 
 export type {Store, SessionRecord, StoredMessage, StoredSubscription} from './persistence/store.js'
 export {MemoryStore} from './persistence/memory.js'
+export type {Clock, TimerHandle} from './clock.js'
+export {systemClock} from './clock.js'
+export type {Authorizer, AuthOutcome, ConnectCredentials, Identity} from './auth/authorizer.js'
+export {AllowAll} from './auth/authorizer.js'
+export type {Router, RouteSource} from './router.js'
 
 export interface ListeningAddress {
   host: string
@@ -34,6 +43,12 @@ export interface BrokerOptions {
   logger?: Logger
   stats?: BrokerStats
   store?: Store
+  /** Time for every deadline, expiry, will delay, keep-alive and statistic (default: the system clock). */
+  clock?: Clock
+  /** Authentication and access control (default AllowAll: everyone, everything, no checks on the hot path). */
+  authorizer?: Authorizer
+  /** Wraps the local router (the fan-out), e.g. to also route to other cluster nodes. */
+  router?: (local: Router) => Router
 }
 
 export function createBroker(config: BrokerConfig, options: BrokerOptions = {}): Broker {

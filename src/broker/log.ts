@@ -3,7 +3,9 @@
  * Injected (never global) so tests can capture it. Hot paths check `logger.enabled('debug')`
  * before building a message.
  */
-import type {LogLevel} from '../sizing/tiers.js'
+import type {LogLevel} from '../config/index.js'
+
+export type {LogLevel}
 
 const RANK: Record<LogLevel, number> = {debug: 10, info: 20, warn: 30, error: 40}
 

@@ -4,29 +4,54 @@
  * the socket is not backed up, else into the session queue (bounded in messages and bytes). An offline
  * persistent session queues QoS 1/2; QoS 0 is not kept for offline clients (Mosquitto's default).
  */
-import type {BrokerImpl} from './broker.js'
+import type {Authorizer} from './auth/authorizer.js'
+import type {Clock} from './clock.js'
 import type {Connection} from './connection.js'
 import {ACK, encodeAck, encodeV5Publish, outboundProperties, variantFor, withPacketId} from './encode.js'
 import {type Delivery, type Message, messageBytes, ownMessage} from './message.js'
-import type {SessionRecord} from './persistence/store.js'
+import type {SessionRecord, Store} from './persistence/store.js'
+import type {BrokerStats} from './stats/counters.js'
+
+export interface OutboundDeps {
+  readonly limits: {readonly maxQueuedMessages: number; readonly maxQueuedBytes: number}
+  readonly stats: BrokerStats
+  readonly store: Store
+  readonly clock: Clock
+  /** Connected clients by id. */
+  readonly clients: {get(clientId: string): Connection | undefined}
+  /** canRead is asked per delivery when authorizer.checksAccess. */
+  readonly authorizer: Authorizer
+}
 
 export class Outbound {
-  readonly #broker: BrokerImpl
+  readonly #deps: OutboundDeps
+  readonly #stats: BrokerStats
+  readonly #store: Store
+  readonly #clock: Clock
+  readonly #clients: OutboundDeps['clients']
+  /** authorizer.checksAccess (readonly on the authorizer): read once, not per delivery. */
+  readonly #checksAccess: boolean
 
-  constructor(broker: BrokerImpl) {
-    this.#broker = broker
+  constructor(deps: OutboundDeps) {
+    this.#deps = deps
+    this.#stats = deps.stats
+    this.#store = deps.store
+    this.#clock = deps.clock
+    this.#clients = deps.clients
+    this.#checksAccess = deps.authorizer.checksAccess
   }
 
   /** One copy of `msg` for `clientId` (connected or not). */
   deliver(clientId: string, msg: Message, qos: 0 | 1 | 2, retain: boolean, subscriptionIds?: number[], shared?: string): void {
-    const broker = this.#broker
-    const conn = broker.clients.get(clientId)
+    const conn = this.#clients.get(clientId)
     if (conn !== undefined) {
+      if (this.#checksAccess && !this.#readable(conn, msg)) return
       if (qos === 0) return this.#sendQos0(conn, msg, retain, subscriptionIds)
       return this.send(conn, {msg, qos, retain, subscriptionIds, packetId: 0, released: false, sent: false, shared})
     }
     if (qos === 0) return
-    const session = broker.store.getSession(clientId)
+    // Offline: queued, and checked against the reader's rights when it leaves the queue (pull).
+    const session = this.#store.getSession(clientId)
     if (session !== undefined) this.enqueue(session, {msg, qos, retain, subscriptionIds, packetId: 0, released: false, sent: false, shared})
   }
 
@@ -44,16 +69,18 @@ export class Outbound {
   pull(conn: Connection): void {
     const session = conn.session
     if (session === undefined || !conn.connected) return
-    const broker = this.#broker
-    const now = Date.now()
+    const stats = this.#stats
+    const checksAccess = this.#checksAccess
+    const now = this.#clock.now()
     while (session.queue !== undefined && (session.inflight?.size ?? 0) < conn.sendMax && !conn.socket.writableNeedDrain) {
-      const d = broker.store.dequeue(session)!
+      const d = this.#store.dequeue(session)!
       session.queuedBytes -= messageBytes(d)
-      broker.stats.messagesQueued--
+      stats.messagesQueued--
       if (d.msg.expiresAt !== 0 && d.msg.expiresAt <= now) {
-        broker.stats.messagesExpired++
+        stats.messagesExpired++
         continue
       }
+      if (checksAccess && !this.#readable(conn, d.msg)) continue
       this.#startInflight(conn, session, d)
     }
   }
@@ -73,7 +100,7 @@ export class Outbound {
   /** Drops a session's queue and in-flight messages (session end), keeping the counters right. */
   discard(session: SessionRecord): void {
     if (session.queue !== undefined) {
-      this.#broker.stats.messagesQueued -= session.queue.length
+      this.#stats.messagesQueued -= session.queue.length
       session.queue = undefined
       session.queuedBytes = 0
     }
@@ -82,17 +109,16 @@ export class Outbound {
 
   /** Appends to the session queue, bounded by maxQueuedMessages / maxQueuedBytes (beyond: dropped, counted). */
   enqueue(session: SessionRecord, d: Delivery): void {
-    const broker = this.#broker
-    const {maxQueuedMessages, maxQueuedBytes} = broker.config.limits
+    const {maxQueuedMessages, maxQueuedBytes} = this.#deps.limits
     const size = messageBytes(d)
     if ((session.queue?.length ?? 0) >= maxQueuedMessages || session.queuedBytes + size > maxQueuedBytes) {
-      broker.stats.messagesDropped++
+      this.#stats.messagesDropped++
       return
     }
     ownMessage(d.msg) // it may wait long: keep its bytes, not the read chunk they came in
-    broker.store.enqueue(session, d)
+    this.#store.enqueue(session, d)
     session.queuedBytes += size
-    broker.stats.messagesQueued++
+    this.#stats.messagesQueued++
   }
 
   #nextPacketId(session: SessionRecord): number {
@@ -109,51 +135,58 @@ export class Outbound {
   #startInflight(conn: Connection, session: SessionRecord, d: Delivery): void {
     d.packetId = this.#nextPacketId(session)
     ownMessage(d.msg) // until acknowledged, which a client may never do
-    this.#broker.store.setInflight(session, d)
+    this.#store.setInflight(session, d)
     this.#writePublish(conn, d, false)
   }
 
   #sendQos0(conn: Connection, msg: Message, retain: boolean, subscriptionIds?: number[]): void {
-    const broker = this.#broker
-    const now = msg.expiresAt === 0 ? 0 : Date.now()
+    const stats = this.#stats
+    const now = msg.expiresAt === 0 ? 0 : this.#clock.now()
     if (msg.expiresAt !== 0 && msg.expiresAt <= now) {
-      broker.stats.messagesExpired++
+      stats.messagesExpired++
       return
     }
-    if (conn.pendingBytes > broker.config.limits.maxQueuedBytes) {
-      broker.stats.messagesDropped++ // slow consumer: QoS 0 may be dropped
+    if (conn.pendingBytes > this.#deps.limits.maxQueuedBytes) {
+      stats.messagesDropped++ // slow consumer: QoS 0 may be dropped
       return
     }
     let buf: Buffer
     if (conn.aliasMaxOut > 0) buf = this.#aliased(conn, msg, 0, retain, subscriptionIds, now)
     else buf = variantFor(msg, 0, retain, conn.v5, subscriptionIds, now).buf
     if (buf.length > conn.maxOut) {
-      broker.stats.messagesDropped++ // [MQTT-3.1.2-25] larger than the client accepts
+      stats.messagesDropped++ // [MQTT-3.1.2-25] larger than the client accepts
       return
     }
     conn.write(buf)
-    broker.stats.messagesSent++
-    broker.stats.sentByQos[0]++
+    stats.messagesSent++
+    stats.sentByQos[0]++
   }
 
   #writePublish(conn: Connection, d: Delivery, resend: boolean): void {
-    const broker = this.#broker
+    const stats = this.#stats
     const msg = d.msg
-    const now = Date.now()
+    const now = this.#clock.now()
     const dup = resend && d.sent
     let buf: Buffer
     if (conn.aliasMaxOut > 0 && !dup) buf = this.#aliased(conn, msg, d.qos, d.retain, d.subscriptionIds, now, d.packetId)
     else buf = withPacketId(variantFor(msg, d.qos, d.retain, conn.v5, d.subscriptionIds, now), d.packetId, dup)
     if (buf.length > conn.maxOut) {
       // [MQTT-3.1.2-25] discard and behave as if sent and acknowledged.
-      broker.store.deleteInflight(conn.session!, d.packetId)
-      broker.stats.messagesDropped++
+      this.#store.deleteInflight(conn.session!, d.packetId)
+      stats.messagesDropped++
       return
     }
     d.sent = true
     conn.write(buf)
-    broker.stats.messagesSent++
-    broker.stats.sentByQos[d.qos]++
+    stats.messagesSent++
+    stats.sentByQos[d.qos]++
+  }
+
+  /** The authorizer's delivery check (only called when it checks access); a refusal is counted. */
+  #readable(conn: Connection, msg: Message): boolean {
+    if (conn.identity !== undefined && this.#deps.authorizer.canRead(conn.identity, msg.topic)) return true
+    this.#stats.deliveriesDenied++
+    return false
   }
 
   /**

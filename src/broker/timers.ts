@@ -3,7 +3,10 @@
  * sessions: will delay and expiry). No per-connection timers and no polling: items sit in
  * one-second buckets, one unref'd timer is armed for the earliest bucket only while any is pending,
  * and activity only moves a field (the item is re-filed lazily when its bucket comes due).
+ * Time and the timer come from the injected Clock (./clock.ts).
  */
+import {type Clock, type TimerHandle, systemClock} from './clock.js'
+
 export interface Timed {
   /** ms epoch of the item's deadline, 0 = none. Written by the owner; read when its bucket is due. */
   deadline: number
@@ -19,19 +22,24 @@ function reportError(err: unknown): void {
 
 export class Deadlines<T extends Timed> {
   readonly #buckets = new Map<number, Set<T>>()
-  #timer: NodeJS.Timeout | undefined
+  #timer: TimerHandle | undefined
   #armedFor = 0
   readonly #onDue: (item: T, now: number) => void
-  readonly #now: () => number
+  readonly #clock: Clock
+  readonly #fire = (): void => {
+    this.#timer = undefined
+    this.#armedFor = 0
+    this.runDue()
+  }
   readonly #onError: (err: unknown, item: T) => void
 
   /**
    * `onError` receives whatever an onDue call throws: one item's failure is logged by the owner and
    * neither stops the other due items nor escapes from the timer callback (which would end the process).
    */
-  constructor(onDue: (item: T, now: number) => void, now: () => number = Date.now, onError: (err: unknown, item: T) => void = reportError) {
+  constructor(onDue: (item: T, now: number) => void, clock: Clock = systemClock, onError: (err: unknown, item: T) => void = reportError) {
     this.#onDue = onDue
-    this.#now = now
+    this.#clock = clock
     this.#onError = onError
   }
 
@@ -59,7 +67,7 @@ export class Deadlines<T extends Timed> {
   }
 
   /** Runs every due item now (tests, shutdown). */
-  runDue(now = this.#now()): void {
+  runDue(now = this.#clock.now()): void {
     const slotNow = Math.floor(now / SECOND)
     const due = [...this.#buckets.keys()].filter((s) => s <= slotNow).sort((a, b) => a - b)
     for (const slot of due) {
@@ -85,7 +93,7 @@ export class Deadlines<T extends Timed> {
   clear(): void {
     for (const items of this.#buckets.values()) for (const item of items) item.bucket = 0
     this.#buckets.clear()
-    if (this.#timer) clearTimeout(this.#timer)
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
     this.#timer = undefined
     this.#armedFor = 0
   }
@@ -101,17 +109,11 @@ export class Deadlines<T extends Timed> {
   #arm(): void {
     let earliest = 0
     for (const slot of this.#buckets.keys()) if (earliest === 0 || slot < earliest) earliest = slot
-    if (earliest === this.#armedFor && this.#timer) return
-    if (this.#timer) clearTimeout(this.#timer)
+    if (earliest === this.#armedFor && this.#timer !== undefined) return
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
     this.#timer = undefined
     this.#armedFor = earliest
     if (earliest === 0) return
-    const delay = Math.max(0, earliest * SECOND - this.#now())
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      this.#armedFor = 0
-      this.runDue()
-    }, delay)
-    this.#timer.unref()
+    this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, earliest * SECOND - this.#clock.now()))
   }
 }

@@ -9,8 +9,7 @@ import {parseArgs, type ParseArgsConfig} from 'node:util'
 import {createBroker} from '../broker/index.js'
 import {createLogger, type Logger} from '../broker/log.js'
 import {startReporter} from '../broker/stats/reporter.js'
-import type {LogLevel} from '../sizing/tiers.js'
-import {ConfigError} from '../config/index.js'
+import {ConfigError, type LogLevel} from '../config/index.js'
 import {packageVersion} from '../paths.js'
 import {ControlError, describeListenError, EXIT, exitCodeOf} from './errors.js'
 import {BROKER_OPTIONS, loadBrokerConfig, PARENT_PIPE_ENV, parseBrokerOptions, type RawOptions} from './options.js'
@@ -105,7 +104,7 @@ async function serve(
     throw new ControlError(describeListenError(error, config.listeners[0]))
   }
   // Statistics: the log block, retained $SYS topics and (when enabled) the metrics HTTP listener.
-  const reporter = startReporter(broker)
+  const reporter = startReporter(broker, {version})
   let metrics: {host: string; port: number} | undefined
   try {
     metrics = await reporter.metrics

@@ -9,6 +9,7 @@
  */
 import {EventEmitter} from 'node:events'
 import net from 'node:net'
+import type {Duplex} from 'node:stream'
 import {generate, parser as createParser, type IConnackPacket, type IConnectPacket, type Packet} from 'mqtt-packet'
 import {track, type Version} from './mqtt.js'
 
@@ -21,7 +22,8 @@ export interface RawOptions {
 }
 
 export class RawClient extends EventEmitter {
-  readonly socket: net.Socket
+  /** A TCP socket (open()), or one end of an in-memory pair (over(), see wire.ts). */
+  readonly socket: Duplex
   readonly version: Version
   /** Every packet received, in order. */
   readonly packets: Packet[] = []
@@ -33,7 +35,7 @@ export class RawClient extends EventEmitter {
   readonly closed: Promise<void>
   #consumed = new Set<Packet>()
 
-  private constructor(socket: net.Socket, version: Version) {
+  private constructor(socket: Duplex, version: Version) {
     super()
     this.setMaxListeners(0)
     this.socket = socket
@@ -70,6 +72,13 @@ export class RawClient extends EventEmitter {
       socket.once('connect', resolve)
       socket.once('error', reject)
     })
+    const client = new RawClient(socket, options.version ?? 4)
+    track({close: async () => client.destroy()})
+    return client
+  }
+
+  /** A client on any Duplex carrying the broker's bytes (an in-memory pair: test/helpers/wire.ts); tracked for closeAll(). */
+  static over(socket: Duplex, options: RawOptions = {}): RawClient {
     const client = new RawClient(socket, options.version ?? 4)
     track({close: async () => client.destroy()})
     return client

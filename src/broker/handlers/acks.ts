@@ -4,20 +4,21 @@
  */
 import type {IPubackPacket, IPubcompPacket, IPubrecPacket, IPubrelPacket} from 'mqtt-packet'
 import type {Connection} from '../connection.js'
+import type {BrokerContext} from '../context.js'
 import {ACK, encodeAck} from '../encode.js'
 import {RC} from '../protocol/reason-codes.js'
 
 /** PUBACK: our QoS 1 delivery is done. */
-export function handlePuback(conn: Connection, packet: IPubackPacket): void {
+export function handlePuback(ctx: BrokerContext, conn: Connection, packet: IPubackPacket): void {
   const session = conn.session!
   const d = session.inflight?.get(packet.messageId!)
   if (d === undefined || d.qos !== 1) return // unknown id: nothing to release
-  conn.broker.store.deleteInflight(session, packet.messageId!)
-  conn.broker.outbound.pull(conn)
+  ctx.store.deleteInflight(session, packet.messageId!)
+  ctx.outbound.pull(conn)
 }
 
 /** PUBREC: our QoS 2 delivery was received; answer PUBREL (or end it on an error reason). */
-export function handlePubrec(conn: Connection, packet: IPubrecPacket): void {
+export function handlePubrec(ctx: BrokerContext, conn: Connection, packet: IPubrecPacket): void {
   const session = conn.session!
   const id = packet.messageId!
   const d = session.inflight?.get(id)
@@ -28,30 +29,30 @@ export function handlePubrec(conn: Connection, packet: IPubrecPacket): void {
   }
   if (conn.v5 && (packet.reasonCode ?? 0) >= 0x80) {
     // [MQTT-4.3.3-?] an error PUBREC ends the exchange: no PUBREL.
-    conn.broker.store.deleteInflight(session, id)
-    conn.broker.outbound.pull(conn)
+    ctx.store.deleteInflight(session, id)
+    ctx.outbound.pull(conn)
     return
   }
   if (!d.released) {
     d.released = true
-    conn.broker.store.setInflight(session, d)
+    ctx.store.setInflight(session, d)
   }
   conn.write(encodeAck(ACK.pubrel, id))
 }
 
 /** PUBCOMP: our QoS 2 delivery is complete. */
-export function handlePubcomp(conn: Connection, packet: IPubcompPacket): void {
+export function handlePubcomp(ctx: BrokerContext, conn: Connection, packet: IPubcompPacket): void {
   const session = conn.session!
   const d = session.inflight?.get(packet.messageId!)
   if (d === undefined || d.qos !== 2) return
-  conn.broker.store.deleteInflight(session, packet.messageId!)
-  conn.broker.outbound.pull(conn)
+  ctx.store.deleteInflight(session, packet.messageId!)
+  ctx.outbound.pull(conn)
 }
 
 /** PUBREL: the client releases its QoS 2 message; we answer PUBCOMP and forget the id. */
-export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
+export function handlePubrel(ctx: BrokerContext, conn: Connection, packet: IPubrelPacket): void {
   const id = packet.messageId!
-  const known = conn.broker.store.deleteIncoming(conn.session!, id)
+  const known = ctx.store.deleteIncoming(conn.session!, id)
   if (!known && conn.v5) conn.sendPacket({cmd: 'pubcomp', messageId: id, reasonCode: RC.PACKET_IDENTIFIER_NOT_FOUND})
   else conn.write(encodeAck(ACK.pubcomp, id))
 }

@@ -1,6 +1,7 @@
 /** PINGREQ, DISCONNECT and AUTH: the small ones. */
 import type {IAuthPacket, IDisconnectPacket} from 'mqtt-packet'
 import type {Connection} from '../connection.js'
+import type {BrokerContext} from '../context.js'
 import {ProtocolError, protocolError} from '../protocol/errors.js'
 import {RC} from '../protocol/reason-codes.js'
 
@@ -11,7 +12,7 @@ export function handlePingreq(conn: Connection): void {
 }
 
 /** DISCONNECT: normal close, no will; MQTT 5 0x04 asks for the will anyway, and may change the session expiry. */
-export function handleDisconnect(conn: Connection, packet: IDisconnectPacket): void {
+export function handleDisconnect(ctx: BrokerContext, conn: Connection, packet: IDisconnectPacket): void {
   if (conn.v5) {
     const expiry = packet.properties?.sessionExpiryInterval
     if (expiry !== undefined) {
@@ -19,8 +20,8 @@ export function handleDisconnect(conn: Connection, packet: IDisconnectPacket): v
       if (conn.session!.expiryInterval === 0 && expiry !== 0) {
         throw new ProtocolError(RC.PROTOCOL_ERROR, 'session expiry set at DISCONNECT after 0 at CONNECT')
       }
-      conn.session!.expiryInterval = Math.min(expiry, conn.broker.config.limits.maxSessionExpiry)
-      conn.broker.store.touchSession(conn.session!)
+      conn.session!.expiryInterval = Math.min(expiry, ctx.config.limits.maxSessionExpiry)
+      ctx.store.touchSession(conn.session!)
     }
   }
   conn.normalDisconnect = !(conn.v5 && packet.reasonCode === RC.DISCONNECT_WITH_WILL)

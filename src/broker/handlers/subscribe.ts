@@ -1,15 +1,17 @@
 /**
- * SUBSCRIBE: validate each filter, refuse denied ones (config.denySubscribe), add to the index and
- * the session, SUBACK, then send matching retained messages per retain handling (MQTT 5 §3.3.1.3).
+ * SUBSCRIBE: validate each filter, refuse denied ones (config.denySubscribe, the authorizer), add to
+ * the index and the session (Subscriptions), SUBACK once the store holds them, then send matching
+ * retained messages per retain handling (MQTT 5 §3.3.1.3).
  */
 import type {ISubscribePacket, ISubscription} from 'mqtt-packet'
 import type {Connection} from '../connection.js'
+import type {BrokerContext} from '../context.js'
 import type {Message} from '../message.js'
 import type {RetainedMessage} from '../retained.js'
 import {malformed, protocolError} from '../protocol/errors.js'
 import {RC, V3_SUBACK_FAILURE} from '../protocol/reason-codes.js'
 import {parseShared, topicMatchesFilter, validateTopicFilter} from '../protocol/topics.js'
-import type {SubOptions} from '../topics/index.js'
+import type {SubOptions} from '../topics/types.js'
 
 /** A filter is denied when a deny entry covers it (the entry, read as a filter, matches it as a topic). */
 export function isDenied(deny: readonly string[], filter: string): boolean {
@@ -19,30 +21,36 @@ export function isDenied(deny: readonly string[], filter: string): boolean {
   return false
 }
 
-export function handleSubscribe(conn: Connection, packet: ISubscribePacket): void {
-  const broker = conn.broker
+export function handleSubscribe(ctx: BrokerContext, conn: Connection, packet: ISubscribePacket): void {
   const session = conn.session!
   // [MQTT-2.3.1-1] a non-zero packet identifier.
   if (!packet.messageId) throw malformed('packet identifier 0')
   const subscriptionId = conn.v5 ? (packet.properties?.subscriptionIdentifier as number | undefined) : undefined
   // [MQTT-3.8.2-?] subscription identifier 0 is a protocol error.
   if (subscriptionId === 0) throw protocolError('subscription identifier 0')
+  const {store, authorizer} = ctx
+  // A persistent session's subscriptions need the disk: refused while the store cannot write.
+  if (store.degraded && session.expiryInterval > 0) {
+    ctx.stats.storeRefusals++
+    return refuseSuback(ctx, conn, packet, 'the store is degraded')
+  }
   const granted: number[] = []
-  const retainedFor: Array<{filter: string; options: SubOptions}> = []
+  const added: Array<{filter: string; options: SubOptions; isNew: boolean; retained: boolean}> = []
+  const before = store.writeSeq
 
   for (const sub of packet.subscriptions as ISubscription[]) {
     const filter = sub.topic
     const shared = parseShared(filter)
     const invalid = validateTopicFilter(filter)
     if (invalid !== undefined) {
-      broker.logDebug(() => `Client ${conn.clientId} bad filter "${filter}": ${invalid}`)
+      ctx.logDebug(() => `Client ${conn.clientId} bad filter "${filter}": ${invalid}`)
       granted.push(conn.v5 ? RC.TOPIC_FILTER_INVALID : V3_SUBACK_FAILURE)
       continue
     }
     // [MQTT-3.8.3-4] no local on a shared subscription is a protocol error.
     if (shared !== undefined && sub.nl) throw protocolError('no local on a shared subscription')
-    if (isDenied(broker.config.denySubscribe, filter)) {
-      broker.logDebug(() => `Client ${conn.clientId} denied subscription to "${filter}"`)
+    if (isDenied(ctx.config.denySubscribe, filter) || (authorizer.checksAccess && !authorizer.canSubscribe(conn.identity!, filter))) {
+      ctx.logDebug(() => `Client ${conn.clientId} denied subscription to "${filter}"`)
       granted.push(conn.v5 ? RC.NOT_AUTHORIZED : V3_SUBACK_FAILURE)
       continue
     }
@@ -54,19 +62,39 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
       subscriptionId,
     }
     if (subscriptionId === undefined) delete options.subscriptionId
-    const {isNew} = broker.subs.subscribe(conn.clientId, filter, options)
-    broker.store.addSubscription(session, filter, options)
+    const {isNew} = ctx.subscriptions.add(session, filter, options)
     granted.push(sub.qos)
     // [MQTT-3.8.4-?] retained messages are not sent for shared subscriptions; retain handling 1/2.
-    if (shared === undefined && (options.retainHandling === 0 || (options.retainHandling === 1 && isNew))) {
-      retainedFor.push({filter, options})
-    }
+    const retained = shared === undefined && (options.retainHandling === 0 || (options.retainHandling === 1 && isNew))
+    added.push({filter, options, isNew, retained})
   }
-  conn.sendPacket({cmd: 'suback', messageId: packet.messageId, granted})
 
+  const messageId = packet.messageId
+  conn.sendAfterDurable(before, (err) => {
+    if (err !== undefined) {
+      // Not stored: the new subscriptions are taken back and refused (MQTT 5 0x80; 3.1.1 closes).
+      ctx.stats.storeRefusals++
+      for (const a of added) if (a.isNew && conn.session !== undefined) ctx.subscriptions.remove(conn.session, a.filter)
+      return refuseSuback(ctx, conn, packet, `the store could not keep the subscriptions: ${err.message}`)
+    }
+    conn.sendPacket({cmd: 'suback', messageId, granted})
+    sendRetained(ctx, conn, added)
+  })
+}
+
+/** MQTT 5: SUBACK 0x80 for every filter; 3.1.1: close. */
+function refuseSuback(ctx: BrokerContext, conn: Connection, packet: ISubscribePacket, why: string): void {
+  ctx.logDebug(() => `Client ${conn.clientId}: SUBSCRIBE ${packet.messageId} refused: ${why}`)
+  if (conn.v5) conn.sendPacket({cmd: 'suback', messageId: packet.messageId, granted: packet.subscriptions.map(() => RC.UNSPECIFIED_ERROR)})
+  else conn.end()
+}
+
+function sendRetained(ctx: BrokerContext, conn: Connection, added: ReadonlyArray<{filter: string; options: SubOptions; retained: boolean}>): void {
   const expired: RetainedMessage[] = []
-  for (const {filter, options} of retainedFor) {
-    for (const r of broker.store.matchRetained(filter, expired)) {
+  const now = ctx.clock.now()
+  for (const {filter, options, retained} of added) {
+    if (!retained) continue
+    for (const r of ctx.store.matchRetained(filter, now, expired)) {
       const msg: Message = {
         topic: r.topic,
         payload: r.payload,
@@ -76,12 +104,12 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
         expiresAt: r.expiresAt ?? 0,
       }
       // [MQTT-3.3.1-8] a retained message sent for a new subscription carries RETAIN = 1.
-      broker.outbound.deliver(conn.clientId, msg, Math.min(r.qos, options.qos) as 0 | 1 | 2, true, options.subscriptionId === undefined ? undefined : [options.subscriptionId])
+      ctx.outbound.deliver(conn.clientId, msg, Math.min(r.qos, options.qos) as 0 | 1 | 2, true, options.subscriptionId === undefined ? undefined : [options.subscriptionId])
     }
   }
   if (expired.length > 0) {
     // The store dropped expired retained messages while matching: keep the counters right.
-    broker.stats.messagesExpired += expired.length
-    broker.stats.retainedMessages = broker.store.retainedCount
+    ctx.stats.messagesExpired += expired.length
+    ctx.stats.retainedMessages = ctx.store.retainedCount
   }
 }

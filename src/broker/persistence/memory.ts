@@ -4,12 +4,20 @@
  */
 import type {Delivery} from '../message.js'
 import {type RetainedMessage, RetainedIndex} from '../retained.js'
-import type {SubOptions} from '../topics/index.js'
+import type {SubOptions} from '../topics/types.js'
 import type {SessionRecord, Store} from './store.js'
 
 export class MemoryStore implements Store {
   readonly #sessions = new Map<string, SessionRecord>()
   readonly #retained = new RetainedIndex()
+
+  /** Nothing here reaches a disk: nothing is ever waited for. */
+  readonly writeSeq = 0
+  readonly degraded = false
+
+  whenDurable(_seq: number, cb: (err?: Error) => void): void {
+    cb()
+  }
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
@@ -100,8 +108,8 @@ export class MemoryStore implements Store {
     return this.#retained.delete(topic)
   }
 
-  matchRetained(filter: string, expired?: RetainedMessage[]): RetainedMessage[] {
-    return this.#retained.match(filter, Date.now(), expired)
+  matchRetained(filter: string, now: number, expired?: RetainedMessage[]): RetainedMessage[] {
+    return this.#retained.match(filter, now, expired)
   }
 
   get retainedCount(): number {

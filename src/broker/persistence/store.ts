@@ -9,7 +9,7 @@
  */
 import type {Delivery} from '../message.js'
 import type {RetainedMessage} from '../retained.js'
-import type {SubOptions} from '../topics/index.js'
+import type {SubOptions} from '../topics/types.js'
 
 export type StoredMessage = Delivery
 export interface StoredSubscription {
@@ -41,11 +41,11 @@ export interface SessionRecord {
   incoming?: Set<number>
   /** Last packet id handed out. */
   lastPacketId: number
-  /** Date.now() of the disconnect while the session has no live connection, else 0. */
+  /** clock.now() of the disconnect while the session has no live connection, else 0. */
   disconnectedAt: number
   /** A will waiting for its delay (MQTT 5) while the session has no connection. */
   pendingWill?: WillRecord
-  /** Date.now() at which pendingWill is published. */
+  /** clock.now() at which pendingWill is published. */
   willAt: number
   /** Runtime bookkeeping for the broker's deadline wheel (timers.ts); not persisted. */
   deadline: number
@@ -53,6 +53,22 @@ export interface SessionRecord {
 }
 
 export interface Store {
+  /**
+   * Count of changes reported so far that must reach the disk (the memory store: always 0). A
+   * handler compares it before and after an operation: when it advanced, the operation's ack waits
+   * for whenDurable(writeSeq). Only persistent sessions (expiryInterval > 0) and retained messages
+   * are journaled: a message with only clean-session recipients never advances it.
+   */
+  readonly writeSeq: number
+  /**
+   * cb() once every change up to `seq` is durable (at once, possibly synchronously, if it already
+   * is); cb(err) if it could not be stored. The broker then refuses the operation: MQTT 5 0x97 on
+   * PUBACK/PUBREC, 0x80 on SUBACK/CONNACK; 3.1.1 closes (CONNACK: return code 3 first).
+   */
+  whenDurable(seq: number, cb: (err?: Error) => void): void
+  /** true while new durable work must be refused (disk full / unwritable); the broker refuses it as above. */
+  readonly degraded: boolean
+
   /** Loads persisted state; the memory store has nothing to load. */
   open(): Promise<void>
   /** Flushes and releases resources. */
@@ -82,7 +98,7 @@ export interface Store {
 
   setRetained(msg: RetainedMessage): void
   deleteRetained(topic: string): boolean
-  /** Live retained messages the filter matches; expired ones are deleted and pushed to `expired`. */
-  matchRetained(filter: string, expired?: RetainedMessage[]): RetainedMessage[]
+  /** Live retained messages the filter matches at `now`; expired ones are deleted and pushed to `expired`. */
+  matchRetained(filter: string, now: number, expired?: RetainedMessage[]): RetainedMessage[]
   readonly retainedCount: number
 }

@@ -2,29 +2,47 @@
  * Session registry: create / resume on CONNECT, detach on disconnect (will, expiry, shared
  * re-delivery), end on expiry. Sessions live in the Store; timed events go through one deadline wheel.
  */
-import type {BrokerImpl} from '../broker.js'
+import type {Clock} from '../clock.js'
 import type {Connection} from '../connection.js'
+import type {Logger} from '../log.js'
 import {type Delivery, type Message, messageBytes} from '../message.js'
-import type {SessionRecord, WillRecord} from '../persistence/store.js'
-import {Deadlines} from '../timers.js'
+import type {Outbound} from '../outbound.js'
+import type {SessionRecord, Store, WillRecord} from '../persistence/store.js'
 import {NEVER_EXPIRES} from '../protocol/versions.js'
+import type {BrokerStats} from '../stats/counters.js'
+import type {Subscriptions} from '../subscriptions.js'
+import {Deadlines} from '../timers.js'
+
+export interface SessionsDeps {
+  readonly store: Store
+  readonly stats: BrokerStats
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly subscriptions: Subscriptions
+  readonly outbound: Outbound
+  /** Retains and routes a will (the broker's one entry for an accepted message). */
+  publish(msg: Message): void
+  /** A shared-subscription delivery whose member left goes to another online member (false: none). */
+  redeliverShared(d: Delivery, leaving: string): boolean
+  logDebug(message: () => string): void
+}
 
 export class Sessions {
-  readonly #broker: BrokerImpl
+  readonly #deps: SessionsDeps
   readonly deadlines: Deadlines<SessionRecord>
 
-  constructor(broker: BrokerImpl) {
-    this.#broker = broker
+  constructor(deps: SessionsDeps) {
+    this.#deps = deps
     this.deadlines = new Deadlines(
       (s, now) => this.#due(s, now),
-      Date.now,
-      (err, s) => broker.logger.error(`Internal error in the session timer of ${s.clientId}: ${(err as Error)?.stack ?? err}`),
+      deps.clock,
+      (err, s) => deps.logger.error(`Internal error in the session timer of ${s.clientId}: ${(err as Error)?.stack ?? err}`),
     )
   }
 
   /** CONNECT accepted: the client's session, resumed unless clean start [MQTT-3.1.2-4..6]. */
   open(conn: Connection, cleanStart: boolean, expiry: number): {session: SessionRecord; present: boolean} {
-    const {store, stats} = this.#broker
+    const {store, stats} = this.#deps
     let session = store.getSession(conn.clientId)
     if (session !== undefined && cleanStart) {
       this.end(session) // the old session ends now: a will still waiting for its delay goes out
@@ -50,7 +68,7 @@ export class Sessions {
 
   /** The connection is gone: will, shared re-delivery, and the session either ends or waits. */
   detach(conn: Connection): void {
-    const broker = this.#broker
+    const {stats, store} = this.#deps
     const session = conn.session
     if (session === undefined) return
     conn.session = undefined
@@ -62,9 +80,9 @@ export class Sessions {
       this.end(session, false)
       return
     }
-    session.disconnectedAt = Date.now()
-    broker.stats.sessionsOrphan++
-    broker.store.touchSession(session)
+    session.disconnectedAt = this.#deps.clock.now()
+    stats.sessionsOrphan++
+    store.touchSession(session)
     if (will !== undefined) {
       if (will.delay > 0) {
         session.pendingWill = will
@@ -78,17 +96,16 @@ export class Sessions {
 
   /** Ends a session: subscriptions, queued and in-flight messages go; a pending will is sent first. */
   end(session: SessionRecord, publishPendingWill = true): void {
-    const broker = this.#broker
+    const {stats, store} = this.#deps
     if (publishPendingWill && session.pendingWill !== undefined) this.publishWill(session.pendingWill, session.clientId)
     session.pendingWill = undefined
     this.deadlines.cancel(session)
-    for (const filter of session.subscriptions.keys()) broker.subs.unsubscribe(session.clientId, filter)
-    session.subscriptions.clear()
-    broker.outbound.discard(session)
-    if (session.disconnectedAt !== 0) broker.stats.sessionsOrphan--
+    this.#deps.subscriptions.removeAll(session)
+    this.#deps.outbound.discard(session)
+    if (session.disconnectedAt !== 0) stats.sessionsOrphan--
     session.disconnectedAt = 0
-    broker.store.deleteSession(session.clientId)
-    broker.stats.sessionsTotal = broker.store.sessionCount
+    store.deleteSession(session.clientId)
+    stats.sessionsTotal = store.sessionCount
   }
 
   /** Publishes a will; a failure is logged and never escapes (callers run in socket and timer callbacks). */
@@ -96,7 +113,7 @@ export class Sessions {
     try {
       this.#publishWill(will, clientId)
     } catch (err) {
-      this.#broker.logger.error(`Internal error publishing the will of ${clientId}: ${(err as Error)?.stack ?? err}`)
+      this.#deps.logger.error(`Internal error publishing the will of ${clientId}: ${(err as Error)?.stack ?? err}`)
     }
   }
 
@@ -107,15 +124,15 @@ export class Sessions {
       qos: will.qos,
       retain: will.retain,
       properties: will.properties as Message['properties'],
-      expiresAt: typeof will.properties?.messageExpiryInterval === 'number' ? Date.now() + will.properties.messageExpiryInterval * 1000 : 0,
+      expiresAt: typeof will.properties?.messageExpiryInterval === 'number' ? this.#deps.clock.now() + will.properties.messageExpiryInterval * 1000 : 0,
       from: clientId,
     }
     if (msg.properties !== undefined) {
       const {messageExpiryInterval: _drop, ...rest} = msg.properties as Record<string, unknown>
       msg.properties = Object.keys(rest).length > 0 ? (rest as Message['properties']) : undefined
     }
-    this.#broker.logDebug(() => `Publishing will of ${clientId} on ${will.topic}`)
-    this.#broker.publishMessage(msg)
+    this.#deps.logDebug(() => `Publishing will of ${clientId} on ${will.topic}`)
+    this.#deps.publish(msg)
   }
 
   #schedule(session: SessionRecord): void {
@@ -132,7 +149,7 @@ export class Sessions {
       this.publishWill(will, session.clientId)
     }
     if (session.expiryInterval !== NEVER_EXPIRES && session.disconnectedAt + session.expiryInterval * 1000 <= now) {
-      this.#broker.logDebug(() => `Session ${session.clientId} expired`)
+      this.#deps.logDebug(() => `Session ${session.clientId} expired`)
       this.end(session)
       return
     }
@@ -141,12 +158,12 @@ export class Sessions {
 
   /** [MQTT-4.8.2-?] unacknowledged QoS > 0 messages of a leaving group member go to another member. */
   #redistributeShared(session: SessionRecord, leaving: string): void {
-    const broker = this.#broker
+    const {stats, store} = this.#deps
     const moved: Delivery[] = []
     if (session.queue !== undefined && session.queue.some((d) => d.shared !== undefined)) {
       const keep: Delivery[] = []
       for (const d of session.queue) (d.shared !== undefined ? moved : keep).push(d)
-      broker.stats.messagesQueued -= moved.length
+      stats.messagesQueued -= moved.length
       for (const d of moved) session.queuedBytes -= messageBytes(d)
       session.queue = keep.length > 0 ? keep : undefined
     }
@@ -154,16 +171,16 @@ export class Sessions {
       for (const d of session.inflight.values()) {
         if (d.shared !== undefined && !d.released) {
           moved.push(d)
-          broker.store.deleteInflight(session, d.packetId)
+          store.deleteInflight(session, d.packetId)
         }
       }
     }
     for (const d of moved) {
-      if (!broker.fanout.redeliverShared(d, leaving) && session.expiryInterval !== 0) {
+      if (!this.#deps.redeliverShared(d, leaving) && session.expiryInterval !== 0) {
         // Nobody else online: keep it for this member's return.
         d.packetId = 0
         d.sent = false
-        broker.outbound.enqueue(session, d)
+        this.#deps.outbound.enqueue(session, d)
       }
     }
   }

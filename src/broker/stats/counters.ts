@@ -3,9 +3,11 @@
  * allocation, no call on the hot path); the statistics log, $SYS topics, Prometheus endpoint and
  * `mqttctl status` all read this one object.
  */
+import {systemClock} from '../clock.js'
+
 export class BrokerStats {
-  /** Date.now() when the broker started listening. */
-  startedAt = Date.now()
+  /** clock.now() when the broker started listening. */
+  startedAt = systemClock.now()
   maxConnections = 0
 
   // Connections
@@ -25,6 +27,8 @@ export class BrokerStats {
   connectionsTotal = 0
   /** Connections refused because maxConnections was reached. */
   connectionsRefused = 0
+  /** CONNECTs the authorizer refused, and take-overs it did not allow. */
+  authFailures = 0
   /** Sockets closed for a protocol error or malformed packet. */
   protocolErrors = 0
   /** Sessions kept with no live connection (the guide's "Orphan Clients"). */
@@ -45,6 +49,12 @@ export class BrokerStats {
   messagesQueued = 0
   /** Messages that matched no subscriber. */
   messagesNoSubscriber = 0
+  /** PUBLISH the authorizer refused (dropped; MQTT 5 PUBACK/PUBREC 0x87). */
+  publishDenied = 0
+  /** Deliveries the authorizer refused (canRead), not sent. */
+  deliveriesDenied = 0
+  /** Acks refused because the store could not make the operation durable, or was degraded (0x97 / 0x80 / close). */
+  storeRefusals = 0
 
   // Bytes on the wire (all packets)
   bytesReceived = 0
@@ -59,7 +69,7 @@ export class BrokerStats {
   matchCacheMisses = 0
 
   /** Seconds since start. */
-  uptimeSeconds(now = Date.now()): number {
+  uptimeSeconds(now = systemClock.now()): number {
     return Math.floor((now - this.startedAt) / 1000)
   }
 

@@ -5,6 +5,7 @@
  * It also owns the metrics HTTP listener when config.metrics.enabled.
  */
 import type {BrokerConfig} from '../../config/index.js'
+import {type Clock, type TimerHandle, systemClock} from '../clock.js'
 import type {Logger} from '../log.js'
 import {startMetricsHttp, type MetricsHttpServer} from '../listeners/metrics-http.js'
 import type {BrokerStats} from './counters.js'
@@ -14,7 +15,6 @@ import {PROMETHEUS_CONTENT_TYPE, prometheusText} from './prometheus.js'
 import {loadCounters, type StatsSnapshot, takeSnapshot} from './snapshot.js'
 import {statsLogLines} from './stats-log.js'
 import {SYS_PREFIX, SYS_TIMESTAMP_TOPIC, sysMessages} from './sys-topics.js'
-import {packageVersion} from '../../paths.js'
 
 /** What the reporter needs from the broker (the Broker interface satisfies it). */
 export interface ReporterHost {
@@ -37,12 +37,20 @@ export interface Reporter {
 /** Topics republished on every tick even when unchanged. */
 const ALWAYS = new Set([SYS_PREFIX + 'uptime', SYS_TIMESTAMP_TOPIC])
 
-export function startReporter(broker: ReporterHost, options: {now?: () => number} = {}): Reporter {
-  const now = options.now ?? Date.now
+export interface ReporterOptions {
+  /** Time of the snapshots and the tick timer (default: the system clock). */
+  clock?: Clock
+  /** The package version, for $SYS/broker/version and Prometheus (the process entry knows it; the broker does not read package.json). */
+  version?: string
+}
+
+export function startReporter(broker: ReporterHost, options: ReporterOptions = {}): Reporter {
+  const clock = options.clock ?? systemClock
+  const now = (): number => clock.now()
   const {config, stats, logger} = broker
   const sampler = new ProcessSampler()
   const loads = new LoadAverages()
-  const version = `mqttctl ${packageVersion()}`
+  const version = `mqttctl ${options.version ?? '(version not given)'}`
   const lastPayload = new Map<string, string>()
   let loadValues: LoadValues = loads.values
   let stopped = false
@@ -78,8 +86,13 @@ export function startReporter(broker: ReporterHost, options: {now?: () => number
 
   // Values right away for a subscriber, without a log block at uptime 0.
   tick(false)
-  const timer = setInterval(() => tick(true), Math.max(1, config.statsInterval) * 1000)
-  timer.unref()
+  const intervalMs = Math.max(1, config.statsInterval) * 1000
+  let timer: TimerHandle | undefined
+  const onTimer = (): void => {
+    timer = clock.setTimeout(onTimer, intervalMs)
+    tick(true)
+  }
+  timer = clock.setTimeout(onTimer, intervalMs)
 
   let server: MetricsHttpServer | undefined
   const metrics: Promise<{host: string; port: number} | undefined> = config.metrics.enabled
@@ -107,7 +120,8 @@ export function startReporter(broker: ReporterHost, options: {now?: () => number
     async stop() {
       if (stopped) return
       stopped = true
-      clearInterval(timer)
+      if (timer !== undefined) clock.clearTimeout(timer)
+      timer = undefined
       await metrics.catch(() => undefined)
       await server?.close()
     },

@@ -3,6 +3,7 @@
  * Prometheus text are pure functions of this object (nats-server's Varz pattern), and `mqttctl
  * monitor` reads the same names back from $SYS.
  */
+import {systemClock} from '../clock.js'
 import type {BrokerStats} from './counters.js'
 import type {LoadCounters, LoadValues} from './loads.js'
 import type {ProcessSample} from './process.js'
@@ -60,7 +61,7 @@ export interface StatsSnapshot {
   processStartTimeSeconds: number
 }
 
-export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: string, now = Date.now()): StatsSnapshot {
+export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: string, now = systemClock.now()): StatsSnapshot {
   return {
     time: now,
     version,

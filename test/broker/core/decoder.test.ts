@@ -20,6 +20,9 @@ class Sink implements FrameSink {
   get open(): boolean {
     return this.errors.length === 0
   }
+  get decoding(): boolean {
+    return this.open
+  }
   onPacket(packet: Packet): void {
     this.packets.push(packet)
   }

@@ -14,6 +14,7 @@ import {Deadlines, type Timed} from '../../../src/broker/timers.js'
 import {TrieNode, collect, insert} from '../../../src/broker/topics/trie.js'
 import {DEFAULT_CONFIG} from '../../../src/config/index.js'
 import {type StartedBroker, startBroker} from '../../helpers/broker.js'
+import {ManualClock} from '../../helpers/clock.js'
 import {closeAll, collect as inboxOf, connect, track, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
 import {codeOf, encode, RawClient} from '../../helpers/raw.js'
 
@@ -53,7 +54,7 @@ describe('deep topics', () => {
     await v4.connect()
     v4.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: `${levels(20_000)}/#`, qos: 1}]})
     expect((await v4.next('suback')) as {granted: number[]}).toMatchObject({granted: [0x80]})
-    expect(impl(b).subs.size).toBe(1)
+    expect(impl(b).subscriptions.size).toBe(1)
     await stillServes(b)
   })
 
@@ -116,7 +117,7 @@ describe('errors in callbacks are contained', () => {
         if (item.name === 'bad') throw new Error('boom')
         fired.push(item.name)
       },
-      () => 10_000,
+      new ManualClock(10_000),
       (err, item) => failed.push(`${item.name}: ${(err as Error).message}`),
     )
     const bad: Item = {name: 'bad', deadline: 0, bucket: 0}
@@ -192,7 +193,7 @@ describe('memory follows real bytes', () => {
     const queued = encode({cmd: 'publish', topic: `${topic}/q`, payload: Buffer.from('tiny'), qos: 1, messageId: 7, retain: false, dup: false})
     raw.send(Buffer.concat([padding, retained, queued])) // one write: most likely one read chunk
     await raw.next('puback')
-    const stored = broker.store.matchRetained(`${topic}/r`)[0]
+    const stored = broker.store.matchRetained(`${topic}/r`, broker.clock.now())[0]
     expect(stored.payload.toString()).toBe('tiny')
     expect(stored.payload.buffer.byteLength).toBeLessThan(1024)
     const q = broker.store.getSession('pin-sub')!.queue!
@@ -290,11 +291,11 @@ describe('bookkeeping fixes', () => {
     const broker = createBroker({...DEFAULT_CONFIG, listeners}, {store}) as unknown as BrokerImpl
     track({close: () => broker.close()})
     await expect(broker.listen()).rejects.toThrow()
-    expect(broker.subs.size).toBe(0)
+    expect(broker.subscriptions.size).toBe(0)
     expect(broker.stats.sessionsOrphan).toBe(0)
     listeners[1].port = 0
     await broker.listen()
-    expect(broker.subs.size).toBe(1)
+    expect(broker.subscriptions.size).toBe(1)
     expect(broker.stats.sessionsOrphan).toBe(1)
     await expect(broker.listen()).rejects.toThrow(/already listening/)
     expect(broker.stats.sessionsOrphan).toBe(1)

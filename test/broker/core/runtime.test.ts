@@ -2,6 +2,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {type StartedBroker, startBroker} from '../../helpers/broker.js'
 import type {BrokerImpl} from '../../../src/broker/broker.js'
 import {Deadlines, type Timed} from '../../../src/broker/timers.js'
+import {ManualClock} from '../../helpers/clock.js'
 import {RawClient} from './raw.js'
 
 let broker: StartedBroker | undefined
@@ -21,8 +22,7 @@ describe('runtime', () => {
     for (let i = 0; i < 2000; i++) {
       const s = impl.store.createSession(`c${i}`, 3600)
       s.disconnectedAt = Date.now()
-      impl.store.addSubscription(s, 'all', {qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0})
-      impl.subs.subscribe(`c${i}`, 'all', {qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0})
+      impl.subscriptions.add(s, 'all', {qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0})
     }
     broker.broker.publish('all', 'hello', {qos: 1})
     expect(impl.stats.messagesQueued).toBe(100) // only the first batch ran synchronously
@@ -84,22 +84,24 @@ describe('runtime', () => {
 
 describe('Deadlines', () => {
   it('fires due items once, re-files items whose deadline moved, arms nothing when empty', () => {
-    let now = 10_000
+    const clock = new ManualClock(10_000)
     const fired: string[] = []
     type Item = Timed & {name: string}
-    const wheel = new Deadlines<Item>((item) => fired.push(item.name), () => now)
+    const wheel = new Deadlines<Item>((item) => fired.push(item.name), clock)
     const a: Item = {name: 'a', deadline: 0, bucket: 0}
     const b: Item = {name: 'b', deadline: 0, bucket: 0}
     wheel.schedule(a, 11_000)
     wheel.schedule(b, 11_000)
     wheel.schedule(b, 15_000) // later: stays filed, checked lazily
-    now = 11_000
-    wheel.runDue()
+    expect(clock.pending).toBe(1) // one timer for the earliest bucket, not one per item
+    clock.advance(999)
+    expect(fired).toEqual([])
+    clock.advance(1) // 11_000: the wheel's own timer runs the due bucket
     expect(fired).toEqual(['a'])
-    now = 15_000
-    wheel.runDue()
+    clock.advance(4_000) // 15_000
     expect(fired).toEqual(['a', 'b'])
     expect(wheel.size).toBe(0)
+    expect(clock.pending).toBe(0)
     wheel.clear()
   })
 })
