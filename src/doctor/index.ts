@@ -10,6 +10,7 @@ import {plan, TIERS, tierByName, tierForConnections} from '../sizing/index.js'
 import {checkBackup, checkConfigCapacity, checkListenAddress, checkLogLevel, checkNode, checkOsLimits} from './local.js'
 import {checkDataDir, checkMonitoring, checkPort, checkTls} from './live.js'
 import {checkLoad} from './load.js'
+import {checkAcl, checkAnonymous} from './auth.js'
 import {checkStore} from './store.js'
 import type {DoctorCheck, DoctorReport} from './types.js'
 
@@ -55,6 +56,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const state: BrokerState | undefined = readState(files)
     for (const listener of config.listeners) checks.push(await checkPort(listener, state))
     checks.push(checkTls(config))
+    checks.push(checkAnonymous(config), checkAcl(config))
     checks.push(checkListenAddress(config))
     checks.push(checkDataDir(files.dataDir, connections))
     checks.push(checkStore(config, files.dataDir))

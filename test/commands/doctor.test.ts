@@ -24,7 +24,7 @@ describe('mqttctl doctor', () => {
     expect(error?.oclif?.exit).toBe(1)
     const report = JSON.parse(stdout)
     expect(report).toMatchObject({ok: false, devices: 50_000, tier: 'medium', config: file})
-    expect(report.checks.map((c: {id: string}) => c.id)).toEqual(['node', 'config', 'os-limits', 'port-0', 'tls', 'listen-address', 'data-dir', 'store', 'log-level', 'monitoring', 'backup'])
+    expect(report.checks.map((c: {id: string}) => c.id)).toEqual(['node', 'config', 'os-limits', 'port-0', 'tls', 'auth', 'acl', 'listen-address', 'data-dir', 'store', 'log-level', 'monitoring', 'backup'])
     expect(report.checks.find((c: {id: string}) => c.id === 'config')).toMatchObject({status: 'fail', fix: expect.stringContaining('--devices 50000')})
     for (const c of report.checks) expect(['pass', 'warn', 'fail']).toContain(c.status)
     expect(report.summary.fail).toBe(report.checks.filter((c: {status: string}) => c.status === 'fail').length)
