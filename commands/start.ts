@@ -8,7 +8,22 @@ import {applyLayoutDefaults, loadBrokerConfig, parseBrokerOptions, toRuntimeArgs
 import {listenerText} from '../src/net.js'
 import {resolveRuntime, withMemoryFlags} from '../src/control/runtime.js'
 import {checkNotRunning, runForeground, startDetached} from '../src/control/spawn.js'
-import {brokerFiles} from '../src/control/state.js'
+import {brokerFiles, type BrokerState} from '../src/control/state.js'
+import type {BrokerConfig, Source} from '../src/config/index.js'
+
+/** `start --print-config --json`: the merged configuration and where each value came from. */
+export interface PrintedConfig {
+  file: string | null
+  config: BrokerConfig
+  /** Dotted key -> where its value came from. */
+  sources: Record<string, Source>
+}
+
+/** `start --detach --json`: the running broker, as its broker.json describes it, and its log file. */
+export type DetachedBroker = BrokerState & {logFile: string}
+
+/** What `start --json` prints; in the foreground nothing (the broker's log streams instead). */
+export type StartResult = PrintedConfig | DetachedBroker | undefined
 
 export default class Start extends BaseCommand {
   static summary = 'Run the MQTT broker in the foreground (default) or in the background (--detach)'
@@ -38,7 +53,7 @@ Exit codes: 0 ok, 1 the broker could not start (port in use, permission, data di
     }),
   }
 
-  async run(): Promise<unknown> {
+  async run(): Promise<StartResult> {
     const {flags} = await this.parse(Start)
     let settings = parseBrokerOptions(flags)
     if (settings.config) settings.config = resolve(settings.config)

@@ -47,6 +47,8 @@ export async function commandsDoc(root = ROOT): Promise<string> {
   const commands = config.commands
     .filter((c) => c.pluginName === config.name && !c.hidden)
     .sort((a, b) => a.id.localeCompare(b.id))
+  // Command ids are stored with ':'; users type the topic separator (a space).
+  const name = (c: Command.Loadable) => `mqttctl ${c.id.replaceAll(':', config.topicSeparator)}`
   const out = [
     '# Command reference',
     '',
@@ -57,10 +59,10 @@ export async function commandsDoc(root = ROOT): Promise<string> {
     '',
     '| command | what it does |',
     '|---|---|',
-    ...commands.map((c) => `| [\`mqttctl ${c.id}\`](${anchor(`mqttctl ${c.id}`)}) | ${(c.summary ?? '').replace(/\|/g, '\\|')} |`),
+    ...commands.map((c) => `| [\`${name(c)}\`](${anchor(name(c))}) | ${(c.summary ?? '').replace(/\|/g, '\\|')} |`),
   ]
   for (const c of commands) {
-    out.push('', `## mqttctl ${c.id}`, '', '```', await helpText(config, c), '```')
+    out.push('', `## ${name(c)}`, '', '```', await helpText(config, c), '```')
   }
   return `${out.join('\n')}\n`
 }

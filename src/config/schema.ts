@@ -3,8 +3,9 @@
  * for the broker runtime. Each setting is described once in FIELDS; defaults, validation,
  * environment variables and "where did this value come from" all derive from that table.
  */
-/** Broker log levels (here, not in sizing/, so the broker can use the type without importing the CLI side). */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+import type {LogLevel} from '../sizing/tiers.js'
+
+import {DEFAULT_TIER, TIER_BROKER} from './tier-figures.js'
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
 
@@ -129,11 +130,7 @@ export interface FieldSpec {
 /** Default broker: the small tier's figures, listening on every interface on 1883. */
 export const DEFAULT_CONFIG: BrokerConfig = {
   listeners: [{host: '0.0.0.0', port: 1883}],
-  maxConnections: 10_000,
-  ioEntries: 256,
-  clientPool: 1_024,
-  forwardBatchSize: 100,
-  logLevel: 'info',
+  ...TIER_BROKER[DEFAULT_TIER],
   dataDir: './data',
   statsInterval: 5,
   metrics: {enabled: false, port: 9234, host: '127.0.0.1'},

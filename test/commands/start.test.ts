@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {execa} from 'execa'
 import mqtt from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
+import type {PrintedConfig} from '../../commands/start.js'
 import {bundleRuntime} from '../../src/build/bundle.js'
 import {packageVersion} from '../../src/paths.js'
 import {freePort, ROOT, Sandbox, waitFor} from '../control/helpers.js'
@@ -100,7 +101,7 @@ describe('start --print-config', () => {
   it('--json: {file, config, sources}', async () => {
     const {stdout, exitCode} = await box.cli(['start', '--print-config', '--json', '--max-connections', '42'])
     expect(exitCode).toBe(0)
-    const json = JSON.parse(stdout)
+    const json = JSON.parse(stdout) as PrintedConfig
     expect(json.file).toBeNull()
     expect(json.config).toMatchObject({listeners: [{host: '0.0.0.0', port: 1883}], maxConnections: 42, dataDir: './data', statsInterval: 5})
     expect(json.sources).toMatchObject({listeners: 'default', maxConnections: 'flag', dataDir: 'default'})
