@@ -3,16 +3,21 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {calibrate} from '../../src/bench/calibrate.js'
-import {loadProfile} from '../../src/sizing/profile.js'
+import {readRuntimeProfile} from '../../src/sizing/runtime-profile.js'
 
-describe('bench calibrate', () => {
-  it('measures our broker and stores a profile plan can load', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'mqttctl-cal-')), 'profile.json')
-    const p = await calibrate({connections: 200, profilePath: path})
-    expect(loadProfile(path)).toEqual(p)
-    expect(p.bytesPerConnection).toBeGreaterThanOrEqual(0)
-    expect(p.cpuMicrosPerMessage).toBeGreaterThan(0)
-    expect(p.broadcastMsPerThousand).toBeGreaterThan(0)
-    expect(p.brokerVersion).toMatch(/^mqttctl /)
-  }, 90_000)
+describe('bench calibrate (the measurement plan --verify runs, at a fixed workload)', () => {
+  it('measures our broker and stores a host runtime profile plan can load', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'mqttctl-cal-')), 'runtime-profile.json')
+    const lines: string[] = []
+    const p = await calibrate({connections: 200, profilePath: path, settleMs: 500, log: (l) => lines.push(l)})
+    expect(readRuntimeProfile(path)).toEqual(p)
+    expect(p).toMatchObject({kind: 'host', command: 'mqttctl bench calibrate --connections 200', node: process.version})
+    expect(p.workload).toMatchObject({connections: 200, subsPerConnection: 1, payloadBytes: 256, tlsConnections: 200})
+    expect(p.figures.baselineRssBytes).toBeGreaterThan(10_000_000)
+    expect(p.figures.cpuMicrosPerMessageIn + p.figures.cpuMicrosPerDeliveryOut).toBeGreaterThan(0)
+    expect(p.figures.broadcastMicrosPerSubscriber).toBeGreaterThan(0)
+    expect(p.figures.bytesPerWebSocketConnectionExtra).toBeNull()
+    expect(lines[0]).toBe('memory: 200 connections, no subscription…')
+    expect(lines.some((l) => l.startsWith('memory: 200 TLS connections'))).toBe(true)
+  }, 180_000)
 })
