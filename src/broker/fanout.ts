@@ -32,8 +32,12 @@ export interface FanoutDeps {
 interface Job {
   msg: Message
   match: MatchResult
+  /** match.shared, or none when the router serves shared groups elsewhere (a cluster). */
+  shared: SharedMatch[]
   next: number
 }
+
+const NO_SHARED: SharedMatch[] = []
 
 const minQos = (a: number, b: number): 0 | 1 | 2 => (a < b ? a : b) as 0 | 1 | 2
 
@@ -69,11 +73,15 @@ export class Fanout implements Router {
     return this.#jobs.length - this.#head
   }
 
-  /** Delivers `msg`; `source` is the publishing connection, paused while broadcasts back up. */
-  route(msg: Message, source?: RouteSource): void {
+  /**
+   * Delivers `msg`; `source` is the publishing connection, paused while broadcasts back up.
+   * `noShared`: shared groups are not served here (a cluster router hands them to NATS queue groups).
+   */
+  route(msg: Message, source?: RouteSource, noShared = false): void {
     const match = this.#subs.match(msg.topic)
     const n = match.clients.length
-    if (n === 0 && match.shared.length === 0) {
+    const shared = noShared ? NO_SHARED : match.shared
+    if (n === 0 && shared.length === 0) {
       this.#deps.stats.messagesNoSubscriber++
       return
     }
@@ -81,10 +89,10 @@ export class Fanout implements Router {
     // [MQTT-4.6.0-6], and an unrelated client does not wait for someone else's broadcast.
     if (n <= this.#deps.batchSize && (this.pending === 0 || !this.#pendingTopics.has(msg.topic))) {
       for (let i = 0; i < n; i++) this.#deliverClient(msg, match.clients[i])
-      for (const group of match.shared) this.#deliverShared(msg, group)
+      for (const group of shared) this.#deliverShared(msg, group)
       return
     }
-    this.#jobs.push({msg, match, next: 0})
+    this.#jobs.push({msg, match, shared, next: 0})
     this.#pendingTopics.set(msg.topic, (this.#pendingTopics.get(msg.topic) ?? 0) + 1)
     if (!this.#scheduled) this.#runJobs(true)
     if (source !== undefined && this.pending > MAX_PENDING && (source.paused & Paused.Fanout) === 0) {
@@ -121,8 +129,8 @@ export class Fanout implements Router {
         budget -= end - job.next
         job.next = end
         if (end < clients.length) break
-        for (const group of job.match.shared) this.#deliverShared(job.msg, group)
-        budget -= job.match.shared.length
+        for (const group of job.shared) this.#deliverShared(job.msg, group)
+        budget -= job.shared.length
         this.#jobDone(job.msg.topic)
         this.#jobs[this.#head++] = undefined as never
       }

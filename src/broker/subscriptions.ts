@@ -15,10 +15,18 @@ export interface SubscriptionsDeps {
   readonly matchCacheSize: number
 }
 
+/** Told when a (client, filter) subscription appears or goes (a cluster node turns that into NATS interest). */
+export interface SubscriptionObserver {
+  added(filter: string): void
+  removed(filter: string): void
+}
+
 export class Subscriptions {
   /** The trie and match cache (read it for sizes; change subscriptions through this service). */
   readonly index: SubscriptionIndex
   readonly #store: Store
+  /** Set by a cluster node; undefined in a single process. */
+  observer: SubscriptionObserver | undefined
 
   constructor(deps: SubscriptionsDeps) {
     this.#store = deps.store
@@ -34,6 +42,7 @@ export class Subscriptions {
   add(session: SessionRecord, filter: string, options: SubOptions): {isNew: boolean} {
     const r = this.index.subscribe(session.clientId, filter, options)
     this.#store.addSubscription(session, filter, options)
+    if (r.isNew) this.observer?.added(filter)
     return r
   }
 
@@ -41,23 +50,24 @@ export class Subscriptions {
   remove(session: SessionRecord, filter: string): boolean {
     const existed = this.index.unsubscribe(session.clientId, filter)
     this.#store.removeSubscription(session, filter)
+    if (existed) this.observer?.removed(filter)
     return existed
   }
 
   /** Session end: every subscription of the session leaves the index (the store drops the session itself). */
   removeAll(session: SessionRecord): void {
-    for (const filter of session.subscriptions.keys()) this.index.unsubscribe(session.clientId, filter)
+    for (const filter of session.subscriptions.keys()) if (this.index.unsubscribe(session.clientId, filter)) this.observer?.removed(filter)
     session.subscriptions.clear()
   }
 
   /** A store's persisted sessions at start: their subscriptions go back into the index. */
   restore(session: SessionRecord): void {
-    for (const [filter, options] of session.subscriptions) this.index.subscribe(session.clientId, filter, options)
+    for (const [filter, options] of session.subscriptions) if (this.index.subscribe(session.clientId, filter, options).isNew) this.observer?.added(filter)
   }
 
   /** Undoes restore() (a failed listen()). */
   unrestore(session: SessionRecord): void {
-    for (const filter of session.subscriptions.keys()) this.index.unsubscribe(session.clientId, filter)
+    for (const filter of session.subscriptions.keys()) if (this.index.unsubscribe(session.clientId, filter)) this.observer?.removed(filter)
   }
 
   /** Everyone subscribed to `topic` (cached and shared: do not modify). */

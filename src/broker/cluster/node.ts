@@ -137,7 +137,7 @@ export class ClusterNode {
     return this.stats.connected
   }
 
-  /** Resolves once both connections are up and the retained messages are loaded. */
+  /** Resolves once both connections are up and the retained messages are loaded (or JetStream did not answer the first time: they follow). */
   ready(): Promise<void> {
     return this.#ready
   }
@@ -190,6 +190,7 @@ export class ClusterNode {
         break
       } catch (error) {
         await retained.stop().catch(() => {})
+        this.#resolveReady() // linked; retained messages follow once JetStream answers
         if (!warned) {
           warned = true
           this.#host.logger.error(`cluster: retained messages not shared with other nodes until JetStream answers (${(error as Error)?.message ?? error}); retrying`)
@@ -412,6 +413,20 @@ export class ClusterNode {
   get sessionStats(): {moved: number; adopted: number; takeovers: number; holding: number} {
     const m = this.#mover
     return {moved: m?.moved ?? 0, adopted: m?.adopted ?? 0, takeovers: m?.takeovers ?? 0, holding: m?.holding ?? 0}
+  }
+
+  /** A round trip on the publishing connection (bounded: rejects after 5 s, e.g. while NATS is away). */
+  flushExports(): Promise<void> {
+    const main = this.#main
+    if (main === undefined) return Promise.reject(new Error('not connected to NATS'))
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('NATS did not confirm within 5 s')), 5000)
+      timer.unref()
+      main.flush().then(
+        () => (clearTimeout(timer), resolve()),
+        (error: unknown) => (clearTimeout(timer), reject(error instanceof Error ? error : new Error(String(error)))),
+      )
+    })
   }
 
   /** A round trip to NATS on both connections: every subscription and publish before it reached the server. */

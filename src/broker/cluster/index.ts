@@ -1,0 +1,242 @@
+/**
+ * A broker that is one node of a cluster: the broker of ../broker.ts, its router wrapped so that
+ * accepted messages also go to the other nodes (./node.ts), its subscriptions watched so that NATS
+ * knows this node's interest, and the NATS link started after listen() and closed after close().
+ *
+ * Routing (ClusterRouter.route):
+ *   1. local subscribers first, synchronously: a message with only local subscribers never waits
+ *      for NATS;
+ *   2. then one NATS publish, which NATS forwards only to nodes with interest;
+ *   3. shared subscriptions: while the link is up they are served through NATS queue groups (each
+ *      message once in the whole cluster, this node's members included); while it is down, locally.
+ * '$SYS/...' topics stay on the node that made them: each node has its own $SYS.
+ */
+import type {BrokerConfig} from '../../config/schema.js'
+import {BrokerImpl} from '../broker.js'
+import type {Fanout} from '../fanout.js'
+import type {Broker, BrokerOptions, ListeningAddress} from '../index.js'
+import type {Message} from '../message.js'
+import type {RouteSource, Router} from '../router.js'
+import type {AuthOutcome, Authorizer, ConnectCredentials, Identity} from '../auth/authorizer.js'
+import {AllowAll} from '../auth/authorizer.js'
+import type {Delivery} from '../message.js'
+import type {MovedSession} from './sessions.js'
+import {checkClusterConfig} from './config.js'
+import {ExportAcks, withExportAcks} from './acks.js'
+import {MemoryStore} from '../persistence/memory.js'
+import {RC} from '../protocol/reason-codes.js'
+import {type ClusterHost, ClusterNode, type ClusterStats} from './node.js'
+
+export {ClusterNode, ClusterStats} from './node.js'
+export {checkClusterConfig, parseNatsUrls, ClusterConfigError} from './config.js'
+
+const minQos = (a: number, b: number): 0 | 1 | 2 => (a < b ? a : b) as 0 | 1 | 2
+
+/** Is the topic one that stays on this node ($SYS)? */
+function nodeLocal(topic: string): boolean {
+  return topic.charCodeAt(0) === 0x24 && topic.startsWith('$SYS/')
+}
+
+export class ClusterRouter implements Router {
+  readonly #local: Fanout
+  readonly #node: ClusterNode
+  readonly #acks: ExportAcks
+
+  constructor(local: Fanout, node: ClusterNode, acks: ExportAcks) {
+    this.#local = local
+    this.#node = node
+    this.#acks = acks
+  }
+
+  route(msg: Message, source?: RouteSource): void {
+    const node = this.#node
+    const exported = !nodeLocal(msg.topic) && node.exportable(msg)
+    // Shared groups go through NATS when the message does; else this node serves them.
+    this.#local.route(msg, source, exported)
+    if (!exported) return
+    node.export(msg)
+    // Its PUBACK / PUBREC waits until NATS has it (./acks.ts).
+    if (msg.qos !== 0) this.#acks.exported()
+  }
+}
+
+/** A Broker that is a cluster node. */
+export class ClusterBroker implements Broker {
+  readonly impl: BrokerImpl
+  readonly node: ClusterNode
+  #started = false
+
+  constructor(config: BrokerConfig, options: BrokerOptions = {}) {
+    const cluster = checkClusterConfig(config.cluster)
+    let node: ClusterNode | undefined
+    let local: Fanout | undefined
+    let claim: (clientId: string) => Promise<void> = async () => {}
+    const acks = new ExportAcks({flush: () => node!.flushExports()})
+    const impl = new BrokerImpl(config, {
+      ...options,
+      store: withExportAcks(options.store ?? new MemoryStore(), acks),
+      authorizer: new ClusterAuthorizer(options.authorizer ?? new AllowAll(), (id) => claim(id), () => node?.connected ?? false),
+      router: (fanout) => {
+        local = fanout as Fanout
+        return {route: (msg, source) => router.route(msg, source)}
+      },
+    })
+    const host: ClusterHost = {
+      logger: impl.logger,
+      clock: impl.clock,
+      deliverLocal: (msg) => local!.route(msg, undefined, true),
+      deliverShared: (msg, name) => this.#deliverShared(msg, name),
+      applyRetained: (msg) => this.#applyRetained(msg),
+      holds: (id) => this.impl.clients.has(id) || this.impl.store.getSession(id) !== undefined,
+      sessions: {
+        disconnect: (id) => {
+          const conn = this.impl.clients.get(id)
+          if (conn === undefined) return false
+          conn.disconnect(RC.SESSION_TAKEN_OVER)
+          return true
+        },
+        getSession: (id) => this.impl.store.getSession(id),
+        release: (session) => this.impl.sessions.end(session, false),
+        adopt: (moved) => this.#adopt(moved),
+      },
+    }
+    node = new ClusterNode(host, {
+      servers: cluster.servers,
+      prefix: cluster.subjectPrefix,
+      name: cluster.nodeName,
+      replicas: cluster.replicas,
+    })
+    const router = new ClusterRouter(local!, node, acks)
+    claim = (id) => node!.claimSession(id)
+    impl.subscriptions.observer = {added: (f) => node.addFilter(f), removed: (f) => node.removeFilter(f)}
+    this.impl = impl
+    this.node = node
+  }
+
+  get config(): BrokerConfig {
+    return this.impl.config
+  }
+  get stats() {
+    return this.impl.stats
+  }
+  get logger() {
+    return this.impl.logger
+  }
+  get clusterStats(): ClusterStats {
+    return this.node.stats
+  }
+
+  async listen(): Promise<ListeningAddress[]> {
+    const addresses = await this.impl.listen()
+    this.#started = true
+    this.node.start()
+    return addresses
+  }
+
+  /** Local clients first (their wills still reach the cluster), then the NATS link. */
+  async close(): Promise<void> {
+    await this.impl.close()
+    if (this.#started) await this.node.close()
+  }
+
+  publish(topic: string, payload: Buffer | string, options?: {qos?: 0 | 1 | 2; retain?: boolean}): void {
+    this.impl.publish(topic, payload, options)
+  }
+
+  clientCount(): number {
+    return this.impl.clientCount()
+  }
+
+  /** One online member of the local group (any member when none is online: a persistent session queues it). */
+  #deliverShared(msg: Message, name: string): boolean {
+    const impl = this.impl
+    const group = impl.subscriptions.sharedGroup(name)
+    if (group === undefined) return false
+    const pick = impl.subscriptions.pickShared(group, (id) => impl.clients.has(id)) ?? impl.subscriptions.pickShared(group)
+    if (pick === undefined) return false
+    const o = pick.options
+    impl.outbound.deliver(pick.clientId, msg, minQos(msg.qos, o.qos), o.retainAsPublished && msg.retain, o.subscriptionId === undefined ? undefined : [o.subscriptionId], name)
+    return true
+  }
+
+  /** A session that moved here from another node: store, subscriptions, QoS 2 state, messages. */
+  #adopt(m: MovedSession): void {
+    const {store, subscriptions, sessions, stats, outbound, clock} = this.impl
+    const old = store.getSession(m.clientId)
+    if (old !== undefined) sessions.end(old, false) // the moved one is the client's latest
+    const s = store.createSession(m.clientId, m.expiryInterval)
+    for (const [filter, options] of m.subscriptions) subscriptions.add(s, filter, options)
+    for (const id of m.incoming) store.addIncoming(s, id)
+    s.lastPacketId = m.lastPacketId
+    s.disconnectedAt = clock.now()
+    stats.sessionsOrphan++
+    if (m.pendingWill !== undefined) {
+      s.pendingWill = m.pendingWill
+      s.willAt = clock.now() + (m.willIn ?? 0)
+    }
+    for (const d of m.deliveries) {
+      if (d.packetId !== 0 && (d.sent || d.released) && !s.inflight?.has(d.packetId)) store.setInflight(s, d)
+      else outbound.enqueue(s, {...d, packetId: 0, sent: false, released: false} satisfies Delivery)
+    }
+    stats.sessionsTotal = store.sessionCount
+  }
+
+  /** A retained message from the cluster's stream into the local store. */
+  #applyRetained(msg: Message): void {
+    const {store, stats, clock} = this.impl
+    if (msg.payload.length === 0 || (msg.expiresAt !== 0 && msg.expiresAt <= clock.now())) store.deleteRetained(msg.topic)
+    else store.setRetained({topic: msg.topic, payload: msg.payload, qos: msg.qos, properties: msg.properties as Record<string, unknown> | undefined, expiresAt: msg.expiresAt === 0 ? undefined : msg.expiresAt})
+    stats.retainedMessages = store.retainedCount
+  }
+}
+
+/**
+ * The broker's authorizer, plus one step after a successful authentication: the client is taken
+ * over from whichever node holds it and its session moved here (./sessions.ts), before the CONNECT
+ * goes on. While the link is down the inner answer is returned as it is (synchronous when it was).
+ */
+class ClusterAuthorizer implements Authorizer {
+  readonly #inner: Authorizer
+  readonly #claim: (clientId: string) => Promise<void>
+  readonly #up: () => boolean
+
+  constructor(inner: Authorizer, claim: (clientId: string) => Promise<void>, up: () => boolean) {
+    this.#inner = inner
+    this.#claim = claim
+    this.#up = up
+  }
+
+  get checksAccess(): boolean {
+    return this.#inner.checksAccess
+  }
+
+  authenticate(c: ConnectCredentials): AuthOutcome | Promise<AuthOutcome> {
+    const outcome = this.#inner.authenticate(c)
+    if (c.clientId === '' || !this.#up()) return outcome
+    return Promise.resolve(outcome).then(async (o) => {
+      if (o.ok) await this.#claim(c.clientId)
+      return o
+    })
+  }
+
+  canPublish(identity: Identity, topic: string): boolean {
+    return this.#inner.canPublish(identity, topic)
+  }
+
+  canSubscribe(identity: Identity, filter: string): boolean {
+    return this.#inner.canSubscribe(identity, filter)
+  }
+
+  canRead(identity: Identity, topic: string): boolean {
+    return this.#inner.canRead(identity, topic)
+  }
+
+  canTakeOver(next: Identity, current: Identity): boolean {
+    return this.#inner.canTakeOver(next, current)
+  }
+}
+
+/** A cluster node when config.cluster.servers is set; the caller decides (the single-process default never loads this module). */
+export function createClusterBroker(config: BrokerConfig, options: BrokerOptions = {}): ClusterBroker {
+  return new ClusterBroker(config, options)
+}
