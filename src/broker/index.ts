@@ -3,12 +3,7 @@
  * Router) (STYLE.md §3.16).
  */
 import type {BrokerConfig} from '../config/index.js'
-import type {Authorizer} from './auth/authorizer.js'
-import type {Clock} from './clock.js'
-import type {Logger} from './log.js'
-import type {Router} from './router.js'
-import type {BrokerStats} from './stats/counters.js'
-import type {Store} from './persistence/store.js'
+import type {BrokerOptions, Broker} from './api.js'
 import {BrokerImpl} from './broker.js'
 
 export type {Store, SessionRecord, StoredMessage, StoredSubscription} from './persistence/store.js'
@@ -19,37 +14,7 @@ export type {Authorizer, AuthOutcome, ConnectCredentials, Identity} from './auth
 export {AllowAll} from './auth/authorizer.js'
 export type {Router, RouteSource} from './router.js'
 
-export interface ListeningAddress {
-  host: string
-  port: number
-  tls: boolean
-}
-
-export interface Broker {
-  readonly config: BrokerConfig
-  readonly stats: BrokerStats
-  readonly logger: Logger
-  /** Opens every configured listener; port 0 resolves to the real port. On error, closes what it opened and rejects with the original error. */
-  listen(): Promise<ListeningAddress[]>
-  /** Graceful: stop accepting, DISCONNECT 0x8B to MQTT 5 clients, flush, close sockets, clear timers. */
-  close(): Promise<void>
-  /** Publishes from the broker itself (e.g. $SYS topics). */
-  publish(topic: string, payload: Buffer | string, options?: {qos?: 0 | 1 | 2; retain?: boolean}): void
-  /** Live (CONNECTed) clients. */
-  clientCount(): number
-}
-
-export interface BrokerOptions {
-  logger?: Logger
-  stats?: BrokerStats
-  store?: Store
-  /** Time for every deadline, expiry, will delay, keep-alive and statistic (default: the system clock). */
-  clock?: Clock
-  /** Authentication and access control (default AllowAll: everyone, everything, no checks on the hot path). */
-  authorizer?: Authorizer
-  /** Wraps the local router (the fan-out), e.g. to also route to other cluster nodes. */
-  router?: (local: Router) => Router
-}
+export type {Broker, BrokerOptions, ListeningAddress} from './api.js'
 
 export function createBroker(config: BrokerConfig, options: BrokerOptions = {}): Broker {
   return new BrokerImpl(config, options)

@@ -5,6 +5,7 @@
  */
 import type {LogLevel} from '../sizing/tiers.js'
 
+import {MAX_PACKET_SIZE, NEVER_EXPIRES} from '../broker/protocol/versions.js'
 import {DEFAULT_TIER, TIER_BROKER} from './tier-figures.js'
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
@@ -137,12 +138,12 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   limits: {
     connectTimeout: 10,
     maxKeepAlive: 65_535,
-    maxPacketSize: 268_435_455,
+    maxPacketSize: MAX_PACKET_SIZE,
     receiveMaximum: 65_535,
     topicAliasMaximum: 65_535,
     maxQueuedMessages: 1_000,
     maxQueuedBytes: 16 * 1024 * 1024,
-    maxSessionExpiry: 4_294_967_295,
+    maxSessionExpiry: NEVER_EXPIRES,
     matchCacheSize: 10_000,
   },
   denySubscribe: [],
@@ -150,9 +151,6 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   runtime: {maxOldSpaceMb: 0, maxSemiSpaceMb: 2},
   persistence: {mode: 'durable', sync: 'always', syncInterval: 1000, compactMb: 64, subscriptionsInterval: 10},
 }
-
-const U32 = 4_294_967_295
-const MAX_PACKET = 268_435_455
 
 export const FIELDS: readonly FieldSpec[] = [
   {key: 'listeners', kind: 'listeners', help: 'MQTT listeners: [{host, port, tls?: {cert, key, ca?}}]'},
@@ -168,12 +166,12 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'metrics.host', kind: 'string', env: 'MQTTCTL_METRICS_HOST', help: 'address the metrics listener binds'},
   {key: 'limits.connectTimeout', kind: 'int', min: 1, max: 3_600, help: 'seconds a socket may stay silent before CONNECT'},
   {key: 'limits.maxKeepAlive', kind: 'int', min: 0, max: 65_535, help: 'largest keep alive granted, seconds (0 = any)'},
-  {key: 'limits.maxPacketSize', kind: 'int', min: 64, max: MAX_PACKET, help: 'largest packet accepted, bytes'},
+  {key: 'limits.maxPacketSize', kind: 'int', min: 64, max: MAX_PACKET_SIZE, help: 'largest packet accepted, bytes'},
   {key: 'limits.receiveMaximum', kind: 'int', min: 1, max: 65_535, help: 'unacknowledged QoS 1/2 messages per direction'},
   {key: 'limits.topicAliasMaximum', kind: 'int', min: 0, max: 65_535, help: 'topic aliases accepted from MQTT 5 clients'},
   {key: 'limits.maxQueuedMessages', kind: 'int', min: 1, max: 10_000_000, help: 'per-client outbound queue, messages'},
   {key: 'limits.maxQueuedBytes', kind: 'int', min: 1_024, max: 2 ** 40, help: 'per-client outbound queue, bytes'},
-  {key: 'limits.maxSessionExpiry', kind: 'int', min: 0, max: U32, help: 'largest MQTT 5 session expiry granted, seconds'},
+  {key: 'limits.maxSessionExpiry', kind: 'int', min: 0, max: NEVER_EXPIRES, help: 'largest MQTT 5 session expiry granted, seconds'},
   {key: 'limits.matchCacheSize', kind: 'int', min: 0, max: 10_000_000, help: 'topic-match cache entries'},
   {key: 'denySubscribe', kind: 'strings', help: 'topic filters refused on SUBSCRIBE'},
   {key: 'auth.passwordFile', kind: 'optString', env: 'MQTTCTL_PASSWORD_FILE', help: 'Mosquitto password file (mosquitto_passwd or mqttctl passwd); unset = no password checks'},

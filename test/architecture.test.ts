@@ -1,0 +1,55 @@
+/**
+ * The import graph (issue 16): no cycle anywhere in src/ or commands/, and the broker imports nothing
+ * from the CLI side (rules and the one documented exception: .dependency-cruiser.cjs). The second test
+ * proves the check can fail: the same rules over a small tree with a cycle and a forbidden import.
+ */
+import {execFile} from 'node:child_process'
+import {cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {promisify} from 'node:util'
+import {describe, expect, it} from 'vitest'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const CRUISE = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs')
+const run = promisify(execFile)
+
+async function cruise(cwd: string, paths: string[]): Promise<{code: number; output: string}> {
+  try {
+    const {stdout} = await run(process.execPath, [CRUISE, ...paths, '--config', '.dependency-cruiser.cjs', '--output-type', 'err'], {cwd, maxBuffer: 16 * 1024 * 1024})
+    return {code: 0, output: stdout}
+  } catch (error) {
+    const e = error as {code?: number; stdout?: string; stderr?: string}
+    return {code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}`}
+  }
+}
+
+describe('architecture', () => {
+  it('src/ and commands/ have no import cycle; the broker imports only node:*, packages, src/config and itself', async () => {
+    const r = await cruise(ROOT, ['src', 'commands'])
+    expect(r.output).toContain('no dependency violations found')
+    expect(r.code).toBe(0)
+  }, 60_000)
+
+  it('the check fails on a cycle (type-only too) and on a broker import from src/control', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttctl-arch-'))
+    try {
+      cpSync(join(ROOT, '.dependency-cruiser.cjs'), join(dir, '.dependency-cruiser.cjs'))
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({compilerOptions: {module: 'NodeNext', moduleResolution: 'NodeNext', strict: true}}))
+      for (const d of ['src/broker', 'src/control']) mkdirSync(join(dir, d), {recursive: true})
+      writeFileSync(join(dir, 'src/broker/a.ts'), "import type {B} from './b.js'\nexport interface A {b?: B}\n")
+      writeFileSync(join(dir, 'src/broker/b.ts'), "import type {A} from './a.js'\nexport interface B {a?: A}\n")
+      writeFileSync(join(dir, 'src/broker/c.ts'), "import {x} from '../control/x.js'\nexport const c = x\n")
+      writeFileSync(join(dir, 'src/broker/main.ts'), "import {x} from '../control/x.js'\nexport const m = x\n")
+      writeFileSync(join(dir, 'src/control/x.ts'), 'export const x = 1\n')
+      const r = await cruise(dir, ['src'])
+      expect(r.code).not.toBe(0)
+      expect(r.output).toMatch(/no-cycle: src\/broker\/a\.ts/)
+      expect(r.output).toMatch(/broker-imports-only-config: src\/broker\/c\.ts → src\/control\/x\.ts/)
+      expect(r.output).not.toMatch(/src\/broker\/main\.ts →/) // the process entry is the documented exception
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }, 60_000)
+})
