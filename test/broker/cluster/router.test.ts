@@ -8,7 +8,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {IClientPublishOptions} from 'mqtt'
 import {type NatsServer, startNatsCluster} from '../../helpers/nats.js'
 import {type StartedNode, startNode} from '../../helpers/cluster.js'
-import {type MqttClient, closeAll, collect, connect, sleep, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
+import {type MqttClient, closeAll, collect, connackOf, connect, sleep, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
 import {ManualClock} from '../../helpers/clock.js'
 
 let nats: NatsServer[]
@@ -200,6 +200,50 @@ describe('cluster of three nodes', () => {
     await collect(sub).waitCount(1)
     await sleep(200)
     expect(collect(sub).payloads()).toEqual(['from B'])
+  })
+})
+
+describe('sessions across nodes', () => {
+  it.each([4, 5] as const)('MQTT %i: a persistent session moves from A to B with its queued messages', async (version) => {
+    const [a, b, c] = await threeNodes()
+    const topic = uniqueTopic('mv')
+    const id = `mover-${version}-${process.pid}`
+    const persistent = version === 5 ? {clean: false, properties: {sessionExpiryInterval: 600}} : {clean: false}
+    const first = await connect(a.url, {protocolVersion: version, clientId: id, ...persistent})
+    await first.subscribeAsync(`${topic}/#`, {qos: 1})
+    const pub = await connect(c.url, {protocolVersion: version})
+    await untilRouted(pub, `${topic}/p`, first)
+    await first.endAsync()
+    await waitFor(() => a.broker.stats.sessionsOrphan === 1, 5000, 'the session waiting on A')
+    for (let i = 0; i < 5; i++) await pub.publishAsync(`${topic}/${i}`, `queued ${i}`, {qos: 1})
+    await waitFor(() => a.broker.stats.messagesQueued === 5, 5000, 'five messages queued on A')
+    const again = await connect(b.url, {protocolVersion: version, clientId: id, ...persistent})
+    expect(connackOf(again).sessionPresent).toBe(true)
+    await collect(again).waitCount(5)
+    expect(collect(again).payloads()).toEqual([0, 1, 2, 3, 4].map((i) => `queued ${i}`))
+    expect(a.broker.stats.sessionsTotal).toBe(0)
+    expect(a.broker.stats.messagesQueued).toBe(0)
+    // The subscription moved too: new messages reach the client on B.
+    await untilRouted(pub, `${topic}/p`, again)
+    await pub.publishAsync(`${topic}/after`, 'after the move', {qos: 1})
+    await collect(again).waitPayload('after the move')
+  })
+
+  it('a client connecting to B takes over its connection on A (MQTT 5 DISCONNECT 0x8E)', async () => {
+    const [a, b] = await threeNodes()
+    const id = `taken-${process.pid}`
+    const old = await connect(a.url, {protocolVersion: 5, clientId: id})
+    const reasons: number[] = []
+    old.on('disconnect', (p) => reasons.push(p.reasonCode ?? -1))
+    await waitFor(() => a.broker.node.sessionStats.holding >= 1, 5000, 'A announces the client')
+    await a.broker.node.flush()
+    const fresh = await connect(b.url, {protocolVersion: 5, clientId: id})
+    expect(connackOf(fresh).sessionPresent).toBe(false)
+    await waitFor(() => reasons.length === 1, 5000, 'DISCONNECT on the old connection')
+    expect(reasons).toEqual([0x8e])
+    expect(a.broker.clientCount()).toBe(0)
+    expect(b.broker.clientCount()).toBe(1)
+    expect(a.broker.node.sessionStats.takeovers).toBe(1)
   })
 })
 
