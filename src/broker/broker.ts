@@ -367,11 +367,15 @@ export class BrokerImpl implements Broker, ConnectionHost {
   #restoreSubscriptions(): void {
     const now = this.clock.now()
     let orphans = 0
+    let queued = 0
     for (const session of this.store.sessions()) {
       this.subscriptions.restore(session)
       if (session.disconnectedAt === 0) session.disconnectedAt = now
+      this.sessions.restored(session)
+      queued += session.queue?.length ?? 0
       orphans++
     }
+    this.stats.messagesQueued = queued
     // Assigned, not added: nobody is connected yet, so every stored session is an orphan.
     this.stats.sessionsOrphan = orphans
     this.stats.sessionsTotal = this.store.sessionCount
@@ -380,7 +384,10 @@ export class BrokerImpl implements Broker, ConnectionHost {
 
   /** A failed listen(): the restored subscriptions leave the index again. */
   #unrestoreSubscriptions(): void {
-    for (const session of this.store.sessions()) this.subscriptions.unrestore(session)
+    for (const session of this.store.sessions()) {
+      this.subscriptions.unrestore(session)
+      this.sessions.deadlines.cancel(session)
+    }
     this.stats.sessionsOrphan = 0
   }
 }

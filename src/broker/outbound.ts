@@ -78,9 +78,13 @@ export class Outbound {
       stats.messagesQueued--
       if (d.msg.expiresAt !== 0 && d.msg.expiresAt <= now) {
         stats.messagesExpired++
+        this.#store.removeQueued?.(session, d)
         continue
       }
-      if (checksAccess && !this.#readable(conn, d.msg)) continue
+      if (checksAccess && !this.#readable(conn, d.msg)) {
+        this.#store.removeQueued?.(session, d)
+        continue
+      }
       this.#startInflight(conn, session, d)
     }
   }

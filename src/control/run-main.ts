@@ -8,6 +8,7 @@ import {join, resolve} from 'node:path'
 import {parseArgs, type ParseArgsConfig} from 'node:util'
 import {createBroker} from '../broker/index.js'
 import {createLogger, type Logger} from '../broker/log.js'
+import {storeFor} from '../broker/persistence/select.js'
 import {startReporter} from '../broker/stats/reporter.js'
 import {ConfigError, type LogLevel} from '../config/index.js'
 import {packageVersion} from '../paths.js'
@@ -96,7 +97,14 @@ async function serve(
   logger.info(`mqttctl broker ${version} starting: pid ${process.pid}, data directory ${files.dataDir}, configuration ${configFile ?? 'defaults'}`)
   // Handlers first: a SIGTERM (e.g. `mqttctl stop`) during start-up still means a graceful close.
   const stop = stopRequested(logger, files, options)
-  const broker = createBroker(config, {logger})
+  // The durable store under the data directory unless persistence.mode is "none" (docs/durability.md).
+  const store = storeFor(config, config.dataDir, logger)
+  try {
+    await store.open() // loads what was kept; listen() finds it open
+  } catch (error) {
+    throw new ControlError(`cannot open the store in ${join(config.dataDir, 'store')}: ${(error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`.replace(/ {2,}/g, ' '))
+  }
+  const broker = createBroker(config, {logger, store})
   let bound: Array<{host: string; port: number; tls: boolean}>
   try {
     bound = await broker.listen()

@@ -89,6 +89,12 @@ export interface Store {
   enqueue(session: SessionRecord, delivery: Delivery): void
   /** Takes the oldest queued delivery. */
   dequeue(session: SessionRecord): Delivery | undefined
+  /**
+   * A delivery taken off the queue (dequeue or a direct edit of session.queue) that does not go into
+   * flight: expired, not readable, moved to another shared-subscription member. A durable store
+   * forgets it on disk too (else a restart brings it back); optional, the memory store has nothing to do.
+   */
+  removeQueued?(session: SessionRecord, delivery: Delivery): void
   /** The delivery is in flight under delivery.packetId (or its QoS 2 state changed). */
   setInflight(session: SessionRecord, delivery: Delivery): void
   /** Acknowledged: forget it. */

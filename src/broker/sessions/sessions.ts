@@ -82,7 +82,6 @@ export class Sessions {
     }
     session.disconnectedAt = this.#deps.clock.now()
     stats.sessionsOrphan++
-    store.touchSession(session)
     if (will !== undefined) {
       if (will.delay > 0) {
         session.pendingWill = will
@@ -91,6 +90,8 @@ export class Sessions {
         this.publishWill(will, conn.clientId)
       }
     }
+    // After the will: a durable store keeps the disconnect time and the pending will together.
+    store.touchSession(session)
     this.#schedule(session)
   }
 
@@ -135,6 +136,14 @@ export class Sessions {
     this.#deps.publish(msg)
   }
 
+  /**
+   * A session loaded from a durable store at start: its expiry and a pending will are due by the
+   * wall clock, so the time the broker was down counts (a deadline already past runs at once).
+   */
+  restored(session: SessionRecord): void {
+    this.#schedule(session)
+  }
+
   #schedule(session: SessionRecord): void {
     let at = session.expiryInterval === NEVER_EXPIRES ? 0 : session.disconnectedAt + session.expiryInterval * 1000
     if (session.pendingWill !== undefined && (at === 0 || session.willAt < at)) at = session.willAt
@@ -146,6 +155,8 @@ export class Sessions {
     if (session.pendingWill !== undefined && session.willAt <= now) {
       const will = session.pendingWill
       session.pendingWill = undefined
+      session.willAt = 0
+      this.#deps.store.touchSession(session) // sent: a restart must not send it again
       this.publishWill(will, session.clientId)
     }
     if (session.expiryInterval !== NEVER_EXPIRES && session.disconnectedAt + session.expiryInterval * 1000 <= now) {
@@ -164,7 +175,10 @@ export class Sessions {
       const keep: Delivery[] = []
       for (const d of session.queue) (d.shared !== undefined ? moved : keep).push(d)
       stats.messagesQueued -= moved.length
-      for (const d of moved) session.queuedBytes -= messageBytes(d)
+      for (const d of moved) {
+        session.queuedBytes -= messageBytes(d)
+        store.removeQueued?.(session, d)
+      }
       session.queue = keep.length > 0 ? keep : undefined
     }
     if (session.inflight !== undefined) {
