@@ -95,6 +95,20 @@ export interface PersistenceConfig {
   subscriptionsInterval: number
 }
 
+/** Scale-out: broker nodes exchanging messages through NATS (docs/scale-out.md). */
+export interface ClusterConfig {
+  /** NATS server URLs (nats://host:4222); empty = no cluster, the single-process broker. */
+  servers: string[]
+  /** First token(s) of every NATS subject and the JetStream stream names: two clusters can share one NATS. */
+  subjectPrefix: string
+  /** This node's name in logs and $SYS; unset = host name and pid. */
+  nodeName?: string
+  /** JetStream replicas of the retained-message stream (at most the number of NATS servers). */
+  replicas: number
+  /** Broker processes on this host sharing the listening port(s) (start --workers). */
+  workers: number
+}
+
 export interface BrokerConfig {
   listeners: ListenerConfig[]
   maxConnections: number
@@ -111,6 +125,7 @@ export interface BrokerConfig {
   denySubscribe: string[]
   auth: AuthConfig
   runtime: RuntimeConfig
+  cluster: ClusterConfig
   persistence: PersistenceConfig
 }
 
@@ -149,6 +164,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   denySubscribe: [],
   auth: {takeOver: 'same-user', credentialCache: 100_000},
   runtime: {maxOldSpaceMb: 0, maxSemiSpaceMb: 2},
+  cluster: {servers: [], subjectPrefix: 'mqtt', replicas: 1, workers: 1},
   persistence: {mode: 'durable', sync: 'always', syncInterval: 1000, compactMb: 64, subscriptionsInterval: 10},
 }
 
@@ -181,6 +197,11 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'auth.credentialCache', kind: 'int', min: 0, max: 10_000_000, help: 'verified logins kept in memory (HMAC-keyed, no password stored); 0 = hash every CONNECT'},
   {key: 'runtime.maxOldSpaceMb', kind: 'int', min: 0, max: 1_048_576, help: 'V8 heap limit of the broker process, MB (node --max-old-space-size; 0 = V8 default); set by plan --write, passed by start, the build launcher and the systemd unit'},
   {key: 'runtime.maxSemiSpaceMb', kind: 'int', min: 0, max: 1_024, help: 'V8 semi-space of the broker process, MB (node --max-semi-space-size; 0 = V8 default)'},
+  {key: 'cluster.servers', kind: 'strings', help: 'NATS server URLs (nats://host:4222) joining this broker to a cluster; empty = single process'},
+  {key: 'cluster.subjectPrefix', kind: 'string', help: 'first token(s) of the NATS subjects and stream names (letters, digits, - and _, dot-separated)'},
+  {key: 'cluster.nodeName', kind: 'optString', env: 'MQTTCTL_NODE_NAME', help: 'this node\'s name in logs and $SYS (unset: host name and pid)'},
+  {key: 'cluster.replicas', kind: 'int', min: 1, max: 5, help: 'JetStream replicas of the retained-message stream'},
+  {key: 'cluster.workers', kind: 'int', min: 1, max: 1_024, help: 'broker processes on this host sharing the listening ports'},
   {key: 'persistence.mode', kind: 'enum', values: ['durable', 'none'], env: 'MQTTCTL_PERSISTENCE', help: 'durable: sessions, queued and retained messages kept in <dataDir>/store across restarts; none: memory only'},
   {key: 'persistence.sync', kind: 'enum', values: ['always', 'interval'], env: 'MQTTCTL_PERSISTENCE_SYNC', help: 'always: QoS 1/2 acks wait for fdatasync; interval: for the write only (a power cut loses up to syncInterval ms)'},
   {key: 'persistence.syncInterval', kind: 'int', min: 1, max: 60_000, help: 'sync "interval": longest wait for an fdatasync, ms'},

@@ -8,9 +8,10 @@ import {type BrokerConfig, ConfigError, FIELDS, type ListenerConfig, type Source
 import {layoutDefaults} from '../build/defaults.js'
 import {formatInt as fmt} from '../broker/stats/format.js'
 import {applyTlsFlags, checkTlsFiles, TLS_FLAGS, tlsFlagIndex} from './tls-flags.js'
+import {parseNatsUrls} from '../broker/cluster/config.js'
 import {applyWsPort, checkAuthFiles} from './auth-flags.js'
 
-export type OptionKind = 'int' | 'string' | 'enum' | 'bool'
+export type OptionKind = 'int' | 'string' | 'enum' | 'bool' | 'urls'
 
 export interface BrokerOption {
   /** Flag name without dashes, e.g. "max-connections". */
@@ -46,6 +47,9 @@ export const BROKER_OPTIONS: readonly BrokerOption[] = [
   {flag: 'password-file', key: 'auth.passwordFile', kind: 'string', helpValue: 'FILE', help: 'Mosquitto password file (mosquitto_passwd or mqttctl passwd): clients must log in; anonymous clients are refused unless --allow-anonymous'},
   {flag: 'acl-file', key: 'auth.aclFile', kind: 'string', helpValue: 'FILE', help: 'Mosquitto ACL file: what each user may publish and subscribe to; everything else is denied'},
   {flag: 'allow-anonymous', key: 'auth.allowAnonymous', kind: 'bool', help: 'accept clients without a user name even with a password file'},
+  {flag: 'cluster', key: 'cluster.servers', kind: 'urls', helpValue: 'URLS', help: 'join a cluster of brokers through NATS: nats://host:4222[,nats://host2:4222] (docs/scale-out.md)'},
+  {flag: 'workers', key: 'cluster.workers', kind: 'int', helpValue: 'N', help: 'broker processes on this host sharing the port(s); without --cluster they join through a local nats-server (default 1)'},
+  {flag: 'node-name', key: 'cluster.nodeName', kind: 'string', helpValue: 'NAME', help: 'this node\'s name in a cluster\'s logs and $SYS (default: host name and pid)'},
 ]
 
 /** Environment variables for the first listener (the shared FIELDS table has none for listeners). */
@@ -74,6 +78,13 @@ export function parseOptionValue(opt: BrokerOption, value: string | boolean, nam
     throw new ConfigError(opt.key, `${label(value)} is not allowed: expected true or false`)
   }
   const text = String(value)
+  if (opt.kind === 'urls') {
+    try {
+      return parseNatsUrls(text, name)
+    } catch (error) {
+      throw new ConfigError(opt.key, (error as Error).message)
+    }
+  }
   if (opt.kind === 'int') {
     const {min, max} = limits(opt)
     const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN

@@ -4,6 +4,7 @@
  * src/broker/main.ts calls this and exits with its result; tests call it in-process with an
  * AbortSignal instead of signals. No oclif, execa or chalk here: it runs inside the bundled runtime.
  */
+import {hostname} from 'node:os'
 import {join, resolve} from 'node:path'
 import {parseArgs, type ParseArgsConfig} from 'node:util'
 import {createBroker} from '../broker/index.js'
@@ -15,6 +16,8 @@ import {packageVersion} from '../paths.js'
 import {ControlError, describeListenError, EXIT, exitCodeOf} from './errors.js'
 import {BROKER_OPTIONS, loadBrokerConfig, PARENT_PIPE_ENV, parseBrokerOptions, type RawOptions} from './options.js'
 import {acquirePidFile, brokerFiles, ensureDataDir, processStartTicks, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
+import {checkClusterConfig} from '../broker/cluster/config.js'
+import {runPrimary, WORKER_NATS_ENV, workerIndex, type WorkerListening} from './workers.js'
 
 export interface RunMainOptions {
   /** Aborting it stops the broker gracefully, like SIGTERM (in-process tests). */
@@ -69,12 +72,29 @@ export async function runMain(argv: string[], env: Record<string, string | undef
     const configFile = settings.config ? resolve(cwd, settings.config) : undefined
     const {config} = loadBrokerConfig({...settings, config: configFile}, env)
     logger = createLogger(config.logLevel, options.write)
+    try {
+      config.cluster = checkClusterConfig(config.cluster)
+    } catch (error) {
+      throw new ConfigError('cluster', (error as Error).message)
+    }
 
     const files = brokerFiles(config.dataDir, cwd)
     ensureDataDir(files.dataDir)
+    const worker = workerIndex(env)
+    if (worker !== undefined) {
+      // One of `--workers N` processes: no pid file of its own, its state under worker-<i>, NATS from the primary.
+      const base = logger
+      logger = prefixed(base, `worker ${worker}: `)
+      const dataDir = join(files.dataDir, `worker-${worker}`)
+      ensureDataDir(dataDir)
+      const servers = (env[WORKER_NATS_ENV] ?? '').split(',').filter(Boolean)
+      const cluster = {...config.cluster, servers, workers: 1, nodeName: `${config.cluster.nodeName ?? hostname()}-w${worker}`}
+      return await serve({...config, dataDir, cluster}, files, configFile, logger, {...options, parentPipe: false, worker})
+    }
     const {stale, stalePid} = acquirePidFile(files)
     if (stale) logger.warn(`replaced a stale pid file (${stalePid === undefined ? 'unreadable' : `pid ${stalePid} is not running`}) in ${files.dataDir}`)
     try {
+      if (config.cluster.workers > 1) return await primary({...config, dataDir: files.dataDir}, files, configFile, logger, {...options, parentPipe: env[PARENT_PIPE_ENV] === '1'}, env)
       return await serve({...config, dataDir: files.dataDir}, files, configFile, logger, {...options, parentPipe: env[PARENT_PIPE_ENV] === '1'})
     } finally {
       removeState(files)
@@ -91,7 +111,7 @@ async function serve(
   files: ReturnType<typeof brokerFiles>,
   configFile: string | undefined,
   logger: Logger,
-  options: RunMainOptions & {parentPipe: boolean},
+  options: RunMainOptions & {parentPipe: boolean; worker?: number},
 ): Promise<number> {
   const version = packageVersion()
   logger.info(`mqttctl broker ${version} starting: pid ${process.pid}, data directory ${files.dataDir}, configuration ${configFile ?? 'defaults'}`)
@@ -104,7 +124,8 @@ async function serve(
   } catch (error) {
     throw new ControlError(`cannot open the store in ${join(config.dataDir, 'store')}: ${(error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`.replace(/ {2,}/g, ' '))
   }
-  const broker = createBroker(config, {logger, store})
+  // A cluster node only with NATS URLs: the single-process default never loads the NATS client.
+  const broker = config.cluster.servers.length > 0 ? (await import('../broker/cluster/index.js')).createClusterBroker(config, {logger, store}) : createBroker(config, {logger, store})
   let bound: Array<{host: string; port: number; tls: boolean}>
   try {
     bound = await broker.listen()
@@ -135,7 +156,8 @@ async function serve(
     processStart: processStartTicks(process.pid),
     statsInterval: config.statsInterval,
   }
-  writeState(files, state)
+  if (options.worker !== undefined) process.send?.({type: 'listening', listeners: bound} satisfies WorkerListening)
+  else writeState(files, state)
   options.onListening?.(state)
 
   const why = await stop
@@ -173,5 +195,56 @@ function stopRequested(logger: Logger, files: ReturnType<typeof brokerFiles>, op
       process.stdin.on('error', () => request('mqttctl exited', 1))
       process.stdin.resume()
     }
+  })
+}
+
+/** The same logger with `prefix` before every message (a worker's lines). */
+function prefixed(base: Logger, prefix: string): Logger {
+  return {
+    level: base.level,
+    enabled: (l) => base.enabled(l),
+    debug: (m) => base.debug(prefix + m),
+    info: (m) => base.info(prefix + m),
+    warn: (m) => base.warn(prefix + m),
+    error: (m) => base.error(prefix + m),
+  }
+}
+
+/** `--workers N`: this process owns the pid file and broker.json, the workers serve (./workers.ts). */
+async function primary(
+  config: Parameters<typeof createBroker>[0],
+  files: ReturnType<typeof brokerFiles>,
+  configFile: string | undefined,
+  logger: Logger,
+  options: RunMainOptions & {parentPipe: boolean},
+  env: Record<string, string | undefined>,
+): Promise<number> {
+  const version = packageVersion()
+  logger.info(`mqttctl broker ${version} starting ${config.cluster.workers} workers: pid ${process.pid}, data directory ${files.dataDir}, configuration ${configFile ?? 'defaults'}`)
+  const stop = stopRequested(logger, files, options)
+  return runPrimary({
+    workers: config.cluster.workers,
+    servers: config.cluster.servers,
+    dataDir: files.dataDir,
+    logger,
+    stop,
+    env: {...env, [PARENT_PIPE_ENV]: undefined},
+    onListening: (listeners) => {
+      const state: BrokerState = {
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        listeners,
+        version,
+        configFile: configFile ?? null,
+        dataDir: files.dataDir,
+        maxConnections: config.maxConnections,
+        logLevel: config.logLevel,
+        metrics: null,
+        processStart: processStartTicks(process.pid),
+        statsInterval: config.statsInterval,
+      }
+      writeState(files, state)
+      options.onListening?.(state)
+    },
   })
 }

@@ -1,0 +1,210 @@
+/**
+ * `--workers N`: N broker processes on one host sharing the listening port(s) through Node's
+ * `cluster` module (the primary accepts and hands connections to the workers in turn), joined to
+ * each other through NATS like nodes on different hosts. Without --cluster the primary starts a
+ * local nats-server (Debian's package, found on PATH or in /usr/sbin) on 127.0.0.1 and stops it
+ * when it stops.
+ *
+ * The primary owns the pid file and broker.json; each worker keeps its state in
+ * <data-dir>/worker-<i> and reports its listeners once listening. A worker that dies is started again
+ * (at most RESTARTS_PER_MINUTE times a minute); SIGTERM/SIGINT to the primary stops the workers
+ * gracefully, then NATS.
+ */
+import {type ChildProcess, spawn} from 'node:child_process'
+import cluster, {type Worker} from 'node:cluster'
+import {accessSync, constants, mkdirSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {delimiter, join} from 'node:path'
+import type {Logger} from '../broker/log.js'
+import {ControlError} from './errors.js'
+
+/** Set in a worker's environment: its index (0-based). */
+export const WORKER_ENV = 'MQTTCTL_WORKER'
+/** Set in a worker's environment: the NATS URLs to join. */
+export const WORKER_NATS_ENV = 'MQTTCTL_WORKER_NATS'
+
+const RESTARTS_PER_MINUTE = 5
+const READY_TIMEOUT_MS = 30_000
+const STOP_TIMEOUT_MS = 10_000
+
+export interface WorkerListening {
+  type: 'listening'
+  listeners: Array<{host: string; port: number; tls: boolean}>
+}
+
+/** This process's worker index, or undefined in a normal (or primary) process. */
+export function workerIndex(env: Record<string, string | undefined>): number | undefined {
+  const v = env[WORKER_ENV]
+  if (v === undefined || !cluster.isWorker) return undefined
+  const n = Number(v)
+  return Number.isInteger(n) && n >= 0 ? n : undefined
+}
+
+/** Names a nats-server executable to use instead of searching (e.g. one outside PATH). */
+export const NATS_SERVER_ENV = 'MQTTCTL_NATS_SERVER'
+
+/** The nats-server executable: $MQTTCTL_NATS_SERVER, else PATH, then the sbin directories Debian installs it to. */
+export function findNatsServer(env: Record<string, string | undefined> = process.env): string | undefined {
+  const given = env[NATS_SERVER_ENV]
+  if (given !== undefined && given !== '') {
+    try {
+      accessSync(given, constants.X_OK)
+      return given
+    } catch {
+      return undefined
+    }
+  }
+  const dirs = [...(env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin', '/sbin']
+  for (const d of dirs) {
+    const p = join(d, 'nats-server')
+    try {
+      accessSync(p, constants.X_OK)
+      return p
+    } catch {}
+  }
+  return undefined
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const {port} = s.address() as {port: number}
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export interface LocalNats {
+  url: string
+  pid: number
+  stop(): Promise<void>
+}
+
+/** Starts nats-server on 127.0.0.1 with JetStream under `dir`; resolves once it is ready. */
+export async function startLocalNats(dir: string, logger: Logger, env: Record<string, string | undefined> = process.env): Promise<LocalNats> {
+  const bin = findNatsServer(env)
+  if (bin === undefined) {
+    const where = env[NATS_SERVER_ENV] ? `${NATS_SERVER_ENV}=${env[NATS_SERVER_ENV]} is not an executable` : 'nats-server is not installed (searched PATH and /usr/sbin)'
+    throw new ControlError(`--workers without --cluster needs a local NATS server, and ${where}: apt-get install nats-server (or give --cluster nats://host:4222)`)
+  }
+  mkdirSync(dir, {recursive: true})
+  const port = await freePort()
+  const child: ChildProcess = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, '-n', `mqttctl-${process.pid}`], {stdio: ['ignore', 'ignore', 'pipe']})
+  let log = ''
+  let exited = false
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())))
+  child.once('error', () => {})
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ControlError(`nats-server (${bin}) was not ready within 10 s: ${log.trim().split('\n').slice(-3).join(' | ')}`)), 10_000)
+      child.stderr!.on('data', (chunk: Buffer) => {
+        if (log.length < 64_000) log += chunk.toString()
+        if (log.includes('Server is ready')) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new ControlError(`nats-server (${bin}) exited with ${code} at start: ${log.trim().split('\n').slice(-3).join(' | ')}`))
+      })
+    })
+  } catch (error) {
+    if (!exited) child.kill('SIGKILL')
+    throw error
+  }
+  child.stderr!.resume()
+  logger.info(`Started nats-server ${bin} on 127.0.0.1:${port} (pid ${child.pid}, JetStream in ${dir})`)
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    pid: child.pid!,
+    async stop() {
+      if (exited) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => !exited && child.kill('SIGKILL'), 5000)
+      await exit
+      clearTimeout(timer)
+    },
+  }
+}
+
+export interface PrimaryOptions {
+  workers: number
+  servers: string[]
+  dataDir: string
+  logger: Logger
+  /** Resolves with the reason once the primary is asked to stop. */
+  stop: Promise<string>
+  /** Called once every worker listens, with worker 0's listeners. */
+  onListening(listeners: WorkerListening['listeners']): void
+  env?: Record<string, string | undefined>
+}
+
+/** Runs the primary: NATS (when needed), N workers, restarts, graceful stop. Resolves with the exit code. */
+export async function runPrimary(o: PrimaryOptions): Promise<number> {
+  const nats = o.servers.length === 0 ? await startLocalNats(join(o.dataDir, 'nats'), o.logger, o.env) : undefined
+  const servers = nats ? [nats.url] : o.servers
+  let stopping = false
+  const restarts: number[] = []
+  const listening = new Map<number, WorkerListening['listeners']>()
+  let announced = false
+  let resolveFailed!: (why: string) => void
+  const failed = new Promise<string>((resolve) => (resolveFailed = resolve))
+
+  cluster.setupPrimary({exec: process.argv[1], args: process.argv.slice(2), execArgv: process.execArgv})
+  const fork = (i: number): Worker => {
+    const w = cluster.fork({...o.env, [WORKER_ENV]: String(i), [WORKER_NATS_ENV]: servers.join(',')})
+    w.on('message', (m: WorkerListening) => {
+      if (m?.type !== 'listening' || !Array.isArray(m.listeners)) return
+      listening.set(i, m.listeners)
+      if (!announced && listening.size === o.workers) {
+        announced = true
+        o.logger.info(`${o.workers} workers listening, joined through NATS ${servers.join(', ')}`)
+        o.onListening(listening.get(0)!)
+      }
+    })
+    w.on('exit', (code, signal) => {
+      listening.delete(i)
+      if (stopping) return
+      const now = Date.now()
+      while (restarts.length > 0 && now - restarts[0] > 60_000) restarts.shift()
+      if (restarts.length >= RESTARTS_PER_MINUTE) {
+        o.logger.error(`worker ${i} exited (${signal ?? code}) and workers restarted ${RESTARTS_PER_MINUTE} times within a minute: stopping`)
+        resolveFailed('workers keep failing')
+        return
+      }
+      restarts.push(now)
+      o.logger.warn(`worker ${i} exited (${signal ?? code}); starting it again`)
+      workers[i] = fork(i)
+    })
+    return w
+  }
+  const workers: Worker[] = []
+  for (let i = 0; i < o.workers; i++) workers.push(fork(i))
+  const ready = setTimeout(() => {
+    if (!announced) {
+      o.logger.error(`only ${listening.size} of ${o.workers} workers listening after ${READY_TIMEOUT_MS / 1000} s`)
+      resolveFailed('workers did not start')
+    }
+  }, READY_TIMEOUT_MS)
+
+  const why = await Promise.race([o.stop, failed])
+  clearTimeout(ready)
+  stopping = true
+  o.logger.info(`${why}: stopping ${workers.length} workers`)
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.isDead()) return resolve()
+          const timer = setTimeout(() => w.process.kill('SIGKILL'), STOP_TIMEOUT_MS)
+          w.once('exit', () => (clearTimeout(timer), resolve()))
+          w.process.kill('SIGTERM')
+        }),
+    ),
+  )
+  await nats?.stop()
+  return why === 'workers keep failing' || why === 'workers did not start' ? 1 : 0
+}
