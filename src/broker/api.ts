@@ -4,6 +4,7 @@
  */
 import type {BrokerConfig} from '../config/index.js'
 import type {Authorizer} from './auth/authorizer.js'
+import type {ReloadReport} from './auth/file-authorizer.js'
 import type {Clock} from './clock.js'
 import type {Logger} from './log.js'
 import type {Store} from './persistence/store.js'
@@ -14,6 +15,8 @@ export interface ListeningAddress {
   host: string
   port: number
   tls: boolean
+  /** MQTT over WebSocket (ws://, or wss:// with tls). */
+  websocket?: boolean
 }
 
 export interface Broker {
@@ -28,6 +31,8 @@ export interface Broker {
   publish(topic: string, payload: Buffer | string, options?: {qos?: 0 | 1 | 2; retain?: boolean}): void
   /** Live (CONNECTed) clients. */
   clientCount(): number
+  /** SIGHUP: re-reads the password file, ACL file and TLS certificates; a file that cannot be used is kept as it was (the report says why). */
+  reload(): ReloadReport
 }
 
 export interface BrokerOptions {

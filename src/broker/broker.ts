@@ -6,7 +6,9 @@
  */
 import type {Server} from 'node:net'
 import type {BrokerConfig} from '../config/index.js'
-import {AllowAll, type Authorizer} from './auth/authorizer.js'
+import type {Authorizer} from './auth/authorizer.js'
+import type {ReloadReport} from './auth/file-authorizer.js'
+import {authorizerFromConfig, isReloadable} from './auth/from-config.js'
 import {Clients} from './clients.js'
 import {type Clock, systemClock} from './clock.js'
 import {ConnState, Paused} from './conn-state.js'
@@ -18,6 +20,8 @@ import {Fanout} from './fanout.js'
 import type {Broker, BrokerOptions, ListeningAddress} from './api.js'
 import {listenTcp} from './listeners/tcp.js'
 import {listenTls} from './listeners/tls.js'
+import {reloadTls} from './listeners/reload-tls.js'
+import {listenWs} from './listeners/ws.js'
 import {type Logger, silentLogger} from './log.js'
 import {type Message, ownMessage} from './message.js'
 import {Outbound} from './outbound.js'
@@ -67,6 +71,8 @@ export class BrokerImpl implements Broker, ConnectionHost {
   #flushScheduled = false
   readonly #flush = (): void => this.flushAll()
   #servers: Server[] = []
+  /** TLS and wss listeners, for reload(). */
+  #tlsServers: Array<{server: Server; index: number}> = []
   #acceptedThisTurn = 0
   #acceptBacklog: ClientSocket[] = []
   #acceptResetScheduled = false
@@ -79,7 +85,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
     const logger = (this.logger = options.logger ?? silentLogger)
     const clock = (this.clock = options.clock ?? systemClock)
     const store = (this.store = options.store ?? new MemoryStore())
-    const authorizer = (this.authorizer = options.authorizer ?? new AllowAll())
+    const authorizer = (this.authorizer = options.authorizer ?? authorizerFromConfig(config, {clock, logger, counters: stats}))
     this.maxQueuedBytes = config.limits.maxQueuedBytes
     stats.maxConnections = config.maxConnections
     const logDebug = (message: () => string): void => this.logDebug(message)
@@ -144,23 +150,42 @@ export class BrokerImpl implements Broker, ConnectionHost {
     const addresses: ListeningAddress[] = []
     const onSocket = (socket: ClientSocket): void => this.accept(socket)
     try {
-      for (const l of this.config.listeners) {
-        const {server, port} = l.tls ? await listenTls(l, onSocket) : await listenTcp(l, onSocket)
+      for (const [index, l] of this.config.listeners.entries()) {
+        const {server, port} = l.websocket
+          ? await listenWs(l, onSocket, {maxPayload: this.config.limits.maxPacketSize + 5, where: `listeners[${index}].tls`})
+          : l.tls
+            ? await listenTls(l, onSocket)
+            : await listenTcp(l, onSocket)
         this.#servers.push(server)
-        addresses.push({host: l.host, port, tls: Boolean(l.tls)})
+        if (l.tls) this.#tlsServers.push({server, index})
+        addresses.push({host: l.host, port, tls: Boolean(l.tls), ...(l.websocket ? {websocket: true} : {})})
       }
     } catch (err) {
       // Back to the state before listen(): no server, no restored subscription, the store closed.
       await Promise.all(this.#servers.map((s) => new Promise((r) => s.close(r))))
       this.#servers = []
+      this.#tlsServers = []
       this.#unrestoreSubscriptions()
       await this.store.close()
       this.#listening = false
       throw err
     }
     this.stats.startedAt = this.clock.now()
-    for (const a of addresses) this.logger.info(`Listening on ${a.host}:${a.port}${a.tls ? ' (TLS)' : ''}`)
+    for (const a of addresses) this.logger.info(`Listening on ${a.host}:${a.port}${a.websocket ? (a.tls ? ' (WebSocket over TLS)' : ' (WebSocket)') : a.tls ? ' (TLS)' : ''}`)
+    if (isReloadable(this.authorizer)) this.logger.info(`Auth: ${this.authorizer.describe()}`)
     return addresses
+  }
+
+  /** SIGHUP: re-read the password file, ACL file and TLS certificates; connections stay up. */
+  reload(): ReloadReport {
+    const report: ReloadReport = isReloadable(this.authorizer) ? this.authorizer.reload() : {ok: true, lines: []}
+    for (const {server, index} of this.#tlsServers) {
+      const r = reloadTls(server, this.config.listeners[index], index)
+      report.ok &&= r.ok
+      report.lines.push(r.line)
+    }
+    for (const line of report.lines) (line.startsWith('kept ') ? this.logger.warn : this.logger.info)(`Reload: ${line}`)
+    return report
   }
 
   close(): Promise<void> {

@@ -12,6 +12,7 @@ export type {Clock, TimerHandle} from './clock.js'
 export {systemClock} from './clock.js'
 export type {Authorizer, AuthOutcome, ConnectCredentials, Identity} from './auth/authorizer.js'
 export {AllowAll} from './auth/authorizer.js'
+export type {ReloadReport} from './auth/file-authorizer.js'
 export type {Router, RouteSource} from './router.js'
 
 export type {Broker, BrokerOptions, ListeningAddress} from './api.js'

@@ -53,6 +53,14 @@ export class BrokerStats {
   publishDenied = 0
   /** Deliveries the authorizer refused (canRead), not sent. */
   deliveriesDenied = 0
+  /** SUBSCRIBE filters the ACL refused (SUBACK 0x87 / 0x80). */
+  subscribeDenied = 0
+  /** CONNECTs refused by authentication: wrong password, unknown user, anonymous not allowed. */
+  loginFailures = 0
+  /** Login attempts held back (or refused as busy) by failed-login slowing per source address. */
+  loginsDelayed = 0
+  /** Take-overs of a connected client id by another user, refused. */
+  takeOversRefused = 0
   /** Acks refused because the store could not make the operation durable, or was degraded (0x97 / 0x80 / close). */
   storeRefusals = 0
 

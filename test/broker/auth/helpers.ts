@@ -3,7 +3,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
-import mqtt, {type IClientOptions} from 'mqtt'
+import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
 import {FileAuthorizer, type FileAuthorizerOptions} from '../../../src/broker/auth/file-authorizer.js'
 import {type Broker, createBroker} from '../../../src/broker/index.js'
 import {type Logger, silentLogger} from '../../../src/broker/log.js'
@@ -57,4 +57,15 @@ export function connackCode(url: string, options: IClientOptions): Promise<numbe
       }
     })
   })
+}
+
+/** SUBACK code of one filter (MQTT.js rejects subscribeAsync on a refusal; the packet is on the error). */
+export async function grantedQos(client: MqttClient, filter: string, qos: 0 | 1 | 2 = 1): Promise<number> {
+  try {
+    return (await client.subscribeAsync(filter, {qos}))[0].qos
+  } catch (error) {
+    const packet = (error as {packet?: {granted?: Array<number | {qos: number}>}}).packet
+    if (packet?.granted?.length === 1) return typeof packet.granted[0] === 'number' ? packet.granted[0] : packet.granted[0].qos
+    throw error
+  }
 }
