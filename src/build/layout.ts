@@ -8,6 +8,7 @@ import {brokerNodeFlags} from '../broker/node-flags.js'
 import {renderTuneFiles} from '../tune/index.js'
 import {LAYOUT_CONFIG} from './defaults.js'
 import type {BuildPlan} from './options.js'
+import {monitoringFiles} from './monitoring.js'
 import {operatorReadme} from './readme.js'
 
 export interface LayoutFile {
@@ -67,6 +68,7 @@ export function layoutFiles(p: BuildPlan, runtime: Runtime, version: string): La
     if (f.path.startsWith('systemd/')) add(f.path, text(f.content), f.description, f.mode ?? 0o644)
     add(`scripts/${f.path}`, text(f.content), f.description, f.mode ?? 0o644)
   }
+  for (const f of monitoringFiles(p, version)) add(f.path, text(f.content), f.description)
   add('README.md', text(operatorReadme(p, version)), 'how to install and run')
 
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))

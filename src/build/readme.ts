@@ -58,6 +58,7 @@ ${exe} No source tree, \`node_modules\` or \`mqttctl\` is needed on the server.
 | \`bin/\` | the broker (\`mqtt-broker\`${p.singleExecutable ? '' : ', `broker.mjs`'}${p.target.os === 'windows' ? ', `mqtt-broker.cmd`' : ''}; \`package.json\` only names the version) |
 | \`etc/broker.json\` | the broker configuration (${p.configSource.startsWith('tier ') ? `the ${p.tier.name} tier's, as \`mqttctl plan --write\` writes it` : 'from --config'}) |
 ${p.target.os === 'linux' ? '| `systemd/mqtt-broker.service` | the systemd unit |\n' : ''}| \`scripts/\` | the OS tuning files for ${p.target.os} (\`mqttctl tune\`) |
+| \`monitoring/\` | a Prometheus scrape configuration and a Grafana dashboard for the broker's /metrics (enable metrics in \`etc/broker.json\`); the runtime profile the plan sized it by |
 | \`manifest.json\` | version, build options and SHA-256 of every file |
 | \`SHA256SUMS\` | the same checksums: \`sha256sum -c SHA256SUMS\` |
 
