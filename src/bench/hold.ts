@@ -139,7 +139,10 @@ export async function publishAcked(o: {host: string; port: number; clientId: str
       const want = o.count * 4
       let got = 0
       const timer = setTimeout(() => reject(new Error(`only ${got / 4} of ${o.count} PUBACKs within 60 s`)), 60_000)
-      const abort = () => (clearTimeout(timer), reject(new Error('stopped: time limit reached while publishing')))
+      const abort = () => {
+        clearTimeout(timer)
+        reject(new Error('stopped: time limit reached while publishing'))
+      }
       o.signal?.addEventListener('abort', abort, {once: true})
       s.on('data', (d: Buffer) => {
         got += d.length
@@ -149,7 +152,11 @@ export async function publishAcked(o: {host: string; port: number; clientId: str
           resolve()
         }
       })
-      s.once('error', (e) => (clearTimeout(timer), reject(e)))
+      s.once('error', (e) => {
+        clearTimeout(timer)
+        o.signal?.removeEventListener('abort', abort)
+        reject(e)
+      })
       const chunk: Buffer[] = []
       for (let i = 0; i < o.count; i++) {
         chunk.push(mqtt.generate({cmd: 'publish', topic: o.topic(i), payload, qos: 1, messageId: i + 1, retain: o.retain ?? false, dup: false}))

@@ -104,6 +104,8 @@ export function verifySpec(p: Plan, scale: VerifyResult['scale'], settleMs = 3_0
   }
 }
 
+const fmt = (x: number) => x.toLocaleString('en-US')
+
 function compare(figure: string, unit: Comparison['unit'], predicted: number, measured: number): Comparison {
   const ratio = predicted > 0 ? Math.round((measured / predicted) * 100) / 100 : null
   return {figure, unit, predicted: Math.round(predicted * 10) / 10, measured: Math.round(measured * 10) / 10, ratio, off: ratio === null ? measured > 0 : Math.abs(measured / predicted - 1) > TOLERANCE}
@@ -114,22 +116,22 @@ export function comparisons(profile: RuntimeProfile, spec: VerifyResult['spec'],
   const f = profile.figures
   const n = spec.connections
   const k = m.subscribed.subsPerConnection
-  const out: Comparison[] = [compare('idle broker RSS', 'bytes', f.baselineRssBytes, m.baselineRssBytes)]
+  const out: Comparison[] = [compare('RSS idle broker', 'bytes', f.baselineRssBytes, m.baselineRssBytes)]
   out.push(
-    compare(`RSS, ${n} connections, no subscription, after the storm`, 'bytes', f.baselineRssBytes + n * f.bytesPerConnectionStorm, m.connections.rssAfterStormBytes),
-    compare(`RSS, ${n} connections, no subscription, settled`, 'bytes', f.baselineRssBytes + n * f.bytesPerConnectionIdle, m.connections.rssIdleBytes),
-    compare(`RSS, ${n} connections × ${k} subscription${k === 1 ? '' : 's'}, after the storm`, 'bytes', f.baselineRssBytes + n * (f.bytesPerConnectionStorm + k * f.bytesPerSubscriptionStorm), m.subscribed.rssAfterStormBytes),
-    compare(`RSS, ${n} connections × ${k} subscription${k === 1 ? '' : 's'}, settled`, 'bytes', f.baselineRssBytes + n * (f.bytesPerConnectionIdle + k * f.bytesPerSubscriptionIdle), m.subscribed.rssIdleBytes),
-    compare(`RSS growth, ${m.retained.count} retained messages of ${m.retained.payloadBytes} B`, 'bytes', m.retained.count * (m.retained.payloadBytes + f.bytesPerRetainedMessage), m.retained.rssGrowthBytes),
-    compare(`RSS growth, ${m.queued.count} queued messages of ${m.queued.payloadBytes} B`, 'bytes', m.queued.count * (m.queued.payloadBytes + f.bytesPerQueuedMessage), m.queued.rssGrowthBytes),
-    compare(`CPU, messages in at ${Math.round(m.cpu.inOnlyRate)}/s`, '%', (m.cpu.inOnlyRate * f.cpuMicrosPerMessageIn) / 1e4, m.cpu.inOnlyPercent),
-    compare(`CPU, 1:1 pairs at ${Math.round(m.cpu.pairsRate)} msg/s`, '%', (m.cpu.pairsRate * (f.cpuMicrosPerMessageIn + f.cpuMicrosPerDeliveryOut)) / 1e4, m.cpu.pairsPercent),
-    compare(`CPU for ${n} connects`, 'ms', (n * f.cpuMicrosPerConnect) / 1000, m.connections.cpuMillis),
-    compare(`broadcast to ${m.broadcast.subscribers} subscribers`, 'ms', (m.broadcast.subscribers * f.broadcastMicrosPerSubscriber) / 1000, m.broadcast.p50Ms),
+    compare(`RSS ${fmt(n)} conns, no sub, storm`, 'bytes', f.baselineRssBytes + n * f.bytesPerConnectionStorm, m.connections.rssAfterStormBytes),
+    compare(`RSS ${fmt(n)} conns, no sub, settled`, 'bytes', f.baselineRssBytes + n * f.bytesPerConnectionIdle, m.connections.rssIdleBytes),
+    compare(`RSS ${fmt(n)} conns × ${k} sub, storm`, 'bytes', f.baselineRssBytes + n * (f.bytesPerConnectionStorm + k * f.bytesPerSubscriptionStorm), m.subscribed.rssAfterStormBytes),
+    compare(`RSS ${fmt(n)} conns × ${k} sub, settled`, 'bytes', f.baselineRssBytes + n * (f.bytesPerConnectionIdle + k * f.bytesPerSubscriptionIdle), m.subscribed.rssIdleBytes),
+    compare(`RSS +${fmt(m.retained.count)} retained × ${m.retained.payloadBytes} B`, 'bytes', m.retained.count * (m.retained.payloadBytes + f.bytesPerRetainedMessage), m.retained.rssGrowthBytes),
+    compare(`RSS +${fmt(m.queued.count)} queued × ${m.queued.payloadBytes} B`, 'bytes', m.queued.count * (m.queued.payloadBytes + f.bytesPerQueuedMessage), m.queued.rssGrowthBytes),
+    compare(`CPU ${fmt(Math.round(m.cpu.inOnlyRate))} msg/s in`, '%', (m.cpu.inOnlyRate * f.cpuMicrosPerMessageIn) / 1e4, m.cpu.inOnlyPercent),
+    compare(`CPU ${fmt(Math.round(m.cpu.pairsRate))} msg/s in + out`, '%', (m.cpu.pairsRate * (f.cpuMicrosPerMessageIn + f.cpuMicrosPerDeliveryOut)) / 1e4, m.cpu.pairsPercent),
+    compare(`CPU ${fmt(n)} connects`, 'ms', (n * f.cpuMicrosPerConnect) / 1000, m.connections.cpuMillis),
+    compare(`broadcast to ${fmt(m.broadcast.subscribers)}`, 'ms', (m.broadcast.subscribers * f.broadcastMicrosPerSubscriber) / 1000, m.broadcast.p50Ms),
   )
   if (m.tls && f.bytesPerTlsConnectionExtra !== null) {
     const t = m.tls
-    out.push(compare(`RSS, ${t.count} TLS connections, settled`, 'bytes', t.baselineRssBytes + t.count * (f.bytesPerConnectionIdle + f.bytesPerTlsConnectionExtra), t.rssIdleBytes))
+    out.push(compare(`RSS ${fmt(t.count)} TLS conns, settled`, 'bytes', t.baselineRssBytes + t.count * (f.bytesPerConnectionIdle + f.bytesPerTlsConnectionExtra), t.rssIdleBytes))
   }
   return out
 }
