@@ -51,6 +51,8 @@ export class BenchClient {
   quota = Infinity
   /** Messages due under --rate but not yet written. */
   credit = 0
+  /** false: CONNECT with clean session 0 (a persistent subscriber). */
+  clean = true
   /** MQTT 5: the broker's Receive Maximum from CONNACK (caps QoS 1/2 in flight). */
   receiveMaximum = 65_535
   #tpl?: PublishTemplate
@@ -110,7 +112,7 @@ export class BenchClient {
         },
         reject: fail,
       }
-      sock.once(o.tls ? 'secureConnect' : 'connect', () => sock.write(connectPacket(o, this.clientId)))
+      sock.once(o.tls ? 'secureConnect' : 'connect', () => sock.write(connectPacket(o, this.clientId, this.clean)))
     })
   }
 

@@ -63,6 +63,8 @@ export interface BenchOptions {
   ifaddr: string[]
   /** conn mode: subscribe each connection to `topic`. */
   subscribe: boolean
+  /** Subscribers keep a persistent session (clean session 0): with a durable store their messages go to disk. */
+  persistentSubs: boolean
   /** fanout: an unrelated pair measuring the longest stall while broadcasts run. */
   probe: boolean
   /** Seconds to wait for messages still in flight after publishing stops. */
@@ -98,6 +100,7 @@ export const DEFAULTS: Omit<BenchOptions, 'mode'> = {
   connectConcurrency: 50,
   connectTimeout: 10,
   keepalive: 300,
+  persistentSubs: false,
   ifaddr: [],
   subscribe: false,
   probe: false,

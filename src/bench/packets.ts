@@ -19,14 +19,14 @@ export interface PublishTemplate {
 const gen = (packet: mqtt.Packet, protocol: number): Buffer =>
   mqtt.generate(packet, {protocolVersion: protocol as 3 | 4 | 5})
 
-export function connectPacket(o: BenchOptions, clientId: string): Buffer {
+export function connectPacket(o: BenchOptions, clientId: string, clean = true): Buffer {
   return gen(
     {
       cmd: 'connect',
       protocolId: o.protocol === 3 ? 'MQIsdp' : 'MQTT',
       protocolVersion: o.protocol,
       clientId,
-      clean: true,
+      clean,
       keepalive: o.keepalive,
       username: o.username,
       password: o.password === undefined ? undefined : Buffer.from(o.password),

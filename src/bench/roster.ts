@@ -27,6 +27,7 @@ export function buildRoster(o: BenchOptions, s: Slice, sink: ClientSink): Roster
   const client = (i: number, role: string) => new BenchClient(i, o, sink, clientId(o, i, role))
   const subscriber = (i: number, role: string, filter = expand(o.subTopic, i)) => {
     const c = client(i, role)
+    c.clean = !o.persistentSubs
     r.subs.push(c)
     r.work.push({c, then: () => c.subscribe(filter, o.qos)})
   }
