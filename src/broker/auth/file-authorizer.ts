@@ -28,10 +28,8 @@ export interface AuthSettings {
   credentialCache?: number
 }
 
-/** Counters the authorizer keeps (BrokerStats has these fields). */
+/** Counters the authorizer keeps (BrokerStats has these fields; the broker itself counts refused CONNECTs as authFailures). */
 export interface AuthCounters {
-  /** CONNECTs refused: wrong password, unknown user, anonymous not allowed. */
-  loginFailures: number
   /** Login attempts held back by failed-login slowing (or refused as busy). */
   loginsDelayed: number
   /** SUBSCRIBE filters the ACL refused. */
@@ -98,6 +96,8 @@ export class FileAuthorizer implements Authorizer {
   readonly #queue: Array<() => void> = []
   readonly #maxVerifying: number
   readonly #maxQueued: number
+  /** Logins this authorizer refused (bad credentials, anonymous). */
+  failedLogins = 0
   #logWindow = 0
   #logCount = 0
   #logSuppressed = 0
@@ -108,7 +108,7 @@ export class FileAuthorizer implements Authorizer {
     this.checksAccess = options.aclFile !== undefined
     this.#clock = options.clock ?? systemClock
     this.#log = options.logger ?? silentLogger
-    this.counters = options.counters ?? {loginFailures: 0, loginsDelayed: 0, subscribeDenied: 0, takeOversRefused: 0}
+    this.counters = options.counters ?? {loginsDelayed: 0, subscribeDenied: 0, takeOversRefused: 0}
     this.#cache = new CredentialCache(options.credentialCache ?? DEFAULT_CREDENTIAL_CACHE)
     this.#slowdown = new Slowdown(this.#clock, options.slowdown)
     this.#maxVerifying = options.maxVerifying ?? 4
@@ -203,7 +203,7 @@ export class FileAuthorizer implements Authorizer {
   }
 
   #refuse(c: ConnectCredentials, reasonCode: number, why: string): AuthOutcome {
-    this.counters.loginFailures++
+    this.failedLogins++
     const now = this.#clock.now()
     const window = Math.floor(now / 1000)
     if (window !== this.#logWindow) {

@@ -55,8 +55,6 @@ export class BrokerStats {
   deliveriesDenied = 0
   /** SUBSCRIBE filters the ACL refused (SUBACK 0x87 / 0x80). */
   subscribeDenied = 0
-  /** CONNECTs refused by authentication: wrong password, unknown user, anonymous not allowed. */
-  loginFailures = 0
   /** Login attempts held back (or refused as busy) by failed-login slowing per source address. */
   loginsDelayed = 0
   /** Take-overs of a connected client id by another user, refused. */

@@ -43,6 +43,13 @@ export function prometheusMetrics(s: StatsSnapshot): Metric[] {
     m('mqtt_broker_connections_total', 'counter', 'Successful CONNECTs since start.', s.connectionsTotal),
     m('mqtt_broker_connections_refused_total', 'counter', 'Connections refused because the limit was reached.', s.connectionsRefused),
     m('mqtt_broker_protocol_errors_total', 'counter', 'Connections closed for a malformed packet or a protocol error.', s.protocolErrors),
+    m('mqtt_broker_auth_failures_total', 'counter', 'CONNECTs refused by authentication (bad credentials, anonymous, take-over by another user).', s.authFailures),
+    m('mqtt_broker_auth_delayed_total', 'counter', 'Login attempts held back by failed-login slowing per source address.', s.loginsDelayed),
+    m('mqtt_broker_acl_denied_total', 'counter', 'Operations the ACL refused, by operation.', [
+      {labels: {operation: 'publish'}, value: s.publishDenied},
+      {labels: {operation: 'subscribe'}, value: s.subscribeDenied},
+      {labels: {operation: 'deliver'}, value: s.deliveriesDenied},
+    ]),
     m('mqtt_broker_sessions', 'gauge', 'Sessions known (connected and orphan).', s.sessionsTotal),
     m('mqtt_broker_sessions_orphan', 'gauge', 'Sessions with no live connection (orphan clients).', s.sessionsOrphan),
     m('mqtt_broker_messages_received_total', 'counter', 'PUBLISH messages received, by QoS.', byQos(s.receivedQos0, s.receivedQos1, s.receivedQos2)),

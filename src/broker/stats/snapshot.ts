@@ -22,6 +22,14 @@ export interface StatsSnapshot {
   connectionsRefused: number
   /** Connections closed for a malformed packet or a protocol error. */
   protocolErrors: number
+  /** CONNECTs refused by authentication (bad credentials, anonymous, take-over by another user). */
+  authFailures: number
+  /** Login attempts held back by failed-login slowing per source address. */
+  loginsDelayed: number
+  /** PUBLISH, SUBSCRIBE filters and deliveries the ACL refused. */
+  publishDenied: number
+  subscribeDenied: number
+  deliveriesDenied: number
   sessionsOrphan: number
   sessionsTotal: number
 
@@ -72,6 +80,11 @@ export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: s
     connectionsTotal: stats.connectionsTotal,
     connectionsRefused: stats.connectionsRefused,
     protocolErrors: stats.protocolErrors,
+    authFailures: stats.authFailures,
+    loginsDelayed: stats.loginsDelayed,
+    publishDenied: stats.publishDenied,
+    subscribeDenied: stats.subscribeDenied,
+    deliveriesDenied: stats.deliveriesDenied,
     sessionsOrphan: stats.sessionsOrphan,
     sessionsTotal: stats.sessionsTotal,
     messagesReceived: stats.messagesReceived,

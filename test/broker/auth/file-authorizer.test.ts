@@ -54,7 +54,7 @@ describe('FileAuthorizer: authentication', () => {
     expect(await settle(a.authenticate(creds('nobody', 'a-pass')))).toEqual({ok: false, reasonCode: 0x86})
     expect(await settle(a.authenticate(creds('alice')))).toEqual({ok: false, reasonCode: 0x86})
     expect(await settle(a.authenticate(creds(undefined)))).toEqual({ok: false, reasonCode: 0x87})
-    expect(a.counters.loginFailures).toBe(4)
+    expect(a.failedLogins).toBe(4)
     const lines = log.lines.join('\n')
     expect(lines).toContain('Failed login from 10.0.0.1:5000: client id "c1", user "alice": wrong password')
     expect(lines).toContain('user "nobody": unknown user')

@@ -85,9 +85,10 @@ describe('Debian mosquitto clients', () => {
 
 describe('failed logins', () => {
   it('are counted and logged with address, client id and user, never the password', async () => {
-    const before = b.authorizer.counters.loginFailures
+    const before = b.authorizer.failedLogins
     await connackCode(b.url, {protocolVersion: 5, clientId: 'spy', username: 'alice', password: 'Sup3r-Secret-Guess'})
-    expect(b.authorizer.counters.loginFailures).toBe(before + 1)
+    expect(b.authorizer.failedLogins).toBe(before + 1)
+    expect(b.broker.stats.authFailures).toBeGreaterThan(0) // $SYS mqttctl/auth/failures, mqtt_broker_auth_failures_total
     const line = logger.lines.find((l) => l.includes('client id "spy"'))
     expect(line).toMatch(/WARN: Failed login from 127\.0\.0\.1:\d+: client id "spy", user "alice": wrong password/)
     const all = logger.lines.join('\n')
