@@ -29,6 +29,7 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
     password: Flags.string({char: 'P', env: 'MQTTCTL_PASSWORD', description: 'MQTT password (prefer MQTTCTL_PASSWORD over the command line)'}),
     'client-id': Flags.string({description: 'MQTT client id (default: mqttctl-monitor-<pid>-<random>)'}),
     once: Flags.boolean({description: 'print one snapshot and exit'}),
+    'heap-limit': Flags.string({helpValue: 'MB', env: 'MQTTCTL_HEAP_LIMIT', description: 'the broker\'s V8 heap limit (its runtime.maxOldSpaceMb, which plan --write sets): warn above 85 % of it'}),
     interval: Flags.string({helpValue: 'SECONDS', description: 'print a line (or JSON object) every SECONDS, 1 to 86,400, instead of the dashboard or a line on each broker update'}),
     timeout: Flags.string({default: '5', helpValue: 'SECONDS', description: 'give up when the broker cannot be reached, or sends no $SYS, within SECONDS (1 to 3,600)'}),
     color: Flags.boolean({allowNo: true, description: 'colour the dashboard (default: on when stdout is a terminal and NO_COLOR is not set)'}),
@@ -47,6 +48,7 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
     const {flags} = await this.parse(Monitor)
     const interval = flags.interval === undefined ? undefined : parseCount(flags.interval, {name: '--interval', min: 1, max: 86_400, unit: 'seconds'})
     const timeout = parseCount(flags.timeout, {name: '--timeout', min: 1, max: 3_600, unit: 'seconds'})
+    const heapLimitMb = flags['heap-limit'] === undefined ? undefined : parseCount(flags['heap-limit'], {name: '--heap-limit', min: 16, max: 1_048_576, unit: 'MB'})
     if (flags.once && interval !== undefined) return this.fail('--once and --interval are not allowed together; --once prints one snapshot, --interval one every SECONDS', 2)
     if (!/^mqtts?:\/\/[^/\s]+/i.test(flags.url)) {
       return this.fail(`--url ${JSON.stringify(flags.url)} is not allowed; allowed: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (e.g. mqtt://127.0.0.1:1883)`, 2)
@@ -59,6 +61,7 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
       password: flags.password,
       clientId: flags['client-id'],
       timeoutSeconds: timeout,
+      heapLimitBytes: heapLimitMb === undefined ? undefined : heapLimitMb * 2 ** 20,
       intervalSeconds: interval,
       once: flags.once,
       json,

@@ -100,7 +100,7 @@ export function renderDashboard(input: DashboardInput): string[] {
   const rss = f.rssBytes ?? f.heapUsedBytes
   const plan = input.plannedMemory === undefined ? '' : `   plan ${formatBytes(input.plannedMemory)}`
   const cpu = f.cpuPercent === undefined ? na : `${f.cpuPercent.toFixed(1)} %`
-  lines.push(`${label('Process')}RSS ${hot('memory', bytes(f.rssBytes))}   heap ${bytes(f.heapUsedBytes)}   CPU ${cpu}${rss === undefined ? '' : plan}`)
+  lines.push(`${label('Process')}RSS ${hot('memory', bytes(f.rssBytes))}   heap ${hot('heap', bytes(f.heapUsedBytes))}   CPU ${cpu}${rss === undefined ? '' : plan}`)
 
   // History
   lines.push('')

@@ -31,6 +31,8 @@ export interface MonitorOptions {
   /** Where streamed JSON lines and plain lines go (defaults to out.write with a newline). A single
    * --json snapshot is not printed: it is the return value. */
   print?(line: string): void
+  /** The broker's V8 heap limit, bytes: warn when the heap nears it. */
+  heapLimitBytes?: number
   /** Resolves to stop a live monitor (tests); SIGINT/SIGTERM always stop it. */
   stopSignal?: Promise<void>
 }
@@ -105,7 +107,7 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorJson> 
   const history = new History()
   const warningsNow = () => {
     const f = history.latest()?.snapshot.figures
-    return warningsFor(history.points, {plannedMemory: (live) => plannedMemory(live, f?.connectionsMax)})
+    return warningsFor(history.points, {plannedMemory: (live) => plannedMemory(live, f?.connectionsMax), heapLimitBytes: options.heapLimitBytes})
   }
   history.push(client.latest()!)
   client.on('snapshot', (s) => history.push(s))
@@ -128,7 +130,7 @@ function dashboardLines(options: MonitorOptions, history: History, footer?: stri
   const latest = history.latest()
   const f = latest?.snapshot.figures
   const planned = f?.connectionsLive === undefined ? undefined : plannedMemory(f.connectionsLive, f.connectionsMax)
-  const warnings = warningsFor(history.points, {plannedMemory: () => planned})
+  const warnings = warningsFor(history.points, {plannedMemory: () => planned, heapLimitBytes: options.heapLimitBytes})
   return renderDashboard({
     url: options.url,
     points: history.points,

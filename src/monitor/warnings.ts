@@ -13,16 +13,20 @@ export const THRESHOLDS = {
   cacheHitRatio: 0.9,
   /** ...once this many lookups were made: a cold cache misses on every first topic. */
   cacheMinLookups: 1000,
+  /** V8 heap in use above this share of its limit (runtime.maxOldSpaceMb): V8 collects harder and harder, then the process dies with "heap out of memory". */
+  heapRatio: 0.85,
 } as const
 
 export interface Warning {
-  figure: 'connections' | 'cache' | 'orphans' | 'dropped' | 'memory'
+  figure: 'connections' | 'cache' | 'orphans' | 'dropped' | 'memory' | 'heap'
   message: string
 }
 
 export interface WarningOptions {
   /** Memory the capacity plan expects for this many live connections, bytes (src/sizing). */
   plannedMemory?(liveConnections: number): number | undefined
+  /** The broker's V8 heap limit, bytes (its configuration's runtime.maxOldSpaceMb: monitor --heap-limit or --config). */
+  heapLimitBytes?: number
 }
 
 const pct = (r: number) => `${(r * 100).toFixed(1)} %`
@@ -60,6 +64,11 @@ export function warningsFor(points: readonly Point[], options: WarningOptions = 
       figure: 'memory',
       message: `memory ${formatBytes(rss)} above the plan's ${formatBytes(planned)} for ${int(live ?? 0)} connections`,
     })
+  }
+  const heap = cur.heapUsedBytes
+  const limit = options.heapLimitBytes
+  if (heap !== undefined && limit !== undefined && limit > 0 && heap / limit > THRESHOLDS.heapRatio) {
+    out.push({figure: 'heap', message: `V8 heap ${formatBytes(heap)} is ${pct(heap / limit)} of its ${formatBytes(limit)} limit: raise runtime.maxOldSpaceMb (mqttctl plan --write) before "heap out of memory"`})
   }
   return out
 }

@@ -34,6 +34,16 @@ describe('warnings', () => {
     expect(warningsFor(points({sessionsOrphan: 9, messagesDropped: 9}))).toEqual([])
   })
 
+  it('V8 heap above 85 % of the limit the configuration set (runtime.maxOldSpaceMb), not at 85 %', () => {
+    const limit = 512 * 2 ** 20
+    expect(figuresOf(warningsFor(points({heapUsedBytes: 0.85 * limit}), {heapLimitBytes: limit}))).toEqual([])
+    expect(warningsFor(points({heapUsedBytes: 0.9 * limit}), {heapLimitBytes: limit})).toEqual([
+      {figure: 'heap', message: 'V8 heap 483 MB is 90.0 % of its 537 MB limit: raise runtime.maxOldSpaceMb (mqttctl plan --write) before "heap out of memory"'},
+    ])
+    // No limit known: no warning (V8's default limit is not published by the broker).
+    expect(figuresOf(warningsFor(points({heapUsedBytes: 10 * limit})))).toEqual([])
+  })
+
   it('memory above the plan for the live connections', () => {
     const plannedMemory = (live: number) => live * 1000
     expect(figuresOf(warningsFor(points({connectionsLive: 10, rssBytes: 10_000}), {plannedMemory}))).toEqual([])
