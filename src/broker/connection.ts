@@ -15,6 +15,7 @@ import type {Logger} from './log.js'
 import type {SessionRecord, Store, WillRecord} from './persistence/store.js'
 import {connackRefusal, parserErrorCode} from './protocol/errors.js'
 import {RC} from './protocol/reason-codes.js'
+import type {Violation} from './protocol/validate.js'
 import {MAX_PACKET_SIZE} from './protocol/versions.js'
 import type {BrokerStats} from './stats/counters.js'
 import type {Timed} from './timers.js'
@@ -239,6 +240,19 @@ export class Connection implements FrameSink, Timed {
       return
     }
     this.fail(reason, err.message)
+  }
+
+  onViolation(v: Violation, cmd: string, protocolVersion: number): void {
+    if (this.state === ConnState.Closed) return
+    this.host.stats.protocolErrors++
+    const message = `${v.message} (${cmd})`
+    if (this.state === ConnState.Connecting) {
+      // MQTT 5: CONNACK with the reason; 3.1/3.1.1: close without one (no return code fits) [MQTT-3.1.4-1].
+      this.refuse(protocolVersion === 5 ? 5 : 0, v.reasonCode, message)
+      return
+    }
+    this.host.logDebug(() => `Client ${this.clientId || this.remote}: ${message}`)
+    this.fail(v.reasonCode, message)
   }
 
   onDrain(): void {

@@ -12,6 +12,7 @@
  */
 import type {Packet} from 'mqtt-packet'
 import {FrameParser} from './parser.js'
+import {type Violation, validateFrame} from './protocol/validate.js'
 
 export interface FrameSink {
   /** Partial frame: header bytes only while rxFill is 0, else the frame's first rxFill bytes. */
@@ -32,6 +33,8 @@ export interface FrameSink {
   readonly decoding: boolean
   onPacket(packet: Packet): void
   onParseError(err: Error, cmd: string | undefined, protocolVersion: number): void
+  /** A frame mqtt-packet decoded but protocol/validate.ts refused (`protocolVersion`: the connection's, or the CONNECT's). */
+  onViolation(v: Violation, cmd: string, protocolVersion: number): void
 }
 
 /**
@@ -141,15 +144,19 @@ export class Decoder {
       if (type === 3) {
         const packet = fastPublish(frame, header, first, conn.version === 5)
         if (packet !== undefined) return conn.onPacket(packet)
-      } else if (frame.length === 4 && type >= 4 && type <= 7 && first === ACK_FIRST[type]) {
+      } else if (frame.length === 4 && type >= 4 && type <= 7 && first === ACK_FIRST[type] && (frame[2] | frame[3]) !== 0) {
         return conn.onPacket({cmd: ACK_CMD[type]!, messageId: frame.readUInt16BE(2), reasonCode: 0} as Packet)
       } else if (first === 0xc0 && frame.length === 2) {
         return conn.onPacket({cmd: 'pingreq'})
       }
     }
     const r = this.#parser.decode(frame, conn.version)
-    if (r.error !== undefined) conn.onParseError(r.error, r.cmd, r.protocolVersion)
-    else conn.onPacket(r.packet)
+    if (r.error !== undefined) return conn.onParseError(r.error, r.cmd, r.protocolVersion)
+    // mqtt-packet accepts more than a server may (null / -1 values, duplicated properties, lengths
+    // that disagree): the frame's own bytes decide before the broker acts on the packet.
+    const violation = validateFrame(frame, conn.version)
+    if (violation !== undefined) return conn.onViolation(violation, r.packet.cmd, conn.version || ((r.packet as {protocolVersion?: number}).protocolVersion ?? 0))
+    conn.onPacket(r.packet)
   }
 
   #error(conn: FrameSink, first: number, err: Error): void {

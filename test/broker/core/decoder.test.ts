@@ -6,6 +6,7 @@
 import mqtt, {type Packet} from 'mqtt-packet'
 import {describe, expect, it} from 'vitest'
 import {Decoder, type FrameSink} from '../../../src/broker/decoder.js'
+import type {Violation} from '../../../src/broker/protocol/validate.js'
 
 class Sink implements FrameSink {
   rx: Buffer | undefined = undefined
@@ -28,6 +29,9 @@ class Sink implements FrameSink {
   }
   onParseError(err: Error, cmd: string | undefined, protocolVersion: number): void {
     this.errors.push({message: err.message, cmd, protocolVersion})
+  }
+  onViolation(v: Violation, cmd: string, protocolVersion: number): void {
+    this.errors.push({message: v.message, cmd, protocolVersion})
   }
 }
 
