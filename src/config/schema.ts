@@ -6,7 +6,7 @@
 import type {LogLevel} from '../sizing/tiers.js'
 
 import {MAX_PACKET_SIZE, NEVER_EXPIRES} from '../broker/protocol/versions.js'
-import {DEFAULT_TIER, TIER_BROKER} from './tier-figures.js'
+import {DEFAULT_TIER, TIER_BROKER, TIER_MAX_MEMORY} from './tier-figures.js'
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
 
@@ -63,6 +63,24 @@ export interface BrokerLimits {
   maxSessionExpiry: number
   /** Entries in the topic-match cache (topic -> subscribers). */
   matchCacheSize: number
+  /** Topic-match cache size in bytes (topic names and results, estimated); the oldest entries go past it. */
+  matchCacheBytes: number
+  /** Filters one client may hold; past it SUBACK 0x97 (3.1.1: 0x80). */
+  maxSubscriptionsPerClient: number
+  /** Sessions, connected and offline; past it a client without a session gets CONNACK 0x97 (3.1.1: 3). */
+  maxSessions: number
+  /** Retained messages; past it a new topic is not retained (MQTT 5 QoS 1/2: 0x97). */
+  maxRetainedMessages: number
+  /** Retained messages' topic and payload bytes; past it as maxRetainedMessages. */
+  maxRetainedBytes: number
+  /** Bytes of topic names one MQTT 5 client may hold in its topic aliases; past it DISCONNECT 0x97. */
+  maxAliasBytes: number
+  /** Sockets that have not sent CONNECT; past it the oldest is closed to make room. */
+  maxPendingConnects: number
+  /** New connections per second from one source address (token bucket); 0 = no limit. Past it CONNACK 0x9F (3.1.1: 3). */
+  connectRatePerAddress: number
+  /** Resident memory of the broker, bytes, above which it refuses new connections and QoS 1/2 (0x97) and sheds QoS 0 to slow consumers; 0 = no ceiling. */
+  maxMemory: number
 }
 
 export interface MetricsConfig {
@@ -154,12 +172,22 @@ export const DEFAULT_CONFIG: BrokerConfig = {
     connectTimeout: 10,
     maxKeepAlive: 65_535,
     maxPacketSize: MAX_PACKET_SIZE,
-    receiveMaximum: 65_535,
-    topicAliasMaximum: 65_535,
+    // docs/limits.md: every default below and the anchors (Mosquitto, EMQX, HiveMQ) it follows.
+    receiveMaximum: 32,
+    topicAliasMaximum: 10,
     maxQueuedMessages: 1_000,
     maxQueuedBytes: 16 * 1024 * 1024,
-    maxSessionExpiry: NEVER_EXPIRES,
+    maxSessionExpiry: 7_200,
     matchCacheSize: 10_000,
+    matchCacheBytes: 16 * 1024 * 1024,
+    maxSubscriptionsPerClient: 1_000,
+    maxSessions: 50_000,
+    maxRetainedMessages: 1_000_000,
+    maxRetainedBytes: 256 * 1024 * 1024,
+    maxAliasBytes: 64 * 1024,
+    maxPendingConnects: 5_000,
+    connectRatePerAddress: 0,
+    maxMemory: TIER_MAX_MEMORY[DEFAULT_TIER],
   },
   denySubscribe: [],
   auth: {takeOver: 'same-user', credentialCache: 100_000},
@@ -189,6 +217,15 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'limits.maxQueuedBytes', kind: 'int', min: 1_024, max: 2 ** 40, help: 'per-client outbound queue, bytes'},
   {key: 'limits.maxSessionExpiry', kind: 'int', min: 0, max: NEVER_EXPIRES, help: 'largest MQTT 5 session expiry granted, seconds'},
   {key: 'limits.matchCacheSize', kind: 'int', min: 0, max: 10_000_000, help: 'topic-match cache entries'},
+  {key: 'limits.matchCacheBytes', kind: 'int', min: 0, max: 2 ** 40, help: 'topic-match cache, bytes (estimated)'},
+  {key: 'limits.maxSubscriptionsPerClient', kind: 'int', min: 1, max: 10_000_000, help: 'topic filters per client (SUBACK 0x97 past it)'},
+  {key: 'limits.maxSessions', kind: 'int', min: 1, max: 100_000_000, help: 'sessions, connected and offline (CONNACK 0x97 past it)'},
+  {key: 'limits.maxRetainedMessages', kind: 'int', min: 0, max: 100_000_000, help: 'retained messages (not retained past it, 0x97)'},
+  {key: 'limits.maxRetainedBytes', kind: 'int', min: 0, max: 2 ** 40, help: 'retained messages, topic + payload bytes'},
+  {key: 'limits.maxAliasBytes', kind: 'int', min: 0, max: 2 ** 30, help: 'topic-name bytes in one client\'s topic aliases (DISCONNECT 0x97 past it)'},
+  {key: 'limits.maxPendingConnects', kind: 'int', min: 1, max: 10_000_000, help: 'sockets not yet CONNECTed (the oldest is closed past it)'},
+  {key: 'limits.connectRatePerAddress', kind: 'int', min: 0, max: 1_000_000, help: 'new connections per second per source address (0 = no limit; CONNACK 0x9F past it)'},
+  {key: 'limits.maxMemory', kind: 'int', min: 0, max: 2 ** 50, help: 'resident memory ceiling, bytes (0 = none): above it new connections and QoS 1/2 get 0x97 and QoS 0 to slow consumers is shed'},
   {key: 'denySubscribe', kind: 'strings', help: 'topic filters refused on SUBSCRIBE'},
   {key: 'auth.passwordFile', kind: 'optString', env: 'MQTTCTL_PASSWORD_FILE', help: 'Mosquitto password file (mosquitto_passwd or mqttctl passwd); unset = no password checks'},
   {key: 'auth.aclFile', kind: 'optString', env: 'MQTTCTL_ACL_FILE', help: 'Mosquitto ACL file; unset = every client may publish and subscribe to anything'},
