@@ -77,3 +77,42 @@ export async function reloadBroker(files: BrokerFiles, timeoutMs = 10_000): Prom
   }
   return {pid, dataDir: files.dataDir}
 }
+
+interface ReloadLogger {
+  info(message: string): void
+  warn(message: string): void
+}
+
+/**
+ * The runtime's SIGHUP handler, installed before the broker exists (Node's default action for
+ * SIGHUP would end the process): a SIGHUP during start-up is logged and ignored; once attach()ed,
+ * each SIGHUP reloads the broker and writes broker.reload.json for `mqttctl reload`.
+ */
+export function reloadOnSighup(logger: ReloadLogger, files: BrokerFiles, install = true): {attach(broker: {reload(): {ok: boolean; lines: string[]}}): void; detach(): void} {
+  let target: {reload(): {ok: boolean; lines: string[]}} | undefined
+  let seq = 0
+  const onHup = (): void => {
+    if (target === undefined) {
+      logger.warn('received SIGHUP while starting: nothing reloaded')
+      return
+    }
+    logger.info('received SIGHUP: reloading the password file, ACL file and TLS certificates')
+    const report = target.reload()
+    seq++
+    try {
+      writeReloadState(files, {seq, pid: process.pid, at: new Date().toISOString(), ok: report.ok, lines: report.lines})
+    } catch (error) {
+      logger.warn(`cannot write ${reloadFile(files)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    }
+  }
+  if (install) process.on('SIGHUP', onHup)
+  return {
+    attach: (broker) => {
+      target = broker
+    },
+    detach: () => {
+      target = undefined
+      if (install) process.off('SIGHUP', onHup)
+    },
+  }
+}

@@ -15,6 +15,7 @@ import {ConfigError, type LogLevel} from '../config/index.js'
 import {packageVersion} from '../paths.js'
 import {ControlError, describeListenError, EXIT, exitCodeOf} from './errors.js'
 import {BROKER_OPTIONS, loadBrokerConfig, PARENT_PIPE_ENV, parseBrokerOptions, type RawOptions} from './options.js'
+import {reloadOnSighup} from './reload.js'
 import {acquirePidFile, brokerFiles, ensureDataDir, processStartTicks, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
 import {checkClusterConfig} from '../broker/cluster/config.js'
 import {runPrimary, WORKER_NATS_ENV, workerIndex, type WorkerListening} from './workers.js'
@@ -117,6 +118,8 @@ async function serve(
   logger.info(`mqttctl broker ${version} starting: pid ${process.pid}, data directory ${files.dataDir}, configuration ${configFile ?? 'defaults'}`)
   // Handlers first: a SIGTERM (e.g. `mqttctl stop`) during start-up still means a graceful close.
   const stop = stopRequested(logger, files, options)
+  // SIGHUP (mqttctl reload, or kill -HUP): reload auth files and TLS certificates, never stop.
+  const hup = reloadOnSighup(logger, files, options.handleSignals ?? true)
   // The durable store under the data directory unless persistence.mode is "none" (docs/durability.md).
   const store = storeFor(config, config.dataDir, logger)
   try {
@@ -159,8 +162,10 @@ async function serve(
   if (options.worker !== undefined) process.send?.({type: 'listening', listeners: bound} satisfies WorkerListening)
   else writeState(files, state)
   options.onListening?.(state)
+  hup.attach(broker)
 
   const why = await stop
+  hup.detach()
   logger.info(`${why}: shutting down gracefully`)
   await reporter.stop()
   await broker.close()
