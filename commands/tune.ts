@@ -27,14 +27,14 @@ export default class Tune extends BaseCommand {
 
   static flags = {
     os: Flags.string({description: `target OS: ${TUNE_OSES.join(', ')} (default: this machine's)`, helpValue: 'OS'}),
-    devices: Flags.string({char: 'n', description: 'devices the broker serves (500000, 500k, 1M); picks the tier as plan does (default: the small tier)', helpValue: 'N'}),
-    tier: Flags.string({description: 'small, medium or large, instead of --devices (default: small)', helpValue: 'TIER'}),
-    out: Flags.string({char: 'o', description: 'write one file each under DIR instead of stdout', helpValue: 'DIR'}),
+    devices: Flags.string({char: 'n', exclusive: ['tier'], description: 'devices the broker serves (500000, 500k, 1M); picks the tier as plan does (default: the small tier)', helpValue: 'N'}),
+    tier: Flags.string({exclusive: ['devices'], description: 'small, medium or large, instead of --devices (default: small)', helpValue: 'TIER'}),
+    out: Flags.string({char: 'o', exclusive: ['check', 'apply'], description: 'write one file each under DIR instead of stdout', helpValue: 'DIR'}),
     'install-dir': Flags.string({description: `Linux: where build installs the broker, for the systemd unit's paths (default: ${DEFAULT_INSTALL_DIR})`, helpValue: 'DIR'}),
     user: Flags.string({description: `Linux: service account of the systemd unit (default: ${DEFAULT_USER})`, helpValue: 'NAME'}),
-    check: Flags.boolean({description: 'Linux: compare the running system with the recommendation; exit 1 when anything is short'}),
-    apply: Flags.boolean({description: 'Linux, as root: show the changes, confirm, back up, apply, verify'}),
-    yes: Flags.boolean({char: 'y', description: 'with --apply: do not ask for confirmation'}),
+    check: Flags.boolean({exclusive: ['apply', 'out'], description: 'Linux: compare the running system with the recommendation; exit 1 when anything is short'}),
+    apply: Flags.boolean({exclusive: ['check', 'out'], description: 'Linux, as root: show the changes, confirm, back up, apply, verify'}),
+    yes: Flags.boolean({char: 'y', dependsOn: ['apply'], description: 'with --apply: do not ask for confirmation'}),
     root: Flags.string({hidden: true, description: 'a copy of / to read and change instead of this machine (tests)'}),
   }
 

@@ -76,7 +76,7 @@ describe('mqttctl monitor', () => {
     [['--timeout', '0'], '--timeout "0" is too small; allowed: a whole number of seconds from 1 to 3,600'],
     [['--timeout', 'abc'], '--timeout "abc" is not a number; allowed: a whole number of seconds from 1 to 3,600 (e.g. 50000, 50,000 or 50k)'],
     [['--interval', '1.5'], '--interval "1.5" is not a whole number; allowed: a whole number of seconds from 1 to 86,400'],
-    [['--once', '--interval', '5'], '--once and --interval are not allowed together; --once prints one snapshot, --interval one every SECONDS'],
+    [['--once', '--interval', '5'], '--once and --interval are not allowed together; give one of them'],
     [['--url', 'foo'], '--url "foo" is not allowed; allowed: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (e.g. mqtt://127.0.0.1:1883)'],
     [['--url', 'http://127.0.0.1:1883'], /^--url "http:\/\/127.0.0.1:1883" is not allowed; allowed: mqtt:\/\//],
     [['--bogus'], /^Nonexistent flag: --bogus; allowed flags: --url, .*--json$/],
