@@ -26,6 +26,7 @@ import {type Logger, silentLogger} from './log.js'
 import {type Message, ownMessage} from './message.js'
 import {Outbound} from './outbound.js'
 import {MemoryStore} from './persistence/memory.js'
+import {storeFigures} from './persistence/select.js'
 import type {Store} from './persistence/store.js'
 import {RC} from './protocol/reason-codes.js'
 import type {RouteSource, Router} from './router.js'
@@ -85,6 +86,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
     const logger = (this.logger = options.logger ?? silentLogger)
     const clock = (this.clock = options.clock ?? systemClock)
     const store = (this.store = options.store ?? new MemoryStore())
+    stats.storeFigures = () => storeFigures(store)
     const authorizer = (this.authorizer = options.authorizer ?? authorizerFromConfig(config, {clock, logger, counters: stats}))
     this.maxQueuedBytes = config.limits.maxQueuedBytes
     stats.maxConnections = config.maxConnections

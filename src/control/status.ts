@@ -29,6 +29,8 @@ export interface BrokerStatus {
   /** The broker's statsInterval (seconds between $SYS updates), when broker.json records it. */
   statsIntervalSeconds: number | null
   rssBytes: number | null
+  /** The store, from $SYS: durable or memory, bytes on disk, persistent sessions, messages kept, fsyncs, degraded. */
+  store: {durable: boolean; bytes: number | null; sessions: number | null; messages: number | null; fsyncs: number | null; fsyncP99Ms: number | null; degraded: boolean} | null
   version: string | null
   configFile: string | null
   logFile: string | null
@@ -82,6 +84,7 @@ export async function brokerStatus(files: BrokerFiles, options: {now?: number; s
     figuresAgeSeconds: null,
     statsIntervalSeconds: current?.statsInterval ?? null,
     rssBytes: running ? rssOf(pid) : null,
+    store: null,
     version: current?.version ?? null,
     configFile: current?.configFile ?? null,
     logFile: running ? files.logFile : null,
@@ -97,6 +100,17 @@ export async function brokerStatus(files: BrokerFiles, options: {now?: number; s
       status.maxConnections ??= f.connectionsMax ?? null
       status.messages = {received: f.messagesReceived ?? null, sent: f.messagesSent ?? null}
       status.rssBytes ??= f.rssBytes ?? null
+      if (f.storeDurable !== undefined) {
+        status.store = {
+          durable: f.storeDurable === 1,
+          bytes: f.storeBytes ?? null,
+          sessions: f.storeSessions ?? null,
+          messages: f.storeMessages ?? null,
+          fsyncs: f.storeFsyncs ?? null,
+          fsyncP99Ms: f.storeFsyncP99Ms ?? null,
+          degraded: f.storeDegraded === 1,
+        }
+      }
       // The time of the broker's statistics tick ($SYS/broker/mqttctl/timestamp).
       status.figuresAgeSeconds = Math.max(0, Math.round(((options.now ?? Date.now()) - sys.time) / 1000))
     }

@@ -430,12 +430,12 @@ export class DurableStore implements Store {
   setRetained(msg: RetainedMessage): void {
     if (msg.payload.length === 0) return void this.deleteRetained(msg.topic)
     this.#retained.set(msg)
-    writeRetain(this.#begin(), msg.topic, msg.payload, msg.qos, msg.properties, msg.expiresAt ?? 0)
+    if (!isSys(msg.topic)) writeRetain(this.#begin(), msg.topic, msg.payload, msg.qos, msg.properties, msg.expiresAt ?? 0)
   }
 
   deleteRetained(topic: string): boolean {
     if (!this.#retained.delete(topic)) return false
-    writeRetainDel(this.#begin(), topic)
+    if (!isSys(topic)) writeRetainDel(this.#begin(), topic)
     return true
   }
 
@@ -443,7 +443,7 @@ export class DurableStore implements Store {
     const gone: RetainedMessage[] = []
     const out = this.#retained.match(filter, now, gone)
     for (const m of gone) {
-      writeRetainDel(this.#begin(), m.topic)
+      if (!isSys(m.topic)) writeRetainDel(this.#begin(), m.topic)
       expired?.push(m)
     }
     return out
@@ -811,6 +811,7 @@ export class DurableStore implements Store {
       }
       const now = this.#timers.now()
       for (const r of retained) {
+        if (isSys(r.topic)) continue
         if (r.expiresAt !== undefined && r.expiresAt !== 0 && r.expiresAt <= now) continue
         writeRetain(w, r.topic, r.payload, r.qos, r.properties, r.expiresAt ?? 0)
         if (w.pending >= CHUNK_BYTES) {
@@ -967,6 +968,11 @@ export class DurableStore implements Store {
 }
 
 class BadFile extends Error {}
+
+/** $SYS/... retained messages are the broker's statistics, published again every tick: never journaled. */
+function isSys(topic: string): boolean {
+  return topic.startsWith('$SYS/')
+}
 
 interface LoadSession {
   rec: SessionRecord

@@ -22,12 +22,6 @@ export interface StatsSnapshot {
   connectionsRefused: number
   /** Connections closed for a malformed packet or a protocol error. */
   protocolErrors: number
-  internalErrors: number
-  limitsReached: number
-  connectionsRateLimited: number
-  pendingConnects: number
-  overloadEpisodes: number
-  overloaded: number
   /** CONNECTs refused by authentication (bad credentials, anonymous, take-over by another user). */
   authFailures: number
   /** Login attempts held back by failed-login slowing per source address. */
@@ -66,6 +60,20 @@ export interface StatsSnapshot {
   /** In [0, 1]; 1 when nothing was matched yet. */
   cacheHitRatio: number
 
+  /** The store: 'durable' (1) or memory (0); bytes of its files; sessions and messages kept on disk. */
+  storeDurable: number
+  storeBytes: number
+  storeSessions: number
+  storeMessages: number
+  /** fdatasync calls since start and their latency over the last 1,024, ms. */
+  storeFsyncs: number
+  storeFsyncP50Ms: number
+  storeFsyncP99Ms: number
+  /** 1 while the store cannot write (new QoS 1/2 work that needs the disk is refused). */
+  storeDegraded: number
+  /** Acks refused because the store could not make the operation durable. */
+  storeRefusals: number
+
   rssBytes: number
   heapUsedBytes: number
   heapTotalBytes: number
@@ -76,6 +84,7 @@ export interface StatsSnapshot {
 }
 
 export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: string, now = systemClock.now()): StatsSnapshot {
+  const store = stats.storeFigures?.()
   return {
     time: now,
     version,
@@ -86,12 +95,6 @@ export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: s
     connectionsTotal: stats.connectionsTotal,
     connectionsRefused: stats.connectionsRefused,
     protocolErrors: stats.protocolErrors,
-    internalErrors: stats.internalErrors,
-    limitsReached: stats.limitsReached,
-    connectionsRateLimited: stats.connectionsRateLimited,
-    pendingConnects: stats.pendingConnects,
-    overloadEpisodes: stats.overloadEpisodes,
-    overloaded: stats.overloaded,
     authFailures: stats.authFailures,
     loginsDelayed: stats.loginsDelayed,
     publishDenied: stats.publishDenied,
@@ -120,6 +123,15 @@ export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: s
     cacheHits: stats.matchCacheHits,
     cacheMisses: stats.matchCacheMisses,
     cacheHitRatio: stats.cacheHitRatio(),
+    storeDurable: store?.kind === 'durable' ? 1 : 0,
+    storeBytes: store?.bytesOnDisk ?? 0,
+    storeSessions: store?.persistentSessions ?? 0,
+    storeMessages: store?.storedMessages ?? 0,
+    storeFsyncs: store?.fsyncs ?? 0,
+    storeFsyncP50Ms: store?.fsyncP50Ms ?? 0,
+    storeFsyncP99Ms: store?.fsyncP99Ms ?? 0,
+    storeDegraded: store?.degraded ? 1 : 0,
+    storeRefusals: stats.storeRefusals,
     rssBytes: proc.rssBytes,
     heapUsedBytes: proc.heapUsedBytes,
     heapTotalBytes: proc.heapTotalBytes,

@@ -163,6 +163,10 @@ export function storeContract(name: string, factory: StoreFactory, {persistent}:
       store.setRetained({topic: 'a/b', payload: Buffer.from('3'), qos: 2})
       store.setRetained({topic: '$SYS/x', payload: Buffer.from('s'), qos: 0})
       expect(store.retainedCount).toBe(3)
+      const seq = store.writeSeq
+      store.setRetained({topic: '$SYS/broker/uptime', payload: Buffer.from('5 seconds'), qos: 0})
+      expect(store.writeSeq).toBe(seq) // the broker's statistics never reach a disk
+      store.deleteRetained('$SYS/broker/uptime')
       const now = Date.now()
       expect(store.matchRetained('a/+', now).map((r) => `${r.topic}=${r.payload}`).sort()).toEqual(['a/b=3', 'a/c=2'])
       expect(store.matchRetained('#', now).map((r) => r.topic).sort()).toEqual(['a/b', 'a/c'])
