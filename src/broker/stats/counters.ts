@@ -32,6 +32,17 @@ export class BrokerStats {
   authFailures = 0
   /** Sockets closed for a protocol error or malformed packet. */
   protocolErrors = 0
+  /** Faults while serving one client (a bug): that client was closed with 0x80/0x83 (docs/limits.md). */
+  internalErrors = 0
+  /** A client reached a limit (subscriptions, sessions, retained, aliases, memory): refused with 0x97 / 0x9F. */
+  limitsReached = 0
+  /** CONNECTs refused by limits.connectRatePerAddress. */
+  connectionsRateLimited = 0
+  /** Sockets open that have not sent CONNECT yet (bounded by limits.maxPendingConnects). */
+  pendingConnects = 0
+  /** Times memory reached limits.maxMemory, and 1 while it is above (0 otherwise). */
+  overloadEpisodes = 0
+  overloaded = 0
   /** Sessions kept with no live connection (the guide's "Orphan Clients"). */
   sessionsOrphan = 0
   /** Sessions known (live + orphan). */

@@ -43,6 +43,12 @@ export function prometheusMetrics(s: StatsSnapshot): Metric[] {
     m('mqtt_broker_connections_total', 'counter', 'Successful CONNECTs since start.', s.connectionsTotal),
     m('mqtt_broker_connections_refused_total', 'counter', 'Connections refused because the limit was reached.', s.connectionsRefused),
     m('mqtt_broker_protocol_errors_total', 'counter', 'Connections closed for a malformed packet or a protocol error.', s.protocolErrors),
+    m('mqtt_broker_internal_errors_total', 'counter', 'Faults while serving one client (that client closed with 0x80/0x83).', s.internalErrors),
+    m('mqtt_broker_limits_reached_total', 'counter', 'Requests refused at a configured limit (subscriptions, sessions, retained, aliases, memory).', s.limitsReached),
+    m('mqtt_broker_connections_rate_limited_total', 'counter', 'CONNECTs refused by the per-address connection rate limit.', s.connectionsRateLimited),
+    m('mqtt_broker_pending_connects', 'gauge', 'Sockets that have not sent CONNECT yet.', s.pendingConnects),
+    m('mqtt_broker_overload_episodes_total', 'counter', 'Times resident memory reached limits.maxMemory.', s.overloadEpisodes),
+    m('mqtt_broker_overloaded', 'gauge', '1 while resident memory is above limits.maxMemory, else 0.', s.overloaded),
     m('mqtt_broker_auth_failures_total', 'counter', 'CONNECTs refused by authentication (bad credentials, anonymous, take-over by another user).', s.authFailures),
     m('mqtt_broker_auth_delayed_total', 'counter', 'Login attempts held back by failed-login slowing per source address.', s.loginsDelayed),
     m('mqtt_broker_acl_denied_total', 'counter', 'Operations the ACL refused, by operation.', [

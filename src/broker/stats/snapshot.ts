@@ -22,6 +22,12 @@ export interface StatsSnapshot {
   connectionsRefused: number
   /** Connections closed for a malformed packet or a protocol error. */
   protocolErrors: number
+  internalErrors: number
+  limitsReached: number
+  connectionsRateLimited: number
+  pendingConnects: number
+  overloadEpisodes: number
+  overloaded: number
   /** CONNECTs refused by authentication (bad credentials, anonymous, take-over by another user). */
   authFailures: number
   /** Login attempts held back by failed-login slowing per source address. */
@@ -95,6 +101,12 @@ export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: s
     connectionsTotal: stats.connectionsTotal,
     connectionsRefused: stats.connectionsRefused,
     protocolErrors: stats.protocolErrors,
+    internalErrors: stats.internalErrors,
+    limitsReached: stats.limitsReached,
+    connectionsRateLimited: stats.connectionsRateLimited,
+    pendingConnects: stats.pendingConnects,
+    overloadEpisodes: stats.overloadEpisodes,
+    overloaded: stats.overloaded,
     authFailures: stats.authFailures,
     loginsDelayed: stats.loginsDelayed,
     publishDenied: stats.publishDenied,
