@@ -18,10 +18,15 @@ import type {Broker, BrokerOptions, ListeningAddress} from '../index.js'
 import type {Message} from '../message.js'
 import type {RouteSource, Router} from '../router.js'
 import type {AuthOutcome, Authorizer, ConnectCredentials, Identity} from '../auth/authorizer.js'
-import {AllowAll} from '../auth/authorizer.js'
+import {authorizerFromConfig, isReloadable} from '../auth/from-config.js'
+import type {ReloadReport} from '../auth/file-authorizer.js'
+import {systemClock} from '../clock.js'
+import {silentLogger} from '../log.js'
+import {BrokerStats} from '../stats/counters.js'
 import type {Delivery} from '../message.js'
 import type {MovedSession} from './sessions.js'
 import {checkClusterConfig} from './config.js'
+import {startClusterSys} from './sys.js'
 import {ExportAcks, withExportAcks} from './acks.js'
 import {MemoryStore} from '../persistence/memory.js'
 import {RC} from '../protocol/reason-codes.js'
@@ -65,6 +70,7 @@ export class ClusterBroker implements Broker {
   readonly impl: BrokerImpl
   readonly node: ClusterNode
   #started = false
+  #stopSys: (() => void) | undefined
 
   constructor(config: BrokerConfig, options: BrokerOptions = {}) {
     const cluster = checkClusterConfig(config.cluster)
@@ -72,10 +78,18 @@ export class ClusterBroker implements Broker {
     let local: Fanout | undefined
     let claim: (clientId: string) => Promise<void> = async () => {}
     const acks = new ExportAcks({flush: () => node!.flushExports()})
+    // The same defaults BrokerImpl would pick, made here so the authorizer can be wrapped.
+    const stats = options.stats ?? new BrokerStats()
+    const clock = options.clock ?? systemClock
+    const logger = options.logger ?? silentLogger
+    const inner = options.authorizer ?? authorizerFromConfig(config, {clock, logger, counters: stats})
     const impl = new BrokerImpl(config, {
       ...options,
+      stats,
+      clock,
+      logger,
       store: withExportAcks(options.store ?? new MemoryStore(), acks),
-      authorizer: new ClusterAuthorizer(options.authorizer ?? new AllowAll(), (id) => claim(id), () => node?.connected ?? false),
+      authorizer: new ClusterAuthorizer(inner, (id) => claim(id), () => node?.connected ?? false),
       router: (fanout) => {
         local = fanout as Fanout
         return {route: (msg, source) => router.route(msg, source)}
@@ -130,11 +144,14 @@ export class ClusterBroker implements Broker {
     const addresses = await this.impl.listen()
     this.#started = true
     this.node.start()
+    const {stats, clock, logger, config} = this.impl
+    this.#stopSys = startClusterSys({node: this.node, stats, clock, logger, broker: this.impl, intervalSeconds: config.statsInterval})
     return addresses
   }
 
   /** Local clients first (their wills still reach the cluster), then the NATS link. */
   async close(): Promise<void> {
+    this.#stopSys?.()
     await this.impl.close()
     if (this.#started) await this.node.close()
   }
@@ -145,6 +162,10 @@ export class ClusterBroker implements Broker {
 
   clientCount(): number {
     return this.impl.clientCount()
+  }
+
+  reload(): ReloadReport {
+    return this.impl.reload()
   }
 
   /** One online member of the local group (any member when none is online: a persistent session queues it). */
@@ -200,10 +221,18 @@ class ClusterAuthorizer implements Authorizer {
   readonly #claim: (clientId: string) => Promise<void>
   readonly #up: () => boolean
 
+  /** Present when the inner authorizer re-reads its files (SIGHUP): the broker finds them here. */
+  readonly reload?: () => ReloadReport
+  readonly describe?: () => string
+
   constructor(inner: Authorizer, claim: (clientId: string) => Promise<void>, up: () => boolean) {
     this.#inner = inner
     this.#claim = claim
     this.#up = up
+    if (isReloadable(inner)) {
+      this.reload = () => inner.reload()
+      this.describe = () => inner.describe()
+    }
   }
 
   get checksAccess(): boolean {

@@ -91,6 +91,21 @@ export class ClusterStats {
   retainedErrors = 0
 }
 
+/** One node's figures, shared on every statistics tick for the cluster totals in $SYS. */
+export interface NodeFigures {
+  name: string
+  clients: number
+  received: number
+  sent: number
+  subscriptions: number
+  exported: number
+  imported: number
+}
+
+const FIGURE_KEYS = ['clients', 'received', 'sent', 'subscriptions', 'exported', 'imported'] as const
+/** Peers remembered at most (a peer is a broker node; the bound keeps a misbehaving publisher harmless). */
+const MAX_PEERS = 4_096
+
 interface Interest {
   count: number
   subs: Subscription[]
@@ -113,6 +128,8 @@ export class ClusterNode {
   /** This node's plain filters, to pick the one NATS subscription that handles a topic. */
   readonly #own = new SubscriptionIndex({cacheSize: 10_000})
   #retained: RetainedSync | undefined
+  /** Other nodes' latest figures by node id, with the time they arrived. */
+  readonly peers = new Map<string, {figures: NodeFigures; at: number}>()
   #mover: SessionMover | undefined
   #sweep: NodeJS.Timeout | undefined
   #closed = false
@@ -135,6 +152,11 @@ export class ClusterNode {
 
   get connected(): boolean {
     return this.stats.connected
+  }
+
+  /** host:port of the NATS server the publishing connection uses now (nats.js picks among the URLs at random). */
+  get server(): string | undefined {
+    return this.#main?.getServer()
   }
 
   /** Resolves once both connections are up and the retained messages are loaded (or JetStream did not answer the first time: they follow). */
@@ -177,6 +199,7 @@ export class ClusterNode {
     // Clients that ended here stop being announced (their subscription is dropped) once a minute.
     this.#sweep = setInterval(() => this.#mover?.sweep((id) => host.holds(id)), 60_000)
     this.#sweep.unref()
+    main.subscribe(`${this.map.prefix}.n.stats`, {callback: (err, m) => err === null && this.#onFigures(m)})
     this.#setConnected()
     this.#host.logger.info(`cluster: node ${this.name} joined through NATS ${main.getServer()}`)
     // JetStream may still be electing its leaders (a NATS cluster just started): retry until it answers.
@@ -413,6 +436,27 @@ export class ClusterNode {
   get sessionStats(): {moved: number; adopted: number; takeovers: number; holding: number} {
     const m = this.#mover
     return {moved: m?.moved ?? 0, adopted: m?.adopted ?? 0, takeovers: m?.takeovers ?? 0, holding: m?.holding ?? 0}
+  }
+
+  /** Shares this node's figures with the others (no-op while the link is down). */
+  shareFigures(f: NodeFigures): void {
+    if (!this.stats.connected) return
+    this.#main!.publish(`${this.map.prefix}.n.stats`, JSON.stringify({id: this.id, ...f}))
+  }
+
+  #onFigures(m: Msg): void {
+    if (m.data.length > 4096) return
+    let v: Record<string, unknown>
+    try {
+      v = JSON.parse(Buffer.from(m.data).toString()) as Record<string, unknown>
+    } catch {
+      return
+    }
+    if (typeof v?.id !== 'string' || v.id.length > 64 || typeof v.name !== 'string' || v.name.length > 256) return
+    if (!FIGURE_KEYS.every((k) => Number.isSafeInteger(v[k]) && (v[k] as number) >= 0)) return
+    if (!this.peers.has(v.id) && this.peers.size >= MAX_PEERS) return
+    const figures = {name: v.name, ...Object.fromEntries(FIGURE_KEYS.map((k) => [k, v[k] as number]))} as NodeFigures
+    this.peers.set(v.id, {figures, at: this.#host.clock.now()})
   }
 
   /** A round trip on the publishing connection (bounded: rejects after 5 s, e.g. while NATS is away). */
