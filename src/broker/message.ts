@@ -53,6 +53,8 @@ export interface Delivery {
   sent: boolean
   /** "$share/group/filter" the delivery was chosen for; re-routed when the member leaves. */
   shared?: string
+  /** The durable store's id of this delivery while it is queued in a persistent session (persistence/durable.ts). */
+  storeQid?: number
 }
 
 export function messageBytes(d: Delivery): number {

@@ -387,12 +387,15 @@ class Reader {
     return s
   }
 
-  /** A copy (the file buffer is not kept); small ones from Node's pool, like a socket read's. */
+  /**
+   * A view into the file's read chunk, no copy: loading allocates nothing per payload. The chunk
+   * (16 MiB, scanFile never reuses one) lives while any message read from it does, so what a load
+   * holds is at most the store's size on disk, and shrinks as messages are delivered.
+   */
   bytes(): Buffer {
     const n = this.u32()
     this.#need(n)
-    const b = Buffer.allocUnsafe(n)
-    this.buf.copy(b, 0, this.pos, this.pos + n)
+    const b = this.buf.subarray(this.pos, this.pos + n)
     this.pos += n
     return b
   }

@@ -127,7 +127,6 @@ export class DurableStore implements Store {
   /** Sessions whose records are on disk. */
   readonly #onDisk = new WeakSet<SessionRecord>()
   #persistent = 0
-  readonly #qids = new WeakMap<Delivery, number>()
   readonly #msgs = new WeakMap<Message, MsgRef>()
   #nextId = 1
 
@@ -365,7 +364,7 @@ export class DurableStore implements Store {
     ;(session.queue ??= []).push(delivery)
     if (!this.#onDisk.has(session)) return
     const qid = this.#nextId++
-    this.#qids.set(delivery, qid)
+    delivery.storeQid = qid
     const w = this.#begin()
     writeQueue(w, session.clientId, qid, this.#msgRef(w, delivery.msg), delivery)
   }
@@ -384,8 +383,8 @@ export class DurableStore implements Store {
   setInflight(session: SessionRecord, delivery: Delivery): void {
     ;(session.inflight ??= new Map()).set(delivery.packetId, delivery)
     if (!this.#onDisk.has(session)) return
-    const fromQid = this.#qids.get(delivery) ?? 0
-    if (fromQid !== 0) this.#qids.delete(delivery)
+    const fromQid = delivery.storeQid ?? 0
+    if (fromQid !== 0) delivery.storeQid = undefined
     const w = this.#begin()
     writeInflight(w, session.clientId, delivery.packetId, fromQid, delivery.released, this.#msgRef(w, delivery.msg), delivery)
   }
@@ -419,9 +418,9 @@ export class DurableStore implements Store {
    * the store has it.
    */
   removeQueued(session: SessionRecord, delivery: Delivery): void {
-    const qid = this.#qids.get(delivery)
+    const qid = delivery.storeQid
     if (qid === undefined) return
-    this.#qids.delete(delivery)
+    delivery.storeQid = undefined
     if (this.#onDisk.has(session)) writeDequeue(this.#begin(), session.clientId, qid)
   }
 
@@ -546,8 +545,8 @@ export class DurableStore implements Store {
     }
     if (s.queue !== undefined) {
       for (const d of s.queue) {
-        let qid = this.#qids.get(d)
-        if (qid === undefined) this.#qids.set(d, (qid = this.#nextId++))
+        let qid = d.storeQid
+        if (qid === undefined) d.storeQid = qid = this.#nextId++
         writeQueue(w, s.clientId, qid, this.#ref(w, d.msg, written), d)
       }
     }
@@ -947,7 +946,7 @@ export class DurableStore implements Store {
         if (ls.unsorted) qids.sort((a, b) => a - b)
         s.queue = qids.map((q) => {
           const d = ls.queue.get(q)!
-          this.#qids.set(d, q)
+          d.storeQid = q
           s.queuedBytes += messageBytes(d)
           return d
         })

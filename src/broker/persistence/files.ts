@@ -128,7 +128,8 @@ export function scanFile(path: string, each: (rec: Rec) => void, chunk = 16 * 10
       if (need > MAX_RECORD_BYTES + HEADER_BYTES) {
         return {records, goodBytes: fileOffset + scan.goodBytes, size, problem: `impossible record length ${need - HEADER_BYTES}`}
       }
-      const next = need > buf.length ? Buffer.allocUnsafe(need) : buf
+      // Always a new buffer: decoded payloads are views into the one just scanned (codec.ts bytes()).
+      const next = Buffer.allocUnsafe(Math.max(need, chunk, keep))
       buf.copy(next, 0, scan.goodBytes, filled)
       buf = next
       fileOffset += scan.goodBytes
