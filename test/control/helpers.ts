@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 import {isAlive} from '../../src/control/state.js'
+import {waitFor as waitUntil} from '../helpers/mqtt.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const DEV_BIN = join(ROOT, 'bin', 'dev.js')
@@ -12,16 +13,12 @@ export const DEV_BIN = join(ROOT, 'bin', 'dev.js')
 /** A port that was free a moment ago (bind port 0, read it, close). */
 export {freePort} from '../../src/net.js'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
+/**
+ * Waits until `fn` returns a truthy value (its `what` first, as these tests read best); the one
+ * implementation is test/helpers/mqtt.ts waitFor.
+ */
+export function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 15_000): Promise<T> {
+  return waitUntil(fn, timeoutMs, what)
 }
 
 const alive = isAlive

@@ -26,6 +26,12 @@ export function track<T extends Closable>(item: T): T {
   return item
 }
 
+/** An MQTT.js client made by the test itself (mqtt.connect), closed by closeAll(). */
+export function trackClient(client: MqttClient): MqttClient {
+  track({close: () => client.endAsync(true)})
+  return client
+}
+
 /** Closes everything opened since the last call (clients first, then brokers). Use in afterEach. */
 export async function closeAll(): Promise<void> {
   const items = [...open].reverse()
@@ -39,17 +45,23 @@ export async function closeAll(): Promise<void> {
   }
 }
 
-/** Resolves when predicate() is true; polls every 5 ms; rejects after timeoutMs with `what`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/**
+ * Resolves with predicate()'s value once it is truthy (the predicate may be async); polls every 5 ms;
+ * rejects after timeoutMs naming `what`. The one wait-for-a-condition helper of the suite.
+ */
+export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
+  for (;;) {
+    const value = await predicate()
+    if (value) return value
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
 
 /** Waits for one `event` on `emitter`; rejects after timeoutMs. Resolves with the listener's arguments. */
-export function nextEvent<T extends unknown[] = unknown[]>(emitter: EventEmitter, event: string, timeoutMs = 5000): Promise<T> {
+export function nextEvent<T extends unknown[] = unknown[]>(source: EventEmitter | MqttClient, event: string, timeoutMs = 5000): Promise<T> {
+  const emitter = source as EventEmitter
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, listener)

@@ -6,7 +6,6 @@
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
@@ -35,17 +34,9 @@ export async function requireNatsServer(): Promise<string> {
   return path
 }
 
-/** A free TCP port on 127.0.0.1 (closed again at once; nats-server binds it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const {port} = s.address() as {port: number}
-      s.close(() => resolve(port))
-    })
-  })
-}
+/** A free TCP port on 127.0.0.1 (closed again at once; nats-server binds it next): the one in src/net.ts. */
+export {freePort} from '../../src/net.js'
+import {freePort} from '../../src/net.js'
 
 interface ServerSpec {
   name: string

@@ -174,6 +174,11 @@ export class RawClient extends EventEmitter {
     await this.next('pingresp', timeoutMs)
   }
 
+  /** Packets received and not yet returned by next() (of `cmd` when given), in order. */
+  unread(cmd?: Packet['cmd']): Packet[] {
+    return this.packets.filter((p) => !this.#consumed.has(p) && (cmd === undefined || p.cmd === cmd))
+  }
+
   /** Received packets of one type. */
   received(cmd: Packet['cmd']): Packet[] {
     return this.packets.filter((p) => p.cmd === cmd)

@@ -7,13 +7,13 @@ import mqttPacket from 'mqtt-packet'
 import {afterEach, describe, expect, it} from 'vitest'
 import type {BrokerImpl} from '../../../src/broker/broker.js'
 import {type StartedBroker, startBroker} from '../../helpers/broker.js'
-import {RawClient} from './raw.js'
+import {RawClient} from '../../helpers/raw.js'
 
 let broker: StartedBroker | undefined
 const raws: RawClient[] = []
 
 afterEach(async () => {
-  for (const r of raws.splice(0)) r.close()
+  for (const r of raws.splice(0)) r.destroy()
   await broker?.close()
   broker = undefined
 })
@@ -21,7 +21,7 @@ afterEach(async () => {
 async function client(id: string): Promise<RawClient> {
   const c = await RawClient.open(broker!.port)
   raws.push(c)
-  await c.connect(id)
+  await c.connect({clientId: id})
   return c
 }
 
@@ -34,14 +34,14 @@ describe('flow control', () => {
     broker = await startBroker({forwardBatchSize: 5})
     const subs = await Promise.all(Array.from({length: 20}, (_, i) => client(`s${i}`)))
     for (const s of subs) {
-      s.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'all', qos: 0}]})
+      s.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'all', qos: 0}]})
       await s.next('suback')
     }
     const pub = await client('p')
     const N = 1000
     const frames = Array.from({length: N}, (_, i) => mqttPacket.generate({cmd: 'publish', topic: 'all', payload: Buffer.from(String(i)), qos: 0, retain: false, dup: false}))
     pub.send(Buffer.concat(frames)) // one write: far more queued broadcasts than the pause threshold
-    const received = (s: RawClient): string[] => s.packets.filter((p) => p.cmd === 'publish').map((p) => String((p as mqttPacket.IPublishPacket).payload))
+    const received = (s: RawClient): string[] => s.unread().filter((p) => p.cmd === 'publish').map((p) => String((p as mqttPacket.IPublishPacket).payload))
     await until(() => subs.every((s) => received(s).length === N))
     for (const s of subs) expect(received(s)).toEqual(frames.map((_, i) => String(i)))
     const impl = broker.broker as BrokerImpl
@@ -53,11 +53,11 @@ describe('flow control', () => {
     broker = await startBroker({forwardBatchSize: 5})
     const subs = await Promise.all(Array.from({length: 20}, (_, i) => client(`b${i}`)))
     for (const s of subs) {
-      s.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'big', qos: 0}]})
+      s.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'big', qos: 0}]})
       await s.next('suback')
     }
     const other = await client('other')
-    other.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'small', qos: 0}]})
+    other.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'small', qos: 0}]})
     await other.next('suback')
     const impl = broker.broker as BrokerImpl
     const otherConn = impl.clients.get('other')!
@@ -70,7 +70,7 @@ describe('flow control', () => {
     impl.publish('big', '2') // the same topic: queued behind the first
     expect(impl.fanout.pending).toBe(2)
 
-    const received = (s: RawClient): string[] => s.packets.filter((p) => p.cmd === 'publish').map((p) => String((p as mqttPacket.IPublishPacket).payload))
+    const received = (s: RawClient): string[] => s.unread().filter((p) => p.cmd === 'publish').map((p) => String((p as mqttPacket.IPublishPacket).payload))
     await until(() => subs.every((s) => received(s).length === 2) && received(other).length === 1)
     for (const s of subs) expect(received(s)).toEqual(['1', '2'])
     expect(received(other)).toEqual(['x'])
@@ -80,14 +80,14 @@ describe('flow control', () => {
   it('a publisher past its read budget keeps being read after the flush (nothing lost)', async () => {
     broker = await startBroker()
     const sub = await client('sub')
-    sub.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'x/#', qos: 0}]})
+    sub.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'x/#', qos: 0}]})
     await sub.next('suback')
     const pub = await client('pub')
     const payload = Buffer.alloc(1000, 1)
     const N = 500 // ~500 KB: several read budgets
     pub.send(Buffer.concat(Array.from({length: N}, (_, i) => mqttPacket.generate({cmd: 'publish', topic: `x/${i}`, payload, qos: 0, retain: false, dup: false}))))
-    await until(() => sub.packets.filter((p) => p.cmd === 'publish').length === N)
-    const topics = sub.packets.filter((p) => p.cmd === 'publish').map((p) => (p as mqttPacket.IPublishPacket).topic)
+    await until(() => sub.unread().filter((p) => p.cmd === 'publish').length === N)
+    const topics = sub.unread().filter((p) => p.cmd === 'publish').map((p) => (p as mqttPacket.IPublishPacket).topic)
     expect(topics).toEqual(Array.from({length: N}, (_, i) => `x/${i}`))
     expect(broker.broker.stats.messagesDropped).toBe(0)
   })

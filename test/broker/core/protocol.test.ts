@@ -1,18 +1,18 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {type StartedBroker, startBroker} from '../../helpers/broker.js'
 import {memoryLogger} from '../../../src/broker/log.js'
-import {RawClient} from './raw.js'
+import {RawClient} from '../../helpers/raw.js'
 
 let broker: StartedBroker | undefined
 const raws: RawClient[] = []
 async function raw(version = 4): Promise<RawClient> {
-  const r = await RawClient.open(broker!.port, version)
+  const r = await RawClient.open(broker!.port, {version: version as 3 | 4 | 5})
   raws.push(r)
   return r
 }
 
 afterEach(async () => {
-  for (const r of raws.splice(0)) r.close()
+  for (const r of raws.splice(0)) r.destroy()
   await broker?.close()
   broker = undefined
 })
@@ -21,16 +21,16 @@ describe('protocol rules', () => {
   it('closes a connection whose first packet is not CONNECT', async () => {
     broker = await startBroker()
     const c = await raw()
-    c.send({cmd: 'pingreq'})
+    c.sendPacket({cmd: 'pingreq'})
     await c.waitClosed()
-    expect(c.packets).toEqual([])
+    expect(c.unread()).toEqual([])
   })
 
   it('a second CONNECT closes the connection (v5: DISCONNECT 0x82)', async () => {
     broker = await startBroker()
     const c = await raw(5)
-    await c.connect('twice')
-    c.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'twice', clean: true, keepalive: 0})
+    await c.connect({clientId: 'twice'})
+    c.sendPacket({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'twice', clean: true, keepalive: 0})
     const d = await c.next('disconnect')
     expect((d as {reasonCode: number}).reasonCode).toBe(0x82)
     await c.waitClosed()
@@ -62,14 +62,14 @@ describe('protocol rules', () => {
       c.socket.end()
     }
     const ok = await raw()
-    const ack = await ok.connect('alive')
+    const ack = await ok.connect({clientId: 'alive'})
     expect((ack as {returnCode: number}).returnCode).toBe(0)
   })
 
   it('v5: a malformed packet after CONNECT gets DISCONNECT 0x81; invalid UTF-8 in a topic too', async () => {
     broker = await startBroker()
     const c = await raw(5)
-    await c.connect('bad-utf8')
+    await c.connect({clientId: 'bad-utf8'})
     // PUBLISH QoS 0, topic "a\xff", no properties, payload "x"
     c.send(Buffer.from([0x30, 0x07, 0x00, 0x02, 0x61, 0xff, 0x00, 0x78, 0x78]))
     const d = await c.next('disconnect')
@@ -80,9 +80,9 @@ describe('protocol rules', () => {
   it('v5: a packet above the maximum packet size gets DISCONNECT 0x95', async () => {
     broker = await startBroker({limits: {maxPacketSize: 128}})
     const c = await raw(5)
-    const ack = await c.connect('big')
+    const ack = await c.connect({clientId: 'big'})
     expect((ack as {properties?: {maximumPacketSize?: number}}).properties?.maximumPacketSize).toBe(128)
-    c.send({cmd: 'publish', topic: 't', payload: Buffer.alloc(500), qos: 0, retain: false, dup: false})
+    c.sendPacket({cmd: 'publish', topic: 't', payload: Buffer.alloc(500), qos: 0, retain: false, dup: false})
     const d = await c.next('disconnect')
     expect((d as {reasonCode: number}).reasonCode).toBe(0x95)
   })
@@ -90,8 +90,8 @@ describe('protocol rules', () => {
   it('v5: PUBLISH with a wildcard topic gets DISCONNECT 0x90', async () => {
     broker = await startBroker()
     const c = await raw(5)
-    await c.connect('wild')
-    c.send({cmd: 'publish', topic: 'a/+', payload: Buffer.from('x'), qos: 0, retain: false, dup: false})
+    await c.connect({clientId: 'wild'})
+    c.sendPacket({cmd: 'publish', topic: 'a/+', payload: Buffer.from('x'), qos: 0, retain: false, dup: false})
     const d = await c.next('disconnect')
     expect((d as {reasonCode: number}).reasonCode).toBe(0x90)
   })
@@ -99,11 +99,11 @@ describe('protocol rules', () => {
   it('v5: AUTH without enhanced authentication is a protocol error; an auth method in CONNECT gets 0x8C', async () => {
     broker = await startBroker()
     const a = await raw(5)
-    const ack = await a.connect('auth', {properties: {authenticationMethod: 'SCRAM-SHA-1'}})
+    const ack = await a.connect({clientId: 'auth', properties: {authenticationMethod: 'SCRAM-SHA-1'}})
     expect((ack as {reasonCode: number}).reasonCode).toBe(0x8c)
     const b = await raw(5)
-    await b.connect('auth2')
-    b.send({cmd: 'auth', reasonCode: 0x18, properties: {authenticationMethod: 'x'}} as never)
+    await b.connect({clientId: 'auth2'})
+    b.sendPacket({cmd: 'auth', reasonCode: 0x18, properties: {authenticationMethod: 'x'}} as never)
     const d = await b.next('disconnect')
     expect((d as {reasonCode: number}).reasonCode).toBe(0x82)
   })
@@ -111,9 +111,9 @@ describe('protocol rules', () => {
   it('v5: more unacknowledged QoS 2 than the receive maximum gets DISCONNECT 0x93', async () => {
     broker = await startBroker({limits: {receiveMaximum: 2}})
     const c = await raw(5)
-    const ack = await c.connect('flood')
+    const ack = await c.connect({clientId: 'flood'})
     expect((ack as {properties?: {receiveMaximum?: number}}).properties?.receiveMaximum).toBe(2)
-    for (let id = 1; id <= 3; id++) c.send({cmd: 'publish', topic: 'q', payload: Buffer.from('x'), qos: 2, messageId: id, retain: false, dup: false})
+    for (let id = 1; id <= 3; id++) c.sendPacket({cmd: 'publish', topic: 'q', payload: Buffer.from('x'), qos: 2, messageId: id, retain: false, dup: false})
     const d = await c.next('disconnect')
     expect((d as {reasonCode: number}).reasonCode).toBe(0x93)
   })
@@ -121,19 +121,19 @@ describe('protocol rules', () => {
   it('QoS 2 exactly once: a duplicate PUBLISH before PUBREL is not routed twice', async () => {
     broker = await startBroker()
     const sub = await raw()
-    await sub.connect('sub')
-    sub.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'eo', qos: 0}]})
+    await sub.connect({clientId: 'sub'})
+    sub.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'eo', qos: 0}]})
     await sub.next('suback')
     const c = await raw()
-    await c.connect('pub')
+    await c.connect({clientId: 'pub'})
     const p = {cmd: 'publish', topic: 'eo', payload: Buffer.from('x'), qos: 2, messageId: 7, retain: false, dup: false} as const
-    c.send(p)
+    c.sendPacket(p)
     await c.next('pubrec')
-    c.send({...p, dup: true})
+    c.sendPacket({...p, dup: true})
     await c.next('pubrec')
-    c.send({cmd: 'pubrel', messageId: 7})
+    c.sendPacket({cmd: 'pubrel', messageId: 7})
     await c.next('pubcomp')
-    c.send({cmd: 'pingreq'})
+    c.sendPacket({cmd: 'pingreq'})
     await c.next('pingresp')
     expect(broker.broker.stats.messagesSent).toBe(1)
   })
@@ -142,13 +142,13 @@ describe('protocol rules', () => {
     broker = await startBroker({limits: {connectTimeout: 1}})
     const c = await raw()
     await c.waitClosed()
-    expect(c.packets).toEqual([])
+    expect(c.unread()).toEqual([])
   })
 
   it('closes a client silent for 1.5x its keep alive (v5: DISCONNECT 0x8D)', async () => {
     broker = await startBroker()
     const c = await raw(5)
-    await c.connect('sleepy', {keepalive: 1})
+    await c.connect({clientId: 'sleepy', keepalive: 1})
     const d = await c.next('disconnect')
     expect((d as {reasonCode: number}).reasonCode).toBe(0x8d)
   })
@@ -156,7 +156,7 @@ describe('protocol rules', () => {
   it('announces a lower maximum keep alive to v5 clients as server keep alive', async () => {
     broker = await startBroker({limits: {maxKeepAlive: 30}})
     const c = await raw(5)
-    const ack = await c.connect('ka', {keepalive: 600})
+    const ack = await c.connect({clientId: 'ka', keepalive: 600})
     expect((ack as {properties?: {serverKeepAlive?: number}}).properties?.serverKeepAlive).toBe(30)
   })
 
@@ -164,22 +164,22 @@ describe('protocol rules', () => {
     const logger = memoryLogger('info')
     broker = await startBroker({maxConnections: 1}, {logger})
     const a = await raw()
-    await a.connect('one')
+    await a.connect({clientId: 'one'})
     const b = await raw()
-    expect(((await b.connect('two')) as {returnCode: number}).returnCode).toBe(3)
+    expect(((await b.connect({clientId: 'two'})) as {returnCode: number}).returnCode).toBe(3)
     const c = await raw(5)
-    expect(((await c.connect('three')) as {reasonCode: number}).reasonCode).toBe(0x97)
+    expect(((await c.connect({clientId: 'three'})) as {reasonCode: number}).reasonCode).toBe(0x97)
     expect(logger.lines.some((l) => /WARN: Connection limit reached/.test(l))).toBe(true)
     expect(broker.broker.stats.connectionsRefused).toBe(2)
-    a.send({cmd: 'pingreq'})
+    a.sendPacket({cmd: 'pingreq'})
     await a.next('pingresp')
   })
 
   it('SUBACK 0x80 for a denied or invalid filter', async () => {
     broker = await startBroker({denySubscribe: ['secret/#']})
     const c = await raw()
-    await c.connect('s')
-    c.send({cmd: 'subscribe', messageId: 3, subscriptions: [{topic: 'secret/x', qos: 1}, {topic: 'a/#/b', qos: 1}, {topic: 'ok/+', qos: 2}]})
+    await c.connect({clientId: 's'})
+    c.sendPacket({cmd: 'subscribe', messageId: 3, subscriptions: [{topic: 'secret/x', qos: 1}, {topic: 'a/#/b', qos: 1}, {topic: 'ok/+', qos: 2}]})
     const ack = await c.next('suback')
     expect((ack as {granted: number[]}).granted).toEqual([0x80, 0x80, 2])
   })

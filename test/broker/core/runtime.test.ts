@@ -3,13 +3,13 @@ import {type StartedBroker, startBroker} from '../../helpers/broker.js'
 import type {BrokerImpl} from '../../../src/broker/broker.js'
 import {Deadlines, type Timed} from '../../../src/broker/timers.js'
 import {ManualClock} from '../../helpers/clock.js'
-import {RawClient} from './raw.js'
+import {RawClient} from '../../helpers/raw.js'
 
 let broker: StartedBroker | undefined
 const raws: RawClient[] = []
 
 afterEach(async () => {
-  for (const r of raws.splice(0)) r.close()
+  for (const r of raws.splice(0)) r.destroy()
   await broker?.close()
   broker = undefined
 })
@@ -35,10 +35,10 @@ describe('runtime', () => {
 
   it('bounds a slow consumer: QoS 0 dropped and counted, QoS 1 queued up to maxQueuedMessages', async () => {
     broker = await startBroker({limits: {maxQueuedBytes: 64 * 1024, maxQueuedMessages: 10}})
-    const slow = await RawClient.open(broker.port, 5)
+    const slow = await RawClient.open(broker.port, {version: 5})
     raws.push(slow)
-    await slow.connect('slow', {properties: {receiveMaximum: 1}})
-    slow.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'big', qos: 1}]})
+    await slow.connect({clientId: 'slow', properties: {receiveMaximum: 1}})
+    slow.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'big', qos: 1}]})
     await slow.next('suback')
     slow.socket.pause() // stops reading: the broker's socket backs up
     const payload = Buffer.alloc(32 * 1024)
@@ -55,9 +55,9 @@ describe('runtime', () => {
     broker = await startBroker()
     const a = await RawClient.open(broker.port)
     raws.push(a)
-    await a.connect('a')
+    await a.connect({clientId: 'a'})
     expect(broker.broker.stats.connectionsLive).toBe(1)
-    a.send({cmd: 'disconnect'})
+    a.sendPacket({cmd: 'disconnect'})
     await a.waitClosed()
     expect(broker.broker.stats.connectionsLive).toBe(0)
     expect(broker.broker.stats.connectionsTotal).toBe(1)
@@ -66,9 +66,9 @@ describe('runtime', () => {
 
   it('v5 clients get DISCONNECT 0x8B on close()', async () => {
     broker = await startBroker()
-    const c = await RawClient.open(broker.port, 5)
+    const c = await RawClient.open(broker.port, {version: 5})
     raws.push(c)
-    await c.connect('bye')
+    await c.connect({clientId: 'bye'})
     const closing = broker.close()
     const d = await c.next('disconnect')
     expect((d as {reasonCode: number}).reasonCode).toBe(0x8b)

@@ -1,12 +1,11 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {type StartedBroker, startBroker} from '../../helpers/broker.js'
-import {Clients, collect} from './helpers.js'
+import {closeAll, collect, connect} from '../../helpers/mqtt.js'
 
 let broker: StartedBroker | undefined
-const clients = new Clients()
 
 afterEach(async () => {
-  await clients.closeAll()
+  await closeAll()
   await broker?.close()
   broker = undefined
 })
@@ -16,15 +15,15 @@ describe('broker core smoke', () => {
     it(`connects and relays QoS 0/1/2 with MQTT v${protocolVersion}`, async () => {
       broker = await startBroker()
       const protocolId = protocolVersion === 3 ? ('MQIsdp' as const) : ('MQTT' as const)
-      const sub = await clients.connect(broker.url, {protocolVersion, protocolId, clientId: `sub-${protocolVersion}`})
-      const pub = await clients.connect(broker.url, {protocolVersion, protocolId, clientId: `pub-${protocolVersion}`})
+      const sub = await connect(broker.url, {protocolVersion, protocolId, clientId: `sub-${protocolVersion}`})
+      const pub = await connect(broker.url, {protocolVersion, protocolId, clientId: `pub-${protocolVersion}`})
       const got = collect(sub)
       await sub.subscribeAsync('a/+', {qos: 2})
       await pub.publishAsync('a/0', 'zero', {qos: 0})
       await pub.publishAsync('a/1', 'one', {qos: 1})
       await pub.publishAsync('a/2', 'two', {qos: 2})
-      const msgs = await got.next(3)
-      expect(msgs.map((m) => [m.topic, m.payload, m.packet.qos])).toEqual([
+      const msgs = await got.waitCount(3)
+      expect(msgs.map((m) => [m.topic, String(m.payload), m.packet.qos])).toEqual([
         ['a/0', 'zero', 0],
         ['a/1', 'one', 1],
         ['a/2', 'two', 2],
