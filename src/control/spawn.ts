@@ -11,7 +11,6 @@
  */
 import {spawn} from 'node:child_process'
 import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
-import {execa} from 'execa'
 import {ControlError, EXIT} from './errors.js'
 import {PARENT_PIPE_ENV} from './options.js'
 import type {Runtime} from './runtime.js'
@@ -31,6 +30,8 @@ export function checkNotRunning(files: BrokerFiles): {stalePid?: number} {
 
 /** Runs the broker in the foreground; resolves with its exit code (128 + n when killed by signal n). */
 export async function runForeground(runtime: Runtime, args: string[]): Promise<number> {
+  // Loaded here, not at the top: checkNotRunning is also used by the oclif-free fast path (fast-start.ts).
+  const {execa} = await import('execa')
   const child = execa(runtime.command, [...runtime.args, ...args], {
     stdio: ['pipe', 'inherit', 'inherit'],
     detached: true,
