@@ -58,7 +58,11 @@ export class ClusterRouter implements Router {
     const exported = !nodeLocal(msg.topic) && node.exportable(msg)
     // Shared groups go through NATS when the message does; else this node serves them.
     this.#local.route(msg, source, exported)
-    if (!exported) return
+    if (!exported) {
+      // No other node wants it now; a retained one still goes to the stream for their later subscribers.
+      if (msg.retain && !nodeLocal(msg.topic)) node.retainOnly(msg)
+      return
+    }
     node.export(msg)
     // Its PUBACK / PUBREC waits until NATS has it (./acks.ts).
     if (msg.qos !== 0) this.#acks.exported()

@@ -31,7 +31,9 @@ import type {Clock} from '../clock.js'
 import type {Logger} from '../log.js'
 import type {Message} from '../message.js'
 import {SubscriptionIndex} from '../topics/index.js'
+import {RemoteInterest} from './interest.js'
 import {RetainedSync} from './retained.js'
+import {systemClock} from '../clock.js'
 import {type SessionHost, SessionMover} from './sessions.js'
 import {SubjectMap} from './subjects.js'
 import {WireError, decodeMessage, encodeHeaders} from './wire.js'
@@ -64,6 +66,8 @@ export interface ClusterOptions {
   replicas?: number
   /** Milliseconds between reconnect attempts. */
   reconnectWaitMs?: number
+  /** After joining, every message is exported this long while the other nodes' interest arrives (default 2 s). */
+  syncGraceMs?: number
 }
 
 /** Cluster figures for $SYS, Prometheus and monitor. */
@@ -77,6 +81,8 @@ export class ClusterStats {
   importedShared = 0
   /** Messages kept local because the link was down. */
   localOnly = 0
+  /** Messages not handed to NATS because no other node wants their topic. */
+  notWanted = 0
   /** Topics / filters too long to map to a NATS subject (served locally only). */
   unmapped = 0
   /** Malformed messages from NATS, dropped. */
@@ -112,6 +118,8 @@ interface Interest {
 }
 
 const LOG_EVERY_MS = 60_000
+const HEARTBEAT_MS = 10_000
+const PEER_TIMEOUT_MS = 35_000
 
 export class ClusterNode {
   readonly name: string
@@ -128,9 +136,11 @@ export class ClusterNode {
   /** This node's plain filters, to pick the one NATS subscription that handles a topic. */
   readonly #own = new SubscriptionIndex({cacheSize: 10_000})
   #retained: RetainedSync | undefined
+  #interest: RemoteInterest | undefined
   /** Other nodes' latest figures by node id, with the time they arrived. */
   readonly peers = new Map<string, {figures: NodeFigures; at: number}>()
   #mover: SessionMover | undefined
+  #heartbeat: NodeJS.Timeout | undefined
   #sweep: NodeJS.Timeout | undefined
   #closed = false
   /** Connections that are reconnecting now. */
@@ -200,6 +210,16 @@ export class ClusterNode {
     this.#sweep = setInterval(() => this.#mover?.sweep((id) => host.holds(id)), 60_000)
     this.#sweep.unref()
     main.subscribe(`${this.map.prefix}.n.stats`, {callback: (err, m) => err === null && this.#onFigures(m)})
+    // Interest is network timing, not protocol time: the system clock even when the broker's is manual.
+    const interest = (this.#interest = new RemoteInterest(main, this.map.prefix, this.id, () => systemClock.now(), this.#options.syncGraceMs))
+    interest.start(() => this.#ownFilters())
+    // Heartbeats: a node silent for PEER_TIMEOUT_MS (dead, partitioned) stops attracting exports.
+    main.subscribe(`${this.map.prefix}.n.hb`, {callback: (err, m) => err === null && m.data.length <= 64 && interest.heard(Buffer.from(m.data).toString())})
+    this.#heartbeat = setInterval(() => {
+      interest.expire(PEER_TIMEOUT_MS)
+      if (this.stats.connected) main.publish(`${this.map.prefix}.n.hb`, this.id)
+    }, HEARTBEAT_MS)
+    this.#heartbeat.unref()
     this.#setConnected()
     this.#host.logger.info(`cluster: node ${this.name} joined through NATS ${main.getServer()}`)
     // JetStream may still be electing its leaders (a NATS cluster just started): retry until it answers.
@@ -270,6 +290,7 @@ export class ClusterNode {
           this.#setConnected()
         } else if (s.type === 'reconnect') {
           this.#down.delete(which)
+          if (which === 'main') this.#interest?.joined(() => this.#ownFilters())
           const was = this.stats.connected
           this.#setConnected()
           if (!was && this.stats.connected) this.#host.logger.info(`cluster: NATS connection back (${s.data}); rejoined`)
@@ -281,6 +302,15 @@ export class ClusterNode {
   /** Up when both connections are (the shared one serves shared groups). */
   #setConnected(): void {
     this.stats.connected = !this.#closed && this.#main !== undefined && this.#shared !== undefined && this.#down.size === 0
+  }
+
+  /** Other nodes whose interest this node knows. */
+  get knownPeers(): number {
+    return this.#interest?.peerCount ?? 0
+  }
+
+  #ownFilters(): string[] {
+    return [...this.#plain.keys(), ...this.#queues.keys()]
   }
 
   /** A local filter gained its first subscriber (or another one): NATS interest. */
@@ -299,6 +329,7 @@ export class ClusterNode {
     }
     const interest: Interest = {count: 1, subs: []}
     table.set(filter, interest)
+    this.#interest?.added(filter)
     if (f.queue === undefined) this.#own.subscribe(filter, filter, {qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0})
     if (this.#main !== undefined) interest.subs = f.queue === undefined ? this.#subscribePlain(filter) : this.#subscribeQueue(filter)
   }
@@ -311,6 +342,7 @@ export class ClusterNode {
     if (known === undefined) return
     if (--known.count > 0) return
     table.delete(filter)
+    this.#interest?.removed(filter)
     if (f.queue === undefined) this.#own.unsubscribe(filter, filter)
     for (const s of known.subs) s.unsubscribe()
     this.stats.natsSubscriptions -= known.subs.length
@@ -387,6 +419,10 @@ export class ClusterNode {
       this.stats.localOnly++
       return false
     }
+    if (this.#interest !== undefined && !this.#interest.wanted(msg.topic)) {
+      this.stats.notWanted++
+      return false
+    }
     if (this.map.topic(msg.topic) === undefined) {
       this.stats.unmapped++
       this.#logUnmapped(`topic ${JSON.stringify(msg.topic.slice(0, 200))}`)
@@ -438,6 +474,11 @@ export class ClusterNode {
     return {moved: m?.moved ?? 0, adopted: m?.adopted ?? 0, takeovers: m?.takeovers ?? 0, holding: m?.holding ?? 0}
   }
 
+  /** A retained message no other node wants now still goes to the stream, for their future subscribers. */
+  retainOnly(msg: Message): void {
+    if (this.stats.connected) this.#retained?.publish(msg)
+  }
+
   /** Shares this node's figures with the others (no-op while the link is down). */
   shareFigures(f: NodeFigures): void {
     if (!this.stats.connected) return
@@ -485,6 +526,7 @@ export class ClusterNode {
     this.stats.connected = false
     this.#wake?.()
     clearInterval(this.#sweep)
+    clearInterval(this.#heartbeat)
     this.#mover?.close()
     await this.#retained?.stop()
     const conns = [this.#main, this.#shared].filter((c): c is NatsConnection => c !== undefined)

@@ -7,6 +7,7 @@
  *   $SYS/broker/mqttctl/cluster/exported               messages handed to NATS
  *   $SYS/broker/mqttctl/cluster/imported               messages from other nodes delivered here
  *   $SYS/broker/mqttctl/cluster/local-only             messages kept here while the link was down
+ *   $SYS/broker/mqttctl/cluster/not-wanted             messages no other node subscribed to (not sent to NATS)
  *   $SYS/broker/mqttctl/cluster/unmapped               topics/filters/payloads too large for NATS
  *   $SYS/broker/mqttctl/cluster/sessions/moved-away    sessions handed to other nodes
  *   $SYS/broker/mqttctl/cluster/sessions/moved-here    sessions taken from other nodes
@@ -45,6 +46,7 @@ export function clusterSysMessages(node: ClusterNode, stats: BrokerStats, now: n
     ['exported', String(s.exported)],
     ['imported', String(s.imported + s.importedShared)],
     ['local-only', String(s.localOnly)],
+    ['not-wanted', String(s.notWanted)],
     ['unmapped', String(s.unmapped)],
     ['sessions/moved-away', String(moves.moved)],
     ['sessions/moved-here', String(moves.adopted)],

@@ -120,6 +120,35 @@ describe('ClusterNode', () => {
     expect(b.stats.imported).toBe(2)
   })
 
+  it('hands NATS only what another node wants: interest is announced, joined late, and withdrawn', async () => {
+    const ha = host()
+    const hb = host()
+    const a = new ClusterNode(ha, {servers: [nats.url], prefix: 'p7', reconnectWaitMs: 50, syncGraceMs: 0})
+    nodes.push(a)
+    a.start()
+    await a.ready()
+    // Nobody else: nothing goes to NATS.
+    expect(send(a, msg('w/1', 'alone'))).toBe(false)
+    expect(a.stats.notWanted).toBe(1)
+    // B joins with a filter it had before the link (sent as its whole list) and adds one later.
+    const b = new ClusterNode(hb, {servers: [nats.url], prefix: 'p7', reconnectWaitMs: 50, syncGraceMs: 0})
+    nodes.push(b)
+    b.addFilter('w/#')
+    b.start()
+    await b.ready()
+    await waitFor(() => a.knownPeers === 1 && a.exportable(msg('w/2', '')), 5000, 'A learns B wants w/#')
+    expect(a.exportable(msg('x/1', ''))).toBe(false)
+    b.addFilter('$share/g/x/+')
+    await waitFor(() => a.exportable(msg('x/1', '')), 5000, 'A learns B\'s shared group')
+    expect(send(a, msg('w/3', 'wanted'))).toBe(true)
+    await waitFor(() => hb.local.length === 1, 5000, 'B gets it')
+    b.removeFilter('w/#')
+    await waitFor(() => !a.exportable(msg('w/4', '')), 5000, 'A learns B left w/#')
+    // A retained message nobody wants now still reaches the stream (B reads it).
+    a.retainOnly(msg('w/r', 'kept', {retain: true}))
+    await waitFor(() => hb.retained.has('w/r'), 5000, 'the retained message on B')
+  })
+
   it('carries QoS, retain, publisher, expiry and MQTT 5 properties with user properties in order', async () => {
     const ha = host()
     const hb = host()

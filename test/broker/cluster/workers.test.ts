@@ -25,13 +25,13 @@ describe('start --workers', () => {
     const child = box.spawn(['start', '--workers', '2', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dir, '--log-level', 'debug'])
     let out = ''
     child.all!.on('data', (d: Buffer) => (out += d.toString()))
-    const state = await waitUntil('broker.json', () => {
+    const state = (await waitUntil('broker.json', () => {
       try {
         return JSON.parse(readFileSync(join(dir, 'broker.json'), 'utf8')) as {pid: number; listeners: Array<{port: number}>}
       } catch {
         return undefined
       }
-    }, 30_000)
+    }, 30_000))!
     const natsPid = Number(/nats-server .* \(pid (\d+)/.exec(out)?.[1])
     box.track(natsPid)
     expect(state.listeners[0].port).toBe(port)
