@@ -422,6 +422,15 @@ function readShared(r: Reader): string | undefined {
 
 const reader = new Reader()
 
+// The records a load has millions of are decoded into these scratch objects (no allocation per
+// record): a decoded record is valid only until the next one is decoded (scanRecords' callback).
+type QueueRec = Extract<Rec, {t: T.Queue}>
+type InflightRec = Extract<Rec, {t: T.Inflight}>
+type MsgRec = Extract<Rec, {t: T.Msg}>
+const queueRec: QueueRec = {t: T.Queue, clientId: '', qid: 0, msgId: 0, qos: 0, retain: false, subscriptionIds: undefined, shared: undefined}
+const inflightRec: InflightRec = {t: T.Inflight, clientId: '', packetId: 0, fromQid: 0, released: false, msgId: 0, qos: 0, retain: false, subscriptionIds: undefined, shared: undefined}
+const msgRec: MsgRec = {t: T.Msg, msgId: 0, msg: undefined as unknown as Message}
+
 /** Decodes one record body (CRC already checked); throws RangeError/SyntaxError on a malformed one. */
 export function decodeBody(buf: Buffer, start: number, end: number): Rec {
   const r = reader.reset(buf, start, end)
@@ -480,15 +489,24 @@ export function decodeBody(buf: Buffer, start: number, end: number): Rec {
       const msg: Message = {topic, payload, qos: qosOf(flags), retain: (flags & 4) !== 0, properties, expiresAt, owned: true}
       if (hasFrom) msg.from = from
       if (properties === undefined) delete msg.properties
-      rec = {t, msgId, msg}
+      msgRec.msgId = msgId
+      msgRec.msg = msg
+      rec = msgRec
       break
     }
     case T.Queue: {
       const clientId = r.str16()
       const qid = r.f64()
-      const msgId = r.f64()
+      const q = queueRec
+      q.clientId = clientId
+      q.qid = qid
+      q.msgId = r.f64()
       const flags = r.u8()
-      rec = {t, clientId, qid, msgId, qos: qosOf(flags), retain: (flags & 4) !== 0, subscriptionIds: readIds(r), shared: readShared(r)}
+      q.qos = qosOf(flags)
+      q.retain = (flags & 4) !== 0
+      q.subscriptionIds = readIds(r)
+      q.shared = readShared(r)
+      rec = q
       break
     }
     case T.Dequeue:
@@ -500,9 +518,18 @@ export function decodeBody(buf: Buffer, start: number, end: number): Rec {
       const fromQid = r.f64()
       const released = r.u8() === 1
       if (packetId === 0) throw new RangeError('packet id 0')
-      const msgId = r.f64()
+      const f = inflightRec
+      f.clientId = clientId
+      f.packetId = packetId
+      f.fromQid = fromQid
+      f.released = released
+      f.msgId = r.f64()
       const flags = r.u8()
-      rec = {t, clientId, packetId, fromQid, released, msgId, qos: qosOf(flags), retain: (flags & 4) !== 0, subscriptionIds: readIds(r), shared: readShared(r)}
+      f.qos = qosOf(flags)
+      f.retain = (flags & 4) !== 0
+      f.subscriptionIds = readIds(r)
+      f.shared = readShared(r)
+      rec = f
       break
     }
     case T.InflightDel:
@@ -543,6 +570,8 @@ export interface ScanResult {
 /**
  * Walks the records of a file's bytes, calling `each` for every good one, and stops at the first
  * that is truncated, fails its checksum or does not decode: the caller keeps what came before.
+ * A record passed to `each` is valid during the call only (queued, in-flight and message records are
+ * decoded into reused objects); what it references (a Message, a payload) may be kept.
  */
 export function scanRecords(buf: Buffer, each: (rec: Rec) => void): ScanResult {
   let pos = 0
