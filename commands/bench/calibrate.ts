@@ -8,7 +8,7 @@ export type CalibrateJson = RuntimeProfile
 export default class BenchCalibrate extends BenchCommand {
   static command = 'calibrate' as const
 
-  static summary = 'Measure our broker on this host and store the profile `plan --profile measured` reads'
+  static summary = 'Measure our broker on this host and save this host\'s runtime profile, which plan then uses'
 
   static examples = ['<%= config.bin %> bench calibrate', '<%= config.bin %> bench calibrate --connections 10000 --json']
 

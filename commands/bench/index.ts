@@ -15,7 +15,7 @@ export default class Bench extends BaseCommand {
 
 Modes: conn (hold connections), pub (publishers only), sub (subscribers only: -c subscribers), pubsub (publishers and subscribers), fanout (one publisher, -c subscribers on one topic), latency (a paced pubsub). A flag that does not apply to the mode is refused.
   suite      our broker vs Mosquitto side by side, writes bench/RESULTS.md (what \`npm run bench\` runs)
-  calibrate  measures our broker on this host and stores the profile \`plan --profile measured\` reads
+  calibrate  measures our broker on this host and saves it as this host's runtime profile, which plan then uses
 
 Exit codes: 0 ok, 1 connections failed or messages lost, 2 bad flag or refused target.`
 
