@@ -17,6 +17,7 @@ import type {BrokerContext} from './context.js'
 import {Decoder} from './decoder.js'
 import {createDispatcher} from './dispatch.js'
 import {Fanout} from './fanout.js'
+import {Limits} from './limits/limits.js'
 import type {Broker, BrokerOptions, ListeningAddress} from './api.js'
 import {listenTcp} from './listeners/tcp.js'
 import {listenTls} from './listeners/tls.js'
@@ -64,6 +65,10 @@ export class BrokerImpl implements Broker, ConnectionHost {
   /** What the handlers see of the broker. */
   readonly context: BrokerContext
   readonly maxQueuedBytes: number
+  /** Broker-wide limits: memory ceiling, connect rate, retained bytes, fault accounting (limits/limits.ts). */
+  readonly limits: Limits
+  /** Sockets that have not sent CONNECT yet, oldest first (bounded by limits.maxPendingConnects). */
+  readonly #pending = new Set<Connection>()
   readonly #sink: PacketSink
   #dirty: Connection[] = []
   /** Flush cycles so far (read budgets are per cycle). */
@@ -93,7 +98,8 @@ export class BrokerImpl implements Broker, ConnectionHost {
     const logDebug = (message: () => string): void => this.logDebug(message)
     const subscriptions = (this.subscriptions = new Subscriptions({store, stats, matchCacheSize: config.limits.matchCacheSize}))
     const clients = (this.clients = new Clients({stats, clock, logger, maxConnections: config.maxConnections}))
-    const outbound = (this.outbound = new Outbound({limits: config.limits, stats, store, clock, clients, authorizer}))
+    const limits = (this.limits = new Limits(config.limits, {stats, store, clock, logger}))
+    const outbound = (this.outbound = new Outbound({limits: config.limits, overload: limits.overload, stats, store, clock, clients, authorizer}))
     const fanout = (this.fanout = new Fanout({
       batchSize: config.forwardBatchSize,
       stats,
@@ -101,9 +107,14 @@ export class BrokerImpl implements Broker, ConnectionHost {
       outbound,
       isOnline: (clientId) => clients.has(clientId),
       flush: () => this.flushAll(),
+      onFault: (clientId, err) => {
+        const conn = clients.get(clientId)
+        if (conn !== undefined) conn.internalError('delivering to', err)
+        else limits.fault('delivering to', clientId, err)
+      },
     }))
     this.router = options.router?.(fanout) ?? fanout
-    const publish = (msg: Message, source?: RouteSource): void => this.publishMessage(msg, source)
+    const publish = (msg: Message, source?: RouteSource): boolean => this.publishMessage(msg, source)
     const sessions = (this.sessions = new Sessions({
       store,
       stats,
@@ -139,6 +150,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
       logDebug,
       publish,
       touchConnection: (conn) => this.touchConnection(conn),
+      limits,
     }
     this.#sink = createDispatcher(this.context)
   }
@@ -173,6 +185,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
       throw err
     }
     this.stats.startedAt = this.clock.now()
+    this.limits.start()
     for (const a of addresses) this.logger.info(`Listening on ${a.host}:${a.port}${a.websocket ? (a.tls ? ' (WebSocket over TLS)' : ' (WebSocket)') : a.tls ? ' (TLS)' : ''}`)
     if (isReloadable(this.authorizer)) this.logger.info(`Auth: ${this.authorizer.describe()}`)
     return addresses
@@ -198,6 +211,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
   async #close(): Promise<void> {
     const servers = this.#servers
     this.#servers = []
+    this.limits.stop()
     const stopped = Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
     for (const s of this.#acceptBacklog) s.destroy()
     this.#acceptBacklog = []
@@ -239,11 +253,18 @@ export class BrokerImpl implements Broker, ConnectionHost {
     return this.clients.size
   }
 
-  /** Retain (store, replace, or delete on an empty payload [MQTT-3.3.1-10]) and route. */
-  publishMessage(msg: Message, source?: RouteSource): void {
+  /**
+   * Retain (store, replace, or delete on an empty payload [MQTT-3.3.1-10]) and route. False (and not
+   * routed) when a retained message is refused at limits.maxRetainedMessages / maxRetainedBytes.
+   */
+  publishMessage(msg: Message, source?: RouteSource): boolean {
     if (msg.retain) {
-      if (msg.payload.length === 0) this.store.deleteRetained(msg.topic)
-      else {
+      if (msg.payload.length === 0) {
+        this.limits.retainedDeleted(msg.topic)
+        this.store.deleteRetained(msg.topic)
+      } else if (!this.limits.admitRetained(msg)) {
+        return false
+      } else {
         ownMessage(msg) // retained for long: its own bytes, not the read chunk's
         this.store.setRetained({
           topic: msg.topic,
@@ -256,6 +277,17 @@ export class BrokerImpl implements Broker, ConnectionHost {
       this.stats.retainedMessages = this.store.retainedCount
     }
     this.router.route(msg, source)
+    return true
+  }
+
+  /** A fault while serving one client: counted, logged once per kind (limits/limits.ts). */
+  fault(doing: string, who: string, err: unknown): void {
+    this.limits.fault(doing, who, err)
+  }
+
+  /** The connection's CONNECT was accepted: it no longer counts against limits.maxPendingConnects. */
+  connected(conn: Connection): void {
+    if (this.#pending.delete(conn)) this.stats.pendingConnects = this.#pending.size
   }
 
   pull(conn: Connection): void {
@@ -301,6 +333,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
 
   /** After CONNECT: the keep-alive deadline (1.5 x keep alive [MQTT-3.1.2-24]). */
   touchConnection(conn: Connection): void {
+    this.connected(conn)
     if (conn.keepAliveMs > 0) this.connDeadlines.schedule(conn, conn.lastActivity + conn.keepAliveMs)
     else this.connDeadlines.cancel(conn)
   }
@@ -316,6 +349,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
   /** The socket is closed: final clean-up. */
   connectionClosed(conn: Connection, prev: ConnState): void {
     this.connections.delete(conn)
+    if (this.#pending.delete(conn)) this.stats.pendingConnects = this.#pending.size
     this.connDeadlines.cancel(conn)
     if (prev !== ConnState.Closed) this.connectionEnding(conn, prev)
   }
@@ -366,6 +400,17 @@ export class BrokerImpl implements Broker, ConnectionHost {
     if (socket.destroyed) return
     const conn = new Connection(this, socket, this.#sink)
     this.connections.add(conn)
+    // Sockets that have not sent CONNECT are bounded: past the limit the oldest goes, so a real
+    // client arriving behind thousands of silent sockets still connects at once.
+    if (this.#pending.size >= this.config.limits.maxPendingConnects) {
+      const oldest: Connection = this.#pending.values().next().value!
+      this.#pending.delete(oldest)
+      this.limits.reached()
+      this.logDebug(() => `Closing ${oldest.remote}: no CONNECT yet and limits.maxPendingConnects reached`)
+      oldest.destroy()
+    }
+    this.#pending.add(conn)
+    this.stats.pendingConnects = this.#pending.size
     this.connDeadlines.schedule(conn, conn.lastActivity + this.config.limits.connectTimeout * 1000)
     socket.resume()
   }

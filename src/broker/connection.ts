@@ -10,7 +10,7 @@ import type {Identity} from './auth/authorizer.js'
 import type {Clock} from './clock.js'
 import {ConnState, Paused} from './conn-state.js'
 import type {Decoder, FrameSink} from './decoder.js'
-import {encodePacket} from './encode.js'
+import {SHARE_PAYLOAD_BYTES, encodePacket} from './encode.js'
 import type {Logger} from './log.js'
 import type {SessionRecord, Store, WillRecord} from './persistence/store.js'
 import {connackRefusal, parserErrorCode} from './protocol/errors.js'
@@ -57,6 +57,8 @@ export interface ConnectionHost {
   /** A half-closed socket may linger until `at` (clock ms), then it is destroyed. */
   lingerUntil(conn: Connection, at: number): void
   logDebug(message: () => string): void
+  /** A fault while serving one client: counted and logged once per kind. */
+  fault(doing: string, who: string, err: unknown): void
 }
 
 /** Where decoded packets go (the dispatcher): given to each connection, not imported by it. */
@@ -121,12 +123,18 @@ export class Connection implements FrameSink, Timed {
   /** Topic aliases the client accepts from us, and those we assigned. */
   aliasMaxOut = 0
   aliasesOut: Map<string, number> | undefined
+  /** Topic-name bytes held by aliasesOut (bounded by limits.maxAliasBytes). */
+  aliasOutBytes = 0
+  /** Topic-name bytes held by aliasesIn (bounded by limits.maxAliasBytes). */
+  aliasInBytes = 0
   /** Topic aliases the client set up towards us. */
   aliasesIn: Map<number, string> | undefined
   /** Set by DISCONNECT 0x00 (no will), or on take-over bookkeeping. */
   normalDisconnect = false
   /** Buffers written this turn, flushed by the broker in one write. */
   out: Buffer[] | undefined
+  /** `out` holds a shared payload (written by reference, not joined). */
+  #tails = false
   outBytes = 0
   dirty = false
   /** Read budget accounting: the broker turn it was last reset in, bytes read since. */
@@ -283,18 +291,29 @@ export class Connection implements FrameSink, Timed {
     return `${this.socket.remoteAddress}:${this.socket.remotePort}`
   }
 
-  /** Queues bytes for this turn's flush (behind an ack waiting for the store, if one waits). */
-  write(buf: Buffer): void {
+  /**
+   * Queues one packet for this turn's flush (behind an ack waiting for the store, if one waits):
+   * `buf`, then `tail` when given (a payload shared with other connections, written by reference).
+   */
+  write(buf: Buffer, tail?: Buffer): void {
     if (this.state === ConnState.Closed) return
     if (this.#gates !== undefined && !this.#releasing) {
       const last = this.#gates[this.#gates.length - 1]
-      ;(last.after ??= []).push(buf)
-      this.#heldBytes += buf.length
+      const after = (last.after ??= [])
+      // A held tail is written back as a packet of its own below: count the packet once.
+      if (tail === undefined) after.push(buf)
+      else after.push(Buffer.concat([buf, tail]))
+      this.#heldBytes += buf.length + (tail?.length ?? 0)
       return
     }
     if (this.out === undefined) this.out = [buf]
     else this.out.push(buf)
     this.outBytes += buf.length
+    if (tail !== undefined) {
+      this.out.push(tail)
+      this.outBytes += tail.length
+      this.#tails = true
+    }
     this.host.stats.packetsSent++
     if (!this.dirty) {
       this.dirty = true
@@ -378,13 +397,44 @@ export class Connection implements FrameSink, Timed {
     const host = this.host
     host.stats.bytesSent += bytes
     const socket = this.socket
-    const ok = socket.write(out.length === 1 ? out[0] : Buffer.concat(out, bytes))
+    let ok: boolean
+    if (!this.#tails || out.length === 1) ok = socket.write(out.length === 1 ? out[0] : Buffer.concat(out, bytes))
+    else ok = this.#writeShared(out)
+    this.#tails = false
     if (ok) {
       if (this.state === ConnState.Connected && this.session?.queue !== undefined) host.pull(this)
     } else if (socket.writableLength > host.maxQueuedBytes && (this.paused & Paused.Backpressure) === 0) {
       // The client does not read: stop reading it until 'drain' (bounded memory for a flooding client).
       this.pauseReading(Paused.Backpressure)
     }
+  }
+
+  /**
+   * This turn's buffers when some are payloads shared with other connections: runs of small ones are
+   * joined, the large ones written by reference (one writev under cork), so no connection copies them.
+   */
+  #writeShared(out: Buffer[]): boolean {
+    const socket = this.socket
+    socket.cork()
+    let ok = true
+    let run: Buffer[] = []
+    let runBytes = 0
+    for (const b of out) {
+      if (b.length < SHARE_PAYLOAD_BYTES) {
+        run.push(b)
+        runBytes += b.length
+        continue
+      }
+      if (run.length > 0) {
+        ok = socket.write(run.length === 1 ? run[0] : Buffer.concat(run, runBytes))
+        run = []
+        runBytes = 0
+      }
+      ok = socket.write(b)
+    }
+    if (run.length > 0) ok = socket.write(run.length === 1 ? run[0] : Buffer.concat(run, runBytes))
+    socket.uncork()
+    return ok
   }
 
   /** Bytes accepted for this client but not yet on the wire (held behind a waiting ack included). */
@@ -416,8 +466,12 @@ export class Connection implements FrameSink, Timed {
 
   /** A bug met while serving this client: logged, and the client (only) is closed with 0x83. */
   internalError(doing: string, err: unknown): void {
-    this.host.logger.error(`Internal error ${doing} client ${this.clientId || this.remote}: ${(err as Error)?.stack ?? err}`)
-    this.fail(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error')
+    this.host.fault(doing, this.clientId || this.remote, err)
+    try {
+      this.fail(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error')
+    } catch {
+      this.destroy() // closing politely failed too: the socket goes, the process stays
+    }
   }
 
   /** Server-sent DISCONNECT (MQTT 5 only), then close. */

@@ -8,6 +8,7 @@ import type {Authorizer} from './auth/authorizer.js'
 import type {Clients} from './clients.js'
 import type {Clock} from './clock.js'
 import type {Connection} from './connection.js'
+import type {Limits} from './limits/limits.js'
 import type {Logger} from './log.js'
 import type {Message} from './message.js'
 import type {Outbound} from './outbound.js'
@@ -32,8 +33,13 @@ export interface BrokerContext {
   readonly sessions: Sessions
   /** Logs at debug level; builds the message only when debug is enabled. */
   logDebug(message: () => string): void
-  /** An accepted message: retained (or its retained copy deleted) and routed. The one entry for client PUBLISH, wills and the broker's own. */
-  publish(msg: Message, source?: RouteSource): void
+  /**
+   * An accepted message: retained (or its retained copy deleted) and routed. The one entry for client
+   * PUBLISH, wills and the broker's own. False when refused at a retained-message limit (not routed).
+   */
+  publish(msg: Message, source?: RouteSource): boolean
   /** Re-arms the connection's keep-alive deadline (after CONNECT). */
   touchConnection(conn: Connection): void
+  /** Broker-wide limits: memory ceiling, connection rate, retained messages, fault accounting. */
+  readonly limits: Limits
 }

@@ -10,9 +10,12 @@
  * fast path is not sure about, goes to the broker's one shared mqtt-packet parser (./parser.ts), so
  * errors and edge cases behave exactly as mqtt-packet (plus our UTF-8 check) decides.
  */
-import type {Packet} from 'mqtt-packet'
+import type {IPublishPacket, Packet} from 'mqtt-packet'
 import {FrameParser} from './parser.js'
-import {type Violation, validateFrame} from './protocol/validate.js'
+import {type Violation, forwardedPublishProperties, validateFrame} from './protocol/validate.js'
+
+/** A decoded PUBLISH with its forwardable MQTT 5 properties as raw bytes (undefined: none). */
+export type RawPublish = IPublishPacket & {rawProperties?: Buffer}
 
 export interface FrameSink {
   /** Partial frame: header bytes only while rxFill is 0, else the frame's first rxFill bytes. */
@@ -156,7 +159,12 @@ export class Decoder {
     // that disagree): the frame's own bytes decide before the broker acts on the packet.
     const violation = validateFrame(frame, conn.version)
     if (violation !== undefined) return conn.onViolation(violation, r.packet.cmd, conn.version || ((r.packet as {protocolVersion?: number}).protocolVersion ?? 0))
-    conn.onPacket(r.packet)
+    const packet = r.packet
+    // MQTT 5 PUBLISH properties travel on as the bytes the client sent (user property order [MQTT-3.3.2-18]).
+    if (packet.cmd === 'publish' && packet.properties !== undefined && conn.version === 5) {
+      ;(packet as RawPublish).rawProperties = forwardedPublishProperties(frame)
+    }
+    conn.onPacket(packet)
   }
 
   #error(conn: FrameSink, first: number, err: Error): void {

@@ -1,11 +1,13 @@
 /**
  * PUBLISH encoding for fan-out: one encoding per wire variant (protocol, QoS, retain, subscription
  * ids, remaining expiry) cached on the Message; QoS > 0 copies patch the packet id and DUP bit rather
- * than encoding again. Packets without properties are written by hand (the hot path); packets with
- * MQTT 5 properties go through mqtt-packet's generate once per variant.
+ * than encoding again. Every PUBLISH is written by hand: without properties in one buffer (the hot
+ * path), with MQTT 5 properties through protocol/publish-encode.ts (the publisher's properties as the
+ * raw bytes it sent). A large payload is never copied per subscriber (SHARE_PAYLOAD_BYTES).
  */
 import mqtt from 'mqtt-packet'
 import type {EncodedVariant, Message} from './message.js'
+import {type HeadProperties, publishHead, rawProperties} from './protocol/publish-encode.js'
 
 const MAX_VARIANTS = 8
 
@@ -41,38 +43,44 @@ export function encodePlainPublish(topic: string, payload: Buffer, qos: number, 
   }
   if (v5) buf[off++] = 0
   payload.copy(buf, off)
-  return {slot: -1, key: '', buf, idOffset}
+  return {slot: -1, key: '', buf, tail: undefined, idOffset}
 }
 
-/** PUBLISH with MQTT 5 properties, through mqtt-packet. */
-export function encodeV5Publish(
-  topic: string,
-  payload: Buffer,
-  qos: number,
-  retain: boolean,
-  properties: Record<string, unknown>,
-): EncodedVariant {
-  const buf = mqtt.generate(
-    {cmd: 'publish', topic, payload, qos: qos as 0, retain, dup: false, messageId: qos > 0 ? 1 : undefined, properties} as mqtt.IPublishPacket,
-    {protocolVersion: 5},
-  )
-  let header = 1
-  while (buf[header] & 0x80) header++
-  header++
-  return {slot: -1, key: '', buf, idOffset: header + 2 + Buffer.byteLength(topic)}
+/**
+ * Payloads of at least this many bytes are not copied into an encoding: the encoding is the head
+ * alone and the payload (one Buffer for every subscriber) is written after it (`tail`), so a 8 MB
+ * message to 20 subscribers holds 8 MB, not 160 MB.
+ */
+export const SHARE_PAYLOAD_BYTES = 16 * 1024
+
+/** What a writer needs of an encoding: the bytes, and the shared payload after them if any. */
+export type EncodedVariantLike = Pick<EncodedVariant, 'buf' | 'tail' | 'idOffset'>
+
+/** A PUBLISH with its head and payload, for the paths that do not cache (topic aliases). */
+export function encodePublish(msg: Message, topic: string, qos: number, retain: boolean, v5: boolean, props: HeadProperties | undefined): EncodedVariant {
+  const payload = msg.payload
+  const {head, idOffset} = publishHead(topic, payload.length, qos, retain, v5, props)
+  if (payload.length >= SHARE_PAYLOAD_BYTES) return {slot: -1, key: '', buf: head, tail: payload, idOffset}
+  const buf = Buffer.allocUnsafe(head.length + payload.length)
+  head.copy(buf)
+  payload.copy(buf, head.length)
+  return {slot: -1, key: '', buf, tail: undefined, idOffset}
 }
 
-/** The MQTT 5 properties of a forwarded copy: the publisher's, plus remaining expiry and subscription ids. */
-export function outboundProperties(msg: Message, subscriptionIds: number[] | undefined, now: number): Record<string, unknown> | undefined {
-  if (msg.properties === undefined && msg.expiresAt === 0 && (subscriptionIds === undefined || subscriptionIds.length === 0)) return undefined
-  const props: Record<string, unknown> = {...msg.properties}
-  // [MQTT-3.3.2-6] the forwarded expiry is the received value minus the time spent in the broker.
-  if (msg.expiresAt !== 0) props.messageExpiryInterval = Math.max(1, Math.ceil((msg.expiresAt - now) / 1000))
-  if (subscriptionIds !== undefined && subscriptionIds.length > 0) {
-    props.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0] : subscriptionIds
-  }
-  return props
+/**
+ * The MQTT 5 properties of a forwarded copy: remaining expiry [MQTT-3.3.2-6], subscription ids, and
+ * the publisher's own as the raw bytes it sent (received order kept [MQTT-3.3.2-18]); undefined when
+ * there are none.
+ */
+export function headProperties(msg: Message, subscriptionIds: readonly number[] | undefined, now: number): HeadProperties | undefined {
+  if (msg.raw === undefined && msg.properties !== undefined) msg.raw = rawProperties(msg.properties) ?? EMPTY_RAW
+  const raw = msg.raw === EMPTY_RAW ? undefined : msg.raw
+  const ids = subscriptionIds !== undefined && subscriptionIds.length > 0 ? subscriptionIds : undefined
+  if (raw === undefined && msg.expiresAt === 0 && ids === undefined) return undefined
+  return {raw, expiry: msg.expiresAt !== 0 ? Math.max(1, Math.ceil((msg.expiresAt - now) / 1000)) : 0, subscriptionIds: ids}
 }
+
+const EMPTY_RAW = Buffer.alloc(0)
 
 /**
  * The cached encoding of `msg` for one variant, encoding it on first use. The common variants (no
@@ -100,8 +108,9 @@ export function variantFor(msg: Message, qos: number, retain: boolean, v5: boole
 }
 
 function encodeVariant(msg: Message, qos: number, retain: boolean, v5: boolean, subscriptionIds: number[] | undefined, now: number): EncodedVariant {
-  const props = v5 ? outboundProperties(msg, subscriptionIds, now) : undefined
-  return props === undefined ? encodePlainPublish(msg.topic, msg.payload, qos, retain, v5) : encodeV5Publish(msg.topic, msg.payload, qos, retain, props)
+  const props = v5 ? headProperties(msg, subscriptionIds, now) : undefined
+  if (props === undefined && msg.payload.length < SHARE_PAYLOAD_BYTES) return encodePlainPublish(msg.topic, msg.payload, qos, retain, v5)
+  return encodePublish(msg, msg.topic, qos, retain, v5, props)
 }
 
 /** Adds a variant to the message's cache; bounded, since subscribers with distinct subscription ids would otherwise make it O(n). */
@@ -112,7 +121,10 @@ function remember(msg: Message, variant: EncodedVariant, cached: number): Encode
   return variant
 }
 
-/** The bytes for one subscriber: shared for QoS 0, a patched copy (packet id, DUP) for QoS 1/2. */
+/**
+ * The head for one subscriber: shared for QoS 0, a patched copy (packet id, DUP) for QoS 1/2 — of
+ * the head only when the payload is a shared tail.
+ */
 export function withPacketId(variant: EncodedVariant, packetId: number, dup: boolean): Buffer {
   const buf = Buffer.allocUnsafe(variant.buf.length)
   variant.buf.copy(buf)

@@ -27,6 +27,11 @@ export interface FanoutDeps {
   isOnline(clientId: string): boolean
   /** Writes every connection's queued bytes now (a deferred batch writes inside its time slice). */
   flush(): void
+  /**
+   * A delivery to `clientId` threw (a bug, an encoding fault): that client is closed (0x83), the fault
+   * counted and logged once; the fan-out goes on with the next subscriber.
+   */
+  onFault(clientId: string, err: unknown): void
 }
 
 interface Job {
@@ -89,7 +94,7 @@ export class Fanout implements Router {
     // [MQTT-4.6.0-6], and an unrelated client does not wait for someone else's broadcast.
     if (n <= this.#deps.batchSize && (this.pending === 0 || !this.#pendingTopics.has(msg.topic))) {
       for (let i = 0; i < n; i++) this.#deliverClient(msg, match.clients[i])
-      for (const group of shared) this.#deliverShared(msg, group)
+      for (let i = 0; i < shared.length; i++) this.#deliverShared(msg, shared[i])
       return
     }
     this.#jobs.push({msg, match, shared, next: 0})
@@ -129,7 +134,7 @@ export class Fanout implements Router {
         budget -= end - job.next
         job.next = end
         if (end < clients.length) break
-        for (const group of job.shared) this.#deliverShared(job.msg, group)
+        for (let i = 0; i < job.shared.length; i++) this.#deliverShared(job.msg, job.shared[i])
         budget -= job.shared.length
         this.#jobDone(job.msg.topic)
         this.#jobs[this.#head++] = undefined as never
@@ -137,7 +142,7 @@ export class Fanout implements Router {
       // Write this batch now, inside the slice: socket writes are most of a broadcast's cost, and
       // leaving them to the once-per-turn flush would write a whole slice's subscribers (15,000
       // sockets, ~150 ms) in one go and stall every other client for the broadcast's duration.
-      if (!first) this.#deps.flush()
+      if (!first) this.#flush()
     } while (!first && this.#head < this.#jobs.length && performance.now() - start < SLICE_MS)
     if (this.#head === this.#jobs.length) {
       this.#jobs = []
@@ -150,6 +155,15 @@ export class Fanout implements Router {
       }
       this.#scheduled = true
       setImmediate(this.#run)
+    }
+  }
+
+  /** The deferred batches' flush: a fault in it must not leave the job queue unscheduled. */
+  #flush(): void {
+    try {
+      this.#deps.flush()
+    } catch (err) {
+      this.#deps.onFault('(flush)', err)
     }
   }
 
@@ -166,7 +180,27 @@ export class Fanout implements Router {
     for (const conn of paused) conn.resumeReading(Paused.Fanout)
   }
 
+  /**
+   * One subscriber's copy. Whatever it throws is that subscriber's fault alone: the client is closed,
+   * the fan-out (and the job at the head of the queue) goes on [issue 11].
+   */
   #deliverClient(msg: Message, c: ClientMatch): void {
+    try {
+      this.#deliverClientUnsafe(msg, c)
+    } catch (err) {
+      this.#deps.onFault(c.clientId, err)
+    }
+  }
+
+  #deliverShared(msg: Message, group: SharedMatch): void {
+    try {
+      this.#deliverSharedUnsafe(msg, group)
+    } catch (err) {
+      this.#deps.onFault(group.name, err)
+    }
+  }
+
+  #deliverClientUnsafe(msg: Message, c: ClientMatch): void {
     let qos = c.qos
     let rap = c.retainAsPublished
     let ids = c.subscriptionIds
@@ -189,7 +223,7 @@ export class Fanout implements Router {
     this.#outbound.deliver(c.clientId, msg, minQos(msg.qos, qos), rap && msg.retain, ids.length > 0 ? ids : undefined)
   }
 
-  #deliverShared(msg: Message, group: SharedMatch): void {
+  #deliverSharedUnsafe(msg: Message, group: SharedMatch): void {
     const pick = this.#subs.pickShared(group, this.#online) ?? this.#subs.pickShared(group)
     if (pick === undefined) return
     const o = pick.options

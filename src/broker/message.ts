@@ -25,6 +25,12 @@ export interface Message {
   from?: string
   /** Encoding cache, see encode.ts. */
   enc?: EncodedVariant
+  /**
+   * The publisher's forwarded MQTT 5 properties as the raw property bytes it sent, in its order (user
+   * properties included [MQTT-3.3.2-18]); for a message built from `properties` (wills, retained), made
+   * from them on first encoding. An empty Buffer: none.
+   */
+  raw?: Buffer
   /** Set once payload (and correlation data) are the broker's own copies, see ownMessage(). */
   owned?: true
 }
@@ -34,7 +40,10 @@ export interface EncodedVariant {
   slot: number
   /** Variants with subscription ids or a remaining expiry: their key, else ''. */
   key: string
+  /** The whole packet, or its head when `tail` is set. */
   buf: Buffer
+  /** The payload, shared by every copy, written after buf (large payloads); undefined when buf has it. */
+  tail: Buffer | undefined
   /** Offset of the packet identifier in buf (QoS > 0). */
   idOffset: number
   next?: EncodedVariant
@@ -80,6 +89,8 @@ export function ownMessage(msg: Message): void {
   if (msg.owned) return
   msg.owned = true
   msg.payload = ownCopy(msg.payload)
+  // Encodings made before share the payload as their tail: they follow it, so the old bytes can go.
+  for (let v = msg.enc; v !== undefined; v = v.next) if (v.tail !== undefined) v.tail = msg.payload
   const cd = msg.properties?.correlationData
   if (cd !== undefined) msg.properties = {...msg.properties, correlationData: ownCopy(cd)}
 }

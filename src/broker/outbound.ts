@@ -7,13 +7,15 @@
 import type {Authorizer} from './auth/authorizer.js'
 import type {Clock} from './clock.js'
 import type {Connection} from './connection.js'
-import {ACK, encodeAck, encodeV5Publish, outboundProperties, variantFor, withPacketId} from './encode.js'
+import {ACK, type EncodedVariantLike, encodeAck, encodePublish, headProperties, variantFor, withPacketId} from './encode.js'
 import {type Delivery, type Message, messageBytes, ownMessage} from './message.js'
 import type {SessionRecord, Store} from './persistence/store.js'
 import type {BrokerStats} from './stats/counters.js'
 
 export interface OutboundDeps {
-  readonly limits: {readonly maxQueuedMessages: number; readonly maxQueuedBytes: number}
+  readonly limits: {readonly maxQueuedMessages: number; readonly maxQueuedBytes: number; readonly maxAliasBytes: number}
+  /** limits.maxMemory state: while active, QoS 0 to a client with unsent bytes is shed. */
+  readonly overload?: {readonly active: boolean}
   readonly stats: BrokerStats
   readonly store: Store
   readonly clock: Clock
@@ -55,10 +57,18 @@ export class Outbound {
     if (session !== undefined) this.enqueue(session, {msg, qos, retain, subscriptionIds, packetId: 0, released: false, sent: false, shared})
   }
 
-  /** A QoS 1/2 delivery to a connected client. */
+  /**
+   * A QoS 1/2 delivery to a connected client: in flight while the client has room by count (its
+   * receive maximum) and by bytes (maxQueuedBytes unsent), else queued.
+   */
   send(conn: Connection, d: Delivery): void {
     const session = conn.session!
-    if (session.queue !== undefined || (session.inflight?.size ?? 0) >= conn.sendMax || conn.socket.writableNeedDrain) {
+    if (
+      session.queue !== undefined ||
+      (session.inflight?.size ?? 0) >= conn.sendMax ||
+      conn.socket.writableNeedDrain ||
+      this.#full(conn, d.msg.payload.length)
+    ) {
       this.enqueue(session, d)
       return
     }
@@ -72,7 +82,12 @@ export class Outbound {
     const stats = this.#stats
     const checksAccess = this.#checksAccess
     const now = this.#clock.now()
-    while (session.queue !== undefined && (session.inflight?.size ?? 0) < conn.sendMax && !conn.socket.writableNeedDrain) {
+    while (
+      session.queue !== undefined &&
+      (session.inflight?.size ?? 0) < conn.sendMax &&
+      !conn.socket.writableNeedDrain &&
+      !this.#full(conn, session.queue[0].msg.payload.length)
+    ) {
       const d = this.#store.dequeue(session)!
       session.queuedBytes -= messageBytes(d)
       stats.messagesQueued--
@@ -125,6 +140,12 @@ export class Outbound {
     this.#stats.messagesQueued++
   }
 
+  /** No room for `bytes` more unsent towards the client (one message always fits an empty pipe). */
+  #full(conn: Connection, bytes: number): boolean {
+    const pending = conn.pendingBytes
+    return pending > 0 && pending + bytes > this.#deps.limits.maxQueuedBytes
+  }
+
   #nextPacketId(session: SessionRecord): number {
     const inflight = session.inflight
     let id = session.lastPacketId
@@ -150,18 +171,17 @@ export class Outbound {
       stats.messagesExpired++
       return
     }
-    if (conn.pendingBytes > this.#deps.limits.maxQueuedBytes) {
-      stats.messagesDropped++ // slow consumer: QoS 0 may be dropped
+    const pending = conn.pendingBytes
+    if (pending > 0 && (pending + msg.payload.length > this.#deps.limits.maxQueuedBytes || this.#deps.overload?.active === true)) {
+      stats.messagesDropped++ // slow consumer (or memory past limits.maxMemory): QoS 0 may be dropped
       return
     }
-    let buf: Buffer
-    if (conn.aliasMaxOut > 0) buf = this.#aliased(conn, msg, 0, retain, subscriptionIds, now)
-    else buf = variantFor(msg, 0, retain, conn.v5, subscriptionIds, now).buf
-    if (buf.length > conn.maxOut) {
+    const v = conn.aliasMaxOut > 0 ? this.#aliased(conn, msg, 0, retain, subscriptionIds, now) : variantFor(msg, 0, retain, conn.v5, subscriptionIds, now)
+    if (v.buf.length + (v.tail?.length ?? 0) > conn.maxOut) {
       stats.messagesDropped++ // [MQTT-3.1.2-25] larger than the client accepts
       return
     }
-    conn.write(buf)
+    conn.write(v.buf, v.tail)
     stats.messagesSent++
     stats.sentByQos[0]++
   }
@@ -172,16 +192,24 @@ export class Outbound {
     const now = this.#clock.now()
     const dup = resend && d.sent
     let buf: Buffer
-    if (conn.aliasMaxOut > 0 && !dup) buf = this.#aliased(conn, msg, d.qos, d.retain, d.subscriptionIds, now, d.packetId)
-    else buf = withPacketId(variantFor(msg, d.qos, d.retain, conn.v5, d.subscriptionIds, now), d.packetId, dup)
-    if (buf.length > conn.maxOut) {
+    let tail: Buffer | undefined
+    if (conn.aliasMaxOut > 0 && !dup) {
+      const v = this.#aliased(conn, msg, d.qos, d.retain, d.subscriptionIds, now, d.packetId)
+      buf = v.buf
+      tail = v.tail
+    } else {
+      const v = variantFor(msg, d.qos, d.retain, conn.v5, d.subscriptionIds, now)
+      buf = withPacketId(v, d.packetId, dup)
+      tail = v.tail
+    }
+    if (buf.length + (tail?.length ?? 0) > conn.maxOut) {
       // [MQTT-3.1.2-25] discard and behave as if sent and acknowledged.
       this.#store.deleteInflight(conn.session!, d.packetId)
       stats.messagesDropped++
       return
     }
     d.sent = true
-    conn.write(buf)
+    conn.write(buf, tail)
     stats.messagesSent++
     stats.sentByQos[d.qos]++
   }
@@ -196,24 +224,28 @@ export class Outbound {
   /**
    * MQTT 5 topic alias towards a client that allows them: the first send sets it, later ones send an
    * empty topic. A new alias is registered only when the packet fits the client's maximum packet size
-   * (else the caller drops it, and the client must not later receive an alias it never saw).
+   * (else the caller drops it, and the client must not later receive an alias it never saw), and while
+   * the topic names the client's aliases hold stay within limits.maxAliasBytes.
    */
-  #aliased(conn: Connection, msg: Message, qos: number, retain: boolean, subscriptionIds: number[] | undefined, now: number, packetId = 0): Buffer {
-    const props = outboundProperties(msg, subscriptionIds, now) ?? {}
+  #aliased(conn: Connection, msg: Message, qos: number, retain: boolean, subscriptionIds: number[] | undefined, now: number, packetId = 0): EncodedVariantLike {
+    const props = headProperties(msg, subscriptionIds, now) ?? {}
     const aliases = (conn.aliasesOut ??= new Map())
     let topic = msg.topic
     const known = aliases.get(topic)
     let created = 0
     if (known !== undefined) {
-      props.topicAlias = known
+      props.alias = known
       topic = ''
-    } else if (aliases.size < conn.aliasMaxOut) {
+    } else if (aliases.size < conn.aliasMaxOut && conn.aliasOutBytes + topic.length <= this.#deps.limits.maxAliasBytes) {
       created = aliases.size + 1
-      props.topicAlias = created
+      props.alias = created
     }
-    const variant = encodeV5Publish(topic, msg.payload, qos, retain, props)
+    const variant = encodePublish(msg, topic, qos, retain, true, props)
     if (qos > 0) variant.buf.writeUInt16BE(packetId, variant.idOffset)
-    if (created !== 0 && variant.buf.length <= conn.maxOut) aliases.set(topic, created)
-    return variant.buf
+    if (created !== 0 && variant.buf.length + (variant.tail?.length ?? 0) <= conn.maxOut) {
+      aliases.set(topic, created)
+      conn.aliasOutBytes += topic.length
+    }
+    return variant
   }
 }

@@ -4,6 +4,7 @@
  */
 import type {IPublishPacket} from 'mqtt-packet'
 import type {Connection} from '../connection.js'
+import type {RawPublish} from '../decoder.js'
 import type {BrokerContext} from '../context.js'
 import {ACK, encodeAck, encodePacket} from '../encode.js'
 import type {ForwardedProperties, Message} from '../message.js'
@@ -21,7 +22,15 @@ function resolveAlias(ctx: BrokerContext, conn: Connection, topic: string, alias
     if (known === undefined) throw protocolError(`unknown topic alias ${alias}`)
     return known
   }
-  ;(conn.aliasesIn ??= new Map()).set(alias, topic)
+  const aliases = (conn.aliasesIn ??= new Map())
+  const bytes = conn.aliasInBytes - (aliases.get(alias)?.length ?? 0) + topic.length
+  if (bytes > ctx.config.limits.maxAliasBytes) {
+    // The topic names a client's aliases hold are bounded in bytes too (docs/limits.md).
+    ctx.limits.reached()
+    throw new ProtocolError(RC.QUOTA_EXCEEDED, `topic aliases past limits.maxAliasBytes (${ctx.config.limits.maxAliasBytes})`)
+  }
+  aliases.set(alias, topic)
+  conn.aliasInBytes = bytes
   return topic
 }
 
@@ -36,7 +45,7 @@ function forwardedProperties(props: NonNullable<IPublishPacket['properties']>): 
   return any ? out : undefined
 }
 
-export function handlePublish(ctx: BrokerContext, conn: Connection, packet: IPublishPacket): void {
+export function handlePublish(ctx: BrokerContext, conn: Connection, packet: RawPublish): void {
   const qos = packet.qos
   let topic = packet.topic
   let properties: ForwardedProperties | undefined
@@ -73,6 +82,20 @@ export function handlePublish(ctx: BrokerContext, conn: Connection, packet: IPub
     conn.write(encodeAck(ACK.pubrec, id))
     return
   }
+  if (topic.charCodeAt(0) === DOLLAR) {
+    // Topics starting with '$' are the broker's ($SYS/...): a client may not publish there [MQTT-4.7.2-1].
+    stats.publishDenied++
+    ctx.logDebug(() => `Client ${conn.clientId} may not publish to "${topic}" ('$' topics are the broker's): dropped`)
+    if (qos > 0) conn.write(conn.v5 ? ackWithReason(conn, qos as 1 | 2, id, RC.NOT_AUTHORIZED) : encodeAck(qos === 1 ? ACK.puback : ACK.pubrec, id))
+    return
+  }
+  if (qos > 0 && ctx.limits.overloaded) {
+    // Memory past limits.maxMemory: no new QoS 1/2 work (MQTT 5: 0x97; 3.1.1: not acknowledged, so
+    // the client holds it and sends it again later).
+    ctx.limits.reached()
+    if (conn.v5) conn.write(ackWithReason(conn, qos as 1 | 2, id, RC.QUOTA_EXCEEDED))
+    return
+  }
   const authorizer = ctx.authorizer
   if (authorizer.checksAccess && !authorizer.canPublish(conn.identity!, topic)) {
     // Forbidden: dropped and counted; MQTT 5 says so (0x87), 3.1.1 is acknowledged as usual (as Mosquitto).
@@ -88,6 +111,7 @@ export function handlePublish(ctx: BrokerContext, conn: Connection, packet: IPub
     qos,
     retain: packet.retain,
     properties,
+    raw: packet.rawProperties,
     expiresAt,
     from: conn.clientId,
   }
@@ -105,7 +129,12 @@ export function handlePublish(ctx: BrokerContext, conn: Connection, packet: IPub
     }
     store.addIncoming(session, id)
   }
-  ctx.publish(msg, conn)
+  if (!ctx.publish(msg, conn)) {
+    // A retained message past limits.maxRetainedMessages / maxRetainedBytes: not accepted.
+    if (qos === 2) store.deleteIncoming(session, id)
+    if (qos > 0) refuseAck(conn, qos as 1 | 2, id, 'retained-message limit reached', false)
+    return
+  }
   if (qos === 0) return
   // The ack once the store holds what this message changed (at once with nothing to journal).
   if (store.writeSeq === before && conn.acksWaiting === 0) conn.write(encodeAck(qos === 1 ? ACK.puback : ACK.pubrec, id))
@@ -123,11 +152,15 @@ function ackDurable(ctx: BrokerContext, conn: Connection, qos: 1 | 2, id: number
   refuseAck(conn, qos, id, `the store could not keep the message: ${err.message}`)
 }
 
-/** MQTT 5: PUBACK/PUBREC 0x97 (quota exceeded); 3.1.1 has no way to refuse: the connection closes. */
-function refuseAck(conn: Connection, qos: 1 | 2, id: number, why: string): void {
+/**
+ * MQTT 5: PUBACK/PUBREC 0x97 (quota exceeded); 3.1.1 has no way to refuse: the connection closes
+ * (`close`), or the message is acknowledged and dropped (a limit that resending would not change).
+ */
+function refuseAck(conn: Connection, qos: 1 | 2, id: number, why: string, close = true): void {
   conn.host.logDebug(() => `Client ${conn.clientId}: QoS ${qos} PUBLISH ${id} refused: ${why}`)
   if (conn.v5) conn.write(ackWithReason(conn, qos, id, RC.QUOTA_EXCEEDED))
-  else conn.end()
+  else if (close) conn.end()
+  else conn.write(encodeAck(qos === 1 ? ACK.puback : ACK.pubrec, id))
 }
 
 function ackWithReason(conn: Connection, qos: 1 | 2, id: number, reasonCode: number): Buffer {
@@ -143,6 +176,8 @@ function needsDisk(ctx: BrokerContext, msg: Message): boolean {
   for (const g of match.shared) for (const m of g.members) if (persistent(m.clientId)) return true
   return false
 }
+
+const DOLLAR = 0x24
 
 function malformedDup(): ProtocolError {
   return new ProtocolError(RC.MALFORMED_PACKET, 'DUP set on a QoS 0 PUBLISH')

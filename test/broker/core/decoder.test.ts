@@ -47,8 +47,11 @@ function reference(bytes: Buffer, version: number): unknown[] {
 function plain(p: object): unknown {
   const o: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(p)) if (v !== undefined && v !== null && k !== 'length') o[k] = Buffer.isBuffer(v) ? v.toString('hex') : v
-  if (o.cmd === 'publish') delete o.properties
-  else if (o.cmd !== 'subscribe' && o.cmd !== 'connect') {
+  // Properties are compared elsewhere; the decoder adds their raw bytes (rawProperties) for forwarding.
+  if (o.cmd === 'publish') {
+    delete o.properties
+    delete o.rawProperties
+  } else if (o.cmd !== 'subscribe' && o.cmd !== 'connect') {
     // Header bits mean nothing on acks and PINGREQ; reason code 0 is the same as none.
     delete o.retain
     delete o.qos
