@@ -2,9 +2,8 @@
  * Starts a broker in-process on 127.0.0.1:0 for tests. Always call close() (afterEach).
  */
 import {type BrokerConfig, type BrokerLimits, DEFAULT_CONFIG} from '../../src/config/index.js'
-import {type Broker, createBroker} from '../../src/broker/index.js'
-import {type Logger, silentLogger} from '../../src/broker/log.js'
-import type {Store} from '../../src/broker/index.js'
+import {type Broker, type BrokerOptions, createBroker} from '../../src/broker/index.js'
+import {silentLogger} from '../../src/broker/log.js'
 
 export type BrokerOverrides = Partial<Omit<BrokerConfig, 'limits'>> & {limits?: Partial<BrokerLimits>}
 
@@ -17,7 +16,7 @@ export interface StartedBroker {
 
 export async function startBroker(
   overrides: BrokerOverrides = {},
-  options: {logger?: Logger; store?: Store} = {},
+  options: BrokerOptions = {},
 ): Promise<StartedBroker> {
   const config: BrokerConfig = {
     ...DEFAULT_CONFIG,
@@ -26,7 +25,7 @@ export async function startBroker(
     metrics: {...DEFAULT_CONFIG.metrics, ...overrides.metrics},
     limits: {...DEFAULT_CONFIG.limits, ...overrides.limits},
   }
-  const broker = createBroker(config, {logger: options.logger ?? silentLogger, store: options.store})
+  const broker = createBroker(config, {...options, logger: options.logger ?? silentLogger})
   const [addr] = await broker.listen()
   let closed = false
   return {

@@ -11,7 +11,6 @@ import {
   collect,
   connackOf,
   connect,
-  sleep,
   uniqueTopic,
   VERSIONS,
   type Version,
@@ -156,7 +155,7 @@ describe('clean start and session expiry (5.0)', () => {
     const first = await connect(target.url, {version: 5, clientId: id, clean: false, properties: {sessionExpiryInterval: 1}})
     await first.subscribeAsync(uniqueTopic('exp1'), {qos: 1})
     await first.endAsync()
-    await sleep(2600) // no event announces an expiry: wait it out (1 s + a 1 s sweep + margin)
+    await target.elapse(2600) // no event announces an expiry (1 s + the wheel's 1 s granularity + margin)
     const second = await connect(target.url, {version: 5, clientId: id, clean: false, properties: {sessionExpiryInterval: 1}})
     expect(connackOf(second).sessionPresent).toBe(false)
   })

@@ -20,6 +20,13 @@ export interface Target {
   port: number
   url: string
   close(): Promise<void>
+  /**
+   * Lets `ms` of broker time pass: our broker runs on a ManualClock (advanced at once, no sleeping);
+   * Mosquitto's clock is the real one (a real sleep).
+   */
+  elapse(ms: number): Promise<void>
+  /** Is `clientId` connected, as the broker sees it (undefined on the Mosquitto target: it cannot tell). */
+  hasClient(clientId: string): boolean | undefined
 }
 
 export const TARGET = process.env.MQTT_CONFORMANCE_TARGET === 'mosquitto' ? 'mosquitto' : 'mqttctl'
@@ -34,7 +41,18 @@ export async function startSharedTarget(overrides: BrokerOverrides = {}): Promis
   if (TARGET === 'mosquitto') return startMosquitto(overrides)
   // Imported lazily so the Mosquitto target works while src/broker is incomplete.
   const {startBroker} = await import('../../helpers/broker.js')
-  return startBroker(overrides)
+  const {ManualClock} = await import('../../helpers/clock.js')
+  const clock = new ManualClock()
+  const started = await startBroker(overrides, {clock})
+  const clients = (started.broker as unknown as {clients: {has(id: string): boolean}}).clients
+  return {
+    ...started,
+    async elapse(ms) {
+      clock.advance(ms)
+      await new Promise((resolve) => setImmediate(resolve)) // what the timers wrote goes out
+    },
+    hasClient: (clientId) => clients.has(clientId),
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -91,6 +109,8 @@ async function startMosquitto(overrides: BrokerOverrides): Promise<Target> {
     port,
     url: `mqtt://127.0.0.1:${port}`,
     close: stop,
+    elapse: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    hasClient: () => undefined,
   }
 }
 

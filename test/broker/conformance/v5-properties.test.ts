@@ -5,7 +5,7 @@
  */
 import type {IConnackPacket, ISubackPacket} from 'mqtt-packet'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {clientId, closeAll, collect, connackOf, connect, sleep, uniqueTopic} from '../../helpers/mqtt.js'
+import {clientId, closeAll, collect, connackOf, connect, uniqueTopic} from '../../helpers/mqtt.js'
 import {RawClient} from '../../helpers/raw.js'
 import {startSharedTarget, TARGET, type Target} from './target.js'
 
@@ -80,7 +80,7 @@ describe('message expiry', () => {
     const topic = uniqueTopic('countdown')
     const pub = await connect(target.url, {version: 5})
     await pub.publishAsync(topic, 'aging', {qos: 1, retain: true, properties: {messageExpiryInterval: 60}})
-    await sleep(2100) // the message must wait in the broker for a measurable time
+    await target.elapse(2100) // the message waits in the broker for a measurable time
     const sub = await connect(target.url, {version: 5})
     const inbox = collect(sub)
     await sub.subscribeAsync(topic, {qos: 1})
@@ -112,7 +112,7 @@ describe('message expiry', () => {
     const pub = await connect(target.url, {version: 5})
     await pub.publishAsync(topic, 'short-lived', {qos: 1, properties: {messageExpiryInterval: 1}})
     await pub.publishAsync(topic, 'long-lived', {qos: 1, properties: {messageExpiryInterval: 3600}})
-    await sleep(2200) // wait out the 1 s expiry
+    await target.elapse(2200) // past the 1 s expiry
     const back = await connect(target.url, {version: 5, ...session})
     expect(connackOf(back).sessionPresent).toBe(true)
     const inbox = collect(back)
@@ -124,7 +124,7 @@ describe('message expiry', () => {
     const topic = uniqueTopic('expret')
     const pub = await connect(target.url, {version: 5})
     await pub.publishAsync(topic, 'gone soon', {qos: 1, retain: true, properties: {messageExpiryInterval: 1}})
-    await sleep(2200)
+    await target.elapse(2200)
     const sub = await connect(target.url, {version: 5})
     const inbox = collect(sub)
     await sub.subscribeAsync([topic, `${topic}-sentinel`], {qos: 1})

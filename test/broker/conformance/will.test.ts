@@ -4,7 +4,7 @@
  */
 import type {IConnectPacket} from 'mqtt-packet'
 import {afterEach, describe, expect, it} from 'vitest'
-import {clientId, closeAll, collect, connect, sleep, uniqueTopic, VERSIONS, type Version, waitFor} from '../../helpers/mqtt.js'
+import {clientId, closeAll, collect, connect, uniqueTopic, VERSIONS, type Version, waitFor} from '../../helpers/mqtt.js'
 import {frame, RawClient} from '../../helpers/raw.js'
 import {startTarget, type Target} from './target.js'
 
@@ -160,7 +160,8 @@ describe('MQTT 5 will', () => {
     // A round trip through the subscriber's connection: a will published at close time would be here.
     await sub.publishAsync(`${topic}-rt`, 'rt', {qos: 1})
     expect(inbox.payloads()).not.toContain('delayed')
-    await inbox.waitPayload('delayed', 6000)
+    await target.elapse(2100) // the delay, plus the deadline wheel's one-second granularity
+    await inbox.waitPayload('delayed')
   })
 
   it('reconnecting within the will delay cancels the will [MQTT-3.1.3-9]', async () => {
@@ -174,7 +175,7 @@ describe('MQTT 5 will', () => {
     raw.destroy()
     const back = await RawClient.open(target.port, {version: 5})
     await back.connect(session)
-    await sleep(3500) // no event marks "the will delay passed without a will": wait it out
+    await target.elapse(3500) // no event marks "the will delay passed without a will"
     const pub = await connect(target.url, {version: 5})
     await pub.publishAsync(topic, 'sentinel', {qos: 1})
     await inbox.waitPayload('sentinel')
