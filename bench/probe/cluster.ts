@@ -54,7 +54,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 async function startNode(nats: string | undefined, name: string): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', tsxImportUrl(), NODE], {stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: {...process.env, PROBE_NATS: nats ?? '', PROBE_NAME: name}})
+  const child = spawn(process.execPath, [...(process.env.PROBE_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', tsxImportUrl(), NODE], {stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: {...process.env, PROBE_NATS: nats ?? '', PROBE_NAME: name}})
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''
     child.stdout!.on('data', (d: Buffer) => {

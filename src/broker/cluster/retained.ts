@@ -108,7 +108,7 @@ export class RetainedSync {
       return
     }
     this.#pending++
-    const headers = encodeHeaders(msg, this.#host.clock.now(), {absoluteExpiry: true, noFrom: true})
+    const headers = encodeHeaders(msg, this.#host.clock.now(), {absoluteExpiry: true})
     this.#js.publish(subject, msg.payload, headers === undefined ? undefined : {headers}).then(
       () => {
         this.#pending--

@@ -113,6 +113,7 @@ export class SubjectMap {
   readonly #plain: string
   readonly #dollar: string
   #cache = new Map<string, string | null>()
+  #back = new Map<string, string>()
 
   constructor(options: SubjectMapOptions = {}, channel?: string) {
     const prefix = options.prefix ?? 'mqtt'
@@ -146,8 +147,19 @@ export class SubjectMap {
     return this.#fits(subject) ? subject : undefined
   }
 
-  /** The topic of a subject of this map, or undefined when it is not one (foreign or not canonical). */
+  /** The topic of a subject of this map, or undefined when it is not one (foreign or not canonical). Cached. */
   toTopic(subject: string): string | undefined {
+    const hit = this.#back.get(subject)
+    if (hit !== undefined) return hit
+    const topic = this.#decode(subject)
+    if (topic !== undefined) {
+      if (this.#back.size >= CACHE_MAX) this.#back = new Map()
+      this.#back.set(subject, topic)
+    }
+    return topic
+  }
+
+  #decode(subject: string): string | undefined {
     let rest: string
     if (subject.startsWith(this.#plain) && subject.charCodeAt(this.#plain.length) === 0x2e) {
       rest = subject.slice(this.#plain.length + 1)

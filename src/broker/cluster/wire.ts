@@ -3,7 +3,7 @@
  * travels in NATS headers, only when it differs from the default (a QoS 0 message without
  * properties has no headers at all):
  *
- *   Mqtt-Qos: 1 | 2            Mqtt-Retain: 1            Mqtt-From: <publisher client id, JSON>
+ *   Mqtt-Qos: 1 | 2            Mqtt-Retain: 1            Mqtt-From: <publisher client id, JSON> (only when asked)
  *   Mqtt-Expiry: <ms left>     (MQTT 5 message expiry: the time left when it leaves this node, so
  *                               the receiver counts the time spent here and no clocks are compared)
  *   Mqtt-Expires-At: <epoch ms> (stored messages only: retained, queued; compared to the receiver's clock)
@@ -36,20 +36,25 @@ export interface EncodeOptions {
   /** Write the absolute expiry (stored messages) instead of the time left. */
   absoluteExpiry?: boolean
   node?: string
-  /** Leave out the publisher (retained messages: no-local does not apply to them). */
-  noFrom?: boolean
+  /**
+   * Write the publisher's client id. Live messages leave it out: no-local [MQTT-3.8.3-3] only
+   * concerns the publisher's own subscriptions, which live on the node it is connected to (a client
+   * id is connected on one node at a time, its session moves with it), where local delivery already
+   * applied it. Leaving it out lets a plain QoS 0 message travel with no headers at all.
+   */
+  withFrom?: boolean
 }
 
 /** Headers for `msg`, or undefined when it needs none. `now` = the clock's now(). */
 export function encodeHeaders(msg: Message, now: number, options: EncodeOptions = {}): MsgHdrs | undefined {
   const p = msg.properties
-  if (msg.qos === 0 && !msg.retain && p === undefined && msg.expiresAt === 0 && (msg.from === undefined || options.noFrom) && options.node === undefined) {
+  if (msg.qos === 0 && !msg.retain && p === undefined && msg.expiresAt === 0 && (msg.from === undefined || !options.withFrom) && options.node === undefined) {
     return undefined
   }
   const h = natsHeaders()
   if (msg.qos !== 0) h.append(H.qos, String(msg.qos))
   if (msg.retain) h.append(H.retain, '1')
-  if (msg.from !== undefined && !options.noFrom) h.append(H.from, JSON.stringify(msg.from))
+  if (msg.from !== undefined && options.withFrom) h.append(H.from, JSON.stringify(msg.from))
   if (msg.expiresAt !== 0) {
     if (options.absoluteExpiry) h.append(H.expiresAt, String(msg.expiresAt))
     else h.append(H.expiry, String(Math.max(0, msg.expiresAt - now)))
