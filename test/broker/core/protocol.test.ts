@@ -1,6 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {type StartedBroker, startBroker} from '../../helpers/broker.js'
 import {memoryLogger} from '../../../src/broker/log.js'
+import {ManualClock} from '../../helpers/clock.js'
 import {RawClient} from '../../helpers/raw.js'
 
 let broker: StartedBroker | undefined
@@ -146,9 +147,11 @@ describe('protocol rules', () => {
   })
 
   it('closes a client silent for 1.5x its keep alive (v5: DISCONNECT 0x8D)', async () => {
-    broker = await startBroker()
+    const clock = new ManualClock()
+    broker = await startBroker({}, {clock})
     const c = await raw(5)
     await c.connect({clientId: 'sleepy', keepalive: 1})
+    clock.advance(2600) // 1.5 s, plus the deadline wheel's one-second granularity
     const d = await c.next('disconnect')
     expect((d as {reasonCode: number}).reasonCode).toBe(0x8d)
   })

@@ -2,6 +2,7 @@ import mqtt from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
 import {type StartedBroker, startBroker} from '../../helpers/broker.js'
 import {closeAll, collect, connect, trackClient} from '../../helpers/mqtt.js'
+import {ManualClock} from '../../helpers/clock.js'
 import {RawClient} from '../../helpers/raw.js'
 
 let broker: StartedBroker | undefined
@@ -171,14 +172,15 @@ describe('MQTT 5 features', () => {
   })
 
   it('message expiry: a queued message that expires is dropped', async () => {
-    broker = await startBroker()
+    const clock = new ManualClock()
+    broker = await startBroker({}, {clock})
     const a = await connect(broker.url, {...v5, clientId: 'exp', clean: false, properties: {sessionExpiryInterval: 60}})
     await a.subscribeAsync('e', {qos: 1})
     await a.endAsync()
     const pub = await connect(broker.url, {...v5, clientId: 'p'})
     await pub.publishAsync('e', 'short', {qos: 1, properties: {messageExpiryInterval: 1}})
     await pub.publishAsync('e', 'long', {qos: 1})
-    await new Promise((r) => setTimeout(r, 1100))
+    clock.advance(1100)
     const b = trackClient(mqtt.connect(broker.url, {...v5, clientId: 'exp', clean: false, reconnectPeriod: 0, properties: {sessionExpiryInterval: 60}}))
     const got = collect(b)
     const [m] = await got.waitCount(1)
