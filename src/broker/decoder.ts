@@ -117,7 +117,7 @@ export class Decoder {
       }
       const header = i - off
       const total = header + length
-      // [MQTT-3.2.2-?] our maximum packet size, checked before a body is buffered (before CONNECT:
+      // Our maximum packet size [MQTT-3.2.2-15] (past it: 0x95, MQTT 5 §4.13), checked before a body is buffered (before CONNECT:
       // at most MAX_CONNECT_BYTES).
       const limit = conn.connected || this.maxPacketSize < MAX_CONNECT_BYTES ? this.maxPacketSize : MAX_CONNECT_BYTES
       if (total > limit) return this.#error(conn, buf[off], new Error(`Packet too large: ${length} bytes`))

@@ -219,7 +219,8 @@ export class Fanout implements Router {
       }
       if (!any) return
     }
-    // [MQTT-3.3.1-?] 3.1.1 clears RETAIN on forwarded messages; MQTT 5 keeps it with retain as published.
+    // RETAIN on a forwarded message: 3.1.1 clears it ([MQTT-3.3.1-9] in 3.1.1's numbering); MQTT 5 clears it
+    // unless the subscription has Retain As Published [MQTT-3.3.1-12] [MQTT-3.3.1-13].
     this.#outbound.deliver(c.clientId, msg, minQos(msg.qos, qos), rap && msg.retain, ids.length > 0 ? ids : undefined)
   }
 

@@ -28,7 +28,7 @@ export function handlePubrec(ctx: BrokerContext, conn: Connection, packet: IPubr
     return
   }
   if (conn.v5 && (packet.reasonCode ?? 0) >= 0x80) {
-    // [MQTT-4.3.3-?] an error PUBREC ends the exchange: no PUBREL.
+    // An error PUBREC ends the exchange: PUBREL answers only a reason code below 0x80 [MQTT-4.3.3-4].
     ctx.store.deleteInflight(session, id)
     ctx.outbound.pull(conn)
     return

@@ -28,7 +28,7 @@ export function handleDisconnect(ctx: BrokerContext, conn: Connection, packet: I
   conn.end()
 }
 
-/** AUTH: enhanced authentication is not configured, so no AUTH exchange was ever started [MQTT-4.12.0-?]. */
+/** AUTH: no CONNECT here carries an authentication method, so a client must not send AUTH [MQTT-4.12.0-7]: a protocol error. */
 export function handleAuth(_conn: Connection, _packet: IAuthPacket): void {
   throw protocolError('AUTH without an authentication method')
 }

@@ -26,7 +26,7 @@ export function handleSubscribe(ctx: BrokerContext, conn: Connection, packet: IS
   // [MQTT-2.3.1-1] a non-zero packet identifier.
   if (!packet.messageId) throw malformed('packet identifier 0')
   const subscriptionId = conn.v5 ? (packet.properties?.subscriptionIdentifier as number | undefined) : undefined
-  // [MQTT-3.8.2-?] subscription identifier 0 is a protocol error.
+  // Subscription identifier 0 is a protocol error (MQTT 5 §3.8.2.1.2; the statement has no conformance id).
   if (subscriptionId === 0) throw protocolError('subscription identifier 0')
   const {store, authorizer} = ctx
   // A persistent session's subscriptions need the disk: refused while the store cannot write.
@@ -64,7 +64,8 @@ export function handleSubscribe(ctx: BrokerContext, conn: Connection, packet: IS
     if (subscriptionId === undefined) delete options.subscriptionId
     const {isNew} = ctx.subscriptions.add(session, filter, options)
     granted.push(sub.qos)
-    // [MQTT-3.8.4-?] retained messages are not sent for shared subscriptions; retain handling 1/2.
+    // Retained messages go to new non-shared subscriptions only (MQTT 5 §3.3.1.3, §4.8.2), as retain
+    // handling says [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
     const retained = shared === undefined && (options.retainHandling === 0 || (options.retainHandling === 1 && isNew))
     added.push({filter, options, isNew, retained})
   }

@@ -167,7 +167,10 @@ export class Sessions {
     this.#schedule(session)
   }
 
-  /** [MQTT-4.8.2-?] unacknowledged QoS > 0 messages of a leaving group member go to another member. */
+  /**
+   * Unacknowledged QoS > 0 messages of a leaving shared-group member go to another member (MQTT 5 §4.8.2
+   * says SHOULD; the statement has no conformance id).
+   */
   #redistributeShared(session: SessionRecord, leaving: string): void {
     const {stats, store} = this.#deps
     const moved: Delivery[] = []
