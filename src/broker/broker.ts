@@ -107,6 +107,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
       outbound,
       isOnline: (clientId) => clients.has(clientId),
       flush: () => this.flushAll(),
+      denySubscribe: config.denySubscribe,
       onFault: (clientId, err) => {
         const conn = clients.get(clientId)
         if (conn !== undefined) conn.internalError('delivering to', err)

@@ -10,6 +10,7 @@
  * messages the publishing sockets are paused (TCP backpressure) until the queue is empty.
  */
 import {Paused} from './conn-state.js'
+import {isDenied} from './handlers/subscribe.js'
 import type {Delivery, Message} from './message.js'
 import type {Outbound} from './outbound.js'
 import type {RouteSource, Router} from './router.js'
@@ -32,6 +33,8 @@ export interface FanoutDeps {
    * counted and logged once; the fan-out goes on with the next subscriber.
    */
   onFault(clientId: string, err: unknown): void
+  /** config.denySubscribe: a topic a deny entry covers is delivered to nobody (filters overlapping it included). */
+  readonly denySubscribe: readonly string[]
 }
 
 interface Job {
@@ -83,6 +86,11 @@ export class Fanout implements Router {
    * `noShared`: shared groups are not served here (a cluster router hands them to NATS queue groups).
    */
   route(msg: Message, source?: RouteSource, noShared = false): void {
+    const deny = this.#deps.denySubscribe
+    if (deny.length > 0 && isDenied(deny, msg.topic)) {
+      this.#deps.stats.messagesNoSubscriber++
+      return
+    }
     const match = this.#subs.match(msg.topic)
     const n = match.clients.length
     const shared = noShared ? NO_SHARED : match.shared

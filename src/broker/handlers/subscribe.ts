@@ -13,7 +13,11 @@ import {RC, V3_SUBACK_FAILURE} from '../protocol/reason-codes.js'
 import {parseShared, topicMatchesFilter, validateTopicFilter} from '../protocol/topics.js'
 import type {SubOptions} from '../topics/types.js'
 
-/** A filter is denied when a deny entry covers it (the entry, read as a filter, matches it as a topic). */
+/**
+ * A filter (or a topic name) is denied when a deny entry covers it (the entry, read as a filter,
+ * matches it as a topic). A filter that only overlaps a denied area ('#' and 'secret/#') is allowed,
+ * but never delivers a denied topic: Fanout.route and retained delivery check each topic.
+ */
 export function isDenied(deny: readonly string[], filter: string): boolean {
   if (deny.length === 0) return false
   const plain = parseShared(filter)?.filter ?? filter
@@ -36,6 +40,9 @@ export function handleSubscribe(ctx: BrokerContext, conn: Connection, packet: IS
   }
   const granted: number[] = []
   const added: Array<{filter: string; options: SubOptions; isNew: boolean; retained: boolean}> = []
+  /** Index in `added` of each filter of this packet: a repeated filter counts (and sends retained) once. */
+  const seen = new Map<string, number>()
+  const maxSubs = ctx.config.limits.maxSubscriptionsPerClient
   const before = store.writeSeq
 
   for (const sub of packet.subscriptions as ISubscription[]) {
@@ -62,12 +69,26 @@ export function handleSubscribe(ctx: BrokerContext, conn: Connection, packet: IS
       subscriptionId,
     }
     if (subscriptionId === undefined) delete options.subscriptionId
+    if (!session.subscriptions.has(filter) && session.subscriptions.size >= maxSubs) {
+      // limits.maxSubscriptionsPerClient: this filter is refused, the client's others stay.
+      ctx.limits.reached()
+      ctx.logDebug(() => `Client ${conn.clientId}: subscription to "${filter}" refused, limits.maxSubscriptionsPerClient (${maxSubs}) reached`)
+      granted.push(conn.v5 ? RC.QUOTA_EXCEEDED : V3_SUBACK_FAILURE)
+      continue
+    }
     const {isNew} = ctx.subscriptions.add(session, filter, options)
     granted.push(sub.qos)
     // Retained messages go to new non-shared subscriptions only (MQTT 5 §3.3.1.3, §4.8.2), as retain
     // handling says [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
-    const retained = shared === undefined && (options.retainHandling === 0 || (options.retainHandling === 1 && isNew))
-    added.push({filter, options, isNew, retained})
+    const earlier = seen.get(filter)
+    const entry = {filter, options, isNew: isNew || (earlier !== undefined && added[earlier].isNew), retained: false}
+    entry.retained = shared === undefined && (options.retainHandling === 0 || (options.retainHandling === 1 && entry.isNew))
+    // The same filter again in this packet replaces the options [MQTT-3.8.4-3]; it is one subscription.
+    if (earlier !== undefined) added[earlier] = entry
+    else {
+      seen.set(filter, added.length)
+      added.push(entry)
+    }
   }
 
   const messageId = packet.messageId
@@ -93,9 +114,12 @@ function refuseSuback(ctx: BrokerContext, conn: Connection, packet: ISubscribePa
 function sendRetained(ctx: BrokerContext, conn: Connection, added: ReadonlyArray<{filter: string; options: SubOptions; retained: boolean}>): void {
   const expired: RetainedMessage[] = []
   const now = ctx.clock.now()
+  const deny = ctx.config.denySubscribe
   for (const {filter, options, retained} of added) {
     if (!retained) continue
     for (const r of ctx.store.matchRetained(filter, now, expired)) {
+      // A filter overlapping a denied area (denySubscribe) never delivers a denied topic.
+      if (deny.length > 0 && isDenied(deny, r.topic)) continue
       const msg: Message = {
         topic: r.topic,
         payload: r.payload,

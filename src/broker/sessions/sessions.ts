@@ -186,7 +186,10 @@ export class Sessions {
     }
     if (session.inflight !== undefined) {
       for (const d of session.inflight.values()) {
-        if (d.shared !== undefined && !d.released) {
+        // A QoS 2 message already sent stays with this member's session: another member getting it
+        // too would be a duplicate [MQTT-4.8.2-4] [MQTT-4.8.2-5]. QoS 1 (at least once) may move on;
+        // a session that ends with its connection (expiry 0) hands everything on.
+        if (d.shared !== undefined && !d.released && (d.qos === 1 || !d.sent || session.expiryInterval === 0)) {
           moved.push(d)
           store.deleteInflight(session, d.packetId)
         }
