@@ -879,16 +879,23 @@ export class DurableStore implements Store {
       const path = join(dir, `snapshot-${base}.bin`)
       let ended = false
       let first = true
-      const scan = scanFile(path, (rec) => {
-        if (first) {
-          first = false
-          if (rec.t !== T.Header || rec.kind !== 1 || rec.gen !== base) throw new BadFile('not a snapshot of this generation')
-          return
-        }
-        if (rec.t === T.SnapEnd) ended = true
-        else if (ended) throw new BadFile('records after the end of the snapshot')
-        else state.apply(rec)
-      }, undefined)
+      let scan
+      try {
+        scan = scanFile(path, (rec) => {
+          if (first) {
+            first = false
+            if (rec.t !== T.Header || rec.kind !== 1 || rec.gen !== base) throw new BadFile('not a snapshot of this generation')
+            return
+          }
+          if (rec.t === T.SnapEnd) ended = true
+          else if (ended) throw new BadFile('records after the end of the snapshot')
+          else state.apply(rec)
+        })
+      } catch (error) {
+        if (!(error instanceof BadFile)) throw error
+        // What was applied before the bad record stays; the rest of the file is moved aside below.
+        scan = {records: 0, goodBytes: 0, size: statSync(path).size, problem: error.message}
+      }
       this.#fileSizes.set(path, scan.goodBytes)
       if (scan.problem !== undefined || !ended) {
         const why = scan.problem ?? 'no end record'

@@ -157,7 +157,8 @@ function wholeRecords(buf: Buffer, filled: number): number {
  * file to `from`: the bad part is kept for a person to look at, never silently dropped.
  */
 export function moveAside(path: string, from: number, stamp: string): string {
-  const aside = `${path}.corrupt-${stamp}`
+  let aside = `${path}.corrupt-${stamp}`
+  for (let n = 1; fs.existsSync(aside); n++) aside = `${path}.corrupt-${stamp}-${n}`
   const fd = fs.openSync(path, 'r+')
   try {
     const size = fs.fstatSync(fd).size

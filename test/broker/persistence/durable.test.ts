@@ -212,6 +212,27 @@ describe('DurableStore', () => {
     expect(log.lines.filter((l) => l.includes('damaged'))).toHaveLength(1)
   })
 
+  it('a file with a store name that is not a store file (a snapshot, a journal): moved aside, the store starts', async () => {
+    const dir = tempDir()
+    const store = await openStore({dir})
+    store.createSession('kept', 60)
+    await store.flushed()
+    await store.close()
+    writeFileSync(join(dir, 'store', 'snapshot-1.bin'), 'this is not a snapshot at all')
+    writeFileSync(join(dir, 'store', 'journal-99.log'), Buffer.alloc(64, 0xff))
+    const log = memoryLogger('info')
+    const again = await openStore({dir, logger: log})
+    expect(log.lines.filter((l) => l.includes('damaged'))).toHaveLength(2)
+    expect(readdirSync(join(dir, 'store')).filter((n) => n.includes('.corrupt-'))).toHaveLength(2)
+    again.createSession('after', 60)
+    await again.flushed()
+    await again.close()
+    // A second start with the same damage moved aside again does not trip over the earlier copies.
+    writeFileSync(join(dir, 'store', 'journal-99.log'), Buffer.alloc(64, 0xff))
+    const third = await openStore({dir})
+    expect(third.getSession('after')).toBeDefined()
+  })
+
   it('garbage subscriptions.json: one line, moved aside, rewritten from the store', async () => {
     const dir = tempDir()
     const store = await openStore({dir, subscriptionsIntervalMs: 10})
