@@ -6,6 +6,7 @@ import {type BrokerConfig, type BrokerLimits, DEFAULT_CONFIG} from '../../src/co
 import type {Clock} from '../../src/broker/clock.js'
 import {type ClusterBroker, createClusterBroker} from '../../src/broker/cluster/index.js'
 import {type Logger, silentLogger} from '../../src/broker/log.js'
+import type {Store} from '../../src/broker/persistence/store.js'
 import {track} from './mqtt.js'
 
 export interface StartedNode {
@@ -17,7 +18,7 @@ export interface StartedNode {
 
 export async function startNode(
   servers: string[],
-  options: {name?: string; prefix?: string; replicas?: number; limits?: Partial<BrokerLimits>; clock?: Clock; logger?: Logger; config?: Partial<BrokerConfig>} = {},
+  options: {name?: string; prefix?: string; replicas?: number; limits?: Partial<BrokerLimits>; clock?: Clock; logger?: Logger; config?: Partial<BrokerConfig>; store?: Store} = {},
 ): Promise<StartedNode> {
   const config: BrokerConfig = {
     ...DEFAULT_CONFIG,
@@ -26,7 +27,7 @@ export async function startNode(
     limits: {...DEFAULT_CONFIG.limits, ...options.limits},
     cluster: {...DEFAULT_CONFIG.cluster, servers, subjectPrefix: options.prefix ?? 'mqtt', nodeName: options.name, replicas: options.replicas ?? 1},
   }
-  const broker = createClusterBroker(config, {logger: options.logger ?? silentLogger, clock: options.clock})
+  const broker = createClusterBroker(config, {logger: options.logger ?? silentLogger, clock: options.clock, store: options.store})
   const [addr] = await broker.listen()
   let closed = false
   const node: StartedNode = {

@@ -106,6 +106,7 @@ export class ClusterBroker implements Broker {
       deliverShared: (msg, name) => this.#deliverShared(msg, name),
       applyRetained: (msg) => this.#applyRetained(msg),
       holds: (id) => this.impl.clients.has(id) || this.impl.store.getSession(id) !== undefined,
+      held: () => this.#held(),
       sessions: {
         disconnect: (id) => {
           const conn = this.impl.clients.get(id)
@@ -182,6 +183,11 @@ export class ClusterBroker implements Broker {
     const o = pick.options
     impl.outbound.deliver(pick.clientId, msg, minQos(msg.qos, o.qos), o.retainAsPublished && msg.retain, o.subscriptionId === undefined ? undefined : [o.subscriptionId], name)
     return true
+  }
+
+  *#held(): Iterable<string> {
+    for (const c of this.impl.clients.values()) yield c.clientId
+    for (const s of this.impl.store.sessions()) if (!this.impl.clients.has(s.clientId)) yield s.clientId
   }
 
   /** A session that moved here from another node: store, subscriptions, QoS 2 state, messages. */

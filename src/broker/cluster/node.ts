@@ -52,6 +52,8 @@ export interface ClusterHost {
   readonly sessions: Omit<SessionHost, 'logger' | 'clock'>
   /** Does this node hold the client (connected, or a session waiting for it)? */
   holds(clientId: string): boolean
+  /** Client ids this node holds now (connected clients and stored sessions). */
+  held(): Iterable<string>
 }
 
 export interface ClusterOptions {
@@ -207,7 +209,15 @@ export class ClusterNode {
     const host = this.#host
     this.#mover = new SessionMover(main, this.map.prefix, this.name, {...host.sessions, logger: host.logger, clock: host.clock})
     // Clients that ended here stop being announced (their subscription is dropped) once a minute.
-    this.#sweep = setInterval(() => this.#mover?.sweep((id) => host.holds(id)), 60_000)
+    // Announce what this node holds: sessions restored from the store, clients that connected while
+    // the link was down; then once a minute, drop the ones that ended and add any missed.
+    const announce = (): void => {
+      const mover = this.#mover!
+      mover.sweep((id) => host.holds(id))
+      for (const id of host.held()) mover.hold(id)
+    }
+    announce()
+    this.#sweep = setInterval(announce, 60_000)
     this.#sweep.unref()
     main.subscribe(`${this.map.prefix}.n.stats`, {callback: (err, m) => err === null && this.#onFigures(m)})
     // Interest is network timing, not protocol time: the system clock even when the broker's is manual.

@@ -43,6 +43,7 @@ function host(): RecordingHost {
     stored: new Map(),
     adopted: [],
     holds: (id) => h.connected.has(id) || h.stored.has(id),
+    held: () => [...new Set([...h.connected, ...h.stored.keys()])],
     sessions: {
       disconnect: (id) => h.connected.delete(id),
       getSession: (id) => h.stored.get(id),

@@ -10,6 +10,7 @@ import {type NatsServer, startNatsCluster} from '../../helpers/nats.js'
 import {type StartedNode, startNode} from '../../helpers/cluster.js'
 import {type MqttClient, type Received, closeAll, collect, connackOf, connect, sleep, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
 import {ManualClock} from '../../helpers/clock.js'
+import {MemoryStore} from '../../../src/broker/persistence/memory.js'
 
 let nats: NatsServer[]
 
@@ -256,6 +257,23 @@ describe('sessions across nodes', () => {
     await untilRouted(pub, `${topic}/p`, again)
     await pub.publishAsync(`${topic}/after`, 'after the move', {qos: 1})
     await collect(again).waitPayload('after the move')
+  })
+
+  it('a session restored from a node\'s store at start is found from another node', async () => {
+    const prefix = `rs${process.pid}`
+    const store = new MemoryStore()
+    const s = store.createSession('restored', 600)
+    s.subscriptions.set('rs/#', {qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0})
+    store.enqueue(s, {msg: {topic: 'rs/1', payload: Buffer.from('kept across the restart'), qos: 1, retain: false, expiresAt: 0}, qos: 1, retain: false, packetId: 0, released: false, sent: false})
+    s.queuedBytes = 64
+    const a = await startNode([nats[0].url], {prefix, store})
+    const b = await startNode([nats[1].url], {prefix})
+    await waitFor(() => a.broker.node.sessionStats.holding === 1, 5000, 'A announces the restored session')
+    await a.broker.node.flush()
+    const client = await connect(b.url, {protocolVersion: 5, clientId: 'restored', clean: false, properties: {sessionExpiryInterval: 600}})
+    expect(connackOf(client).sessionPresent).toBe(true)
+    await collect(client).waitPayload('kept across the restart')
+    expect(a.broker.stats.sessionsTotal).toBe(0)
   })
 
   it('a client connecting to B takes over its connection on A (MQTT 5 DISCONNECT 0x8E)', async () => {
