@@ -168,3 +168,81 @@ export async function publishAcked(o: {host: string; port: number; clientId: str
     s.destroy()
   }
 }
+
+/**
+ * `count` MQTT-over-WebSocket connections (subprotocol "mqtt", path /mqtt) with `subs` subscriptions
+ * each, held open; the `ws` package's client, the one the broker's listener is built on.
+ */
+export async function holdWs(o: HoldOptions & {path?: string}): Promise<{count: number; closedByBroker(): number; close(): Promise<void>}> {
+  const {WebSocket} = await import('ws')
+  const url = `ws://${o.host}:${o.port}${o.path ?? '/mqtt'}`
+  const open: InstanceType<typeof WebSocket>[] = []
+  let closed = 0
+  let next = 0
+  let failure: Error | undefined
+  const one = (i: number) =>
+    new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
+      const ws = new WebSocket(url, 'mqtt')
+      const want = expected(o.subs)
+      let got = 0
+      const timer = setTimeout(() => (ws.terminate(), reject(new Error(`WebSocket client ${i}: no CONNACK within 30 s`))), 30_000)
+      ws.on('open', () => ws.send(hello(i, o)))
+      ws.on('message', (d: Buffer) => {
+        got += d.length
+        if (got >= want) {
+          clearTimeout(timer)
+          resolve(ws)
+        }
+      })
+      ws.on('error', (e) => (clearTimeout(timer), reject(e)))
+    })
+  const worker = async () => {
+    while (next < o.count && !failure && !o.signal?.aborted) {
+      const i = next++
+      try {
+        const ws = await one(i)
+        ws.on('close', () => closed++)
+        open.push(ws)
+      } catch (error) {
+        failure ??= error as Error
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(o.concurrency ?? 100, o.count)}, worker))
+  if (failure || o.signal?.aborted) {
+    for (const ws of open) ws.terminate()
+    throw failure ?? new Error('stopped: time limit reached while connecting')
+  }
+  return {
+    count: open.length,
+    closedByBroker: () => closed,
+    close: async () => {
+      for (const ws of open) ws.terminate()
+    },
+  }
+}
+
+/** Subscribes every held connection to `subs` more filters (`${prefix}/${i}/${j}`); resolves once every SUBACK is back. */
+export async function subscribeHeld(held: Held, subs: number, prefix: string, qos: 0 | 1 | 2 = 0): Promise<void> {
+  const want = expected(subs) - 4
+  await Promise.all(
+    held.sockets.map(
+      (s, i) =>
+        new Promise<void>((resolve, reject) => {
+          let got = 0
+          const timer = setTimeout(() => reject(new Error(`client ${i}: no SUBACK within 30 s`)), 30_000)
+          const onData = (d: Buffer) => {
+            got += d.length
+            if (got >= want) {
+              clearTimeout(timer)
+              s.off('data', onData)
+              resolve()
+            }
+          }
+          s.on('data', onData)
+          const subscriptions = Array.from({length: subs}, (_, j) => ({topic: `${prefix}/${i}/${j}`, qos}))
+          s.write(mqtt.generate({cmd: 'subscribe', messageId: 2, subscriptions}))
+        }),
+    ),
+  )
+}

@@ -20,7 +20,7 @@ import {join} from 'node:path'
 import {BROKER_NODE_FLAGS, isMemoryFlag} from '../broker/node-flags.js'
 import {freePort, waitForPort} from '../net.js'
 import {ourBrokerEntry} from './brokers.js'
-import {hold} from './hold.js'
+import {hold, holdWs, subscribeHeld} from './hold.js'
 import {publishAcked} from './hold.js'
 import {runBench} from './index.js'
 import {normalize} from './options.js'
@@ -40,7 +40,7 @@ export interface MeasureSpec {
   /** Messages queued for offline sessions (spread over sessions of at most 1,000 each). */
   queuedMessages: number
   retainedMessages: number
-  /** TLS connections (0: skip the TLS step). */
+  /** TLS connections (0: skip the TLS step); also the WebSocket step's connections. */
   tlsConnections: number
   /** How long a step waits for V8 to settle after a storm, ms. */
   settleMs: number
@@ -58,7 +58,7 @@ export interface Measurement {
   /** RSS of a started, idle broker with no client, bytes. */
   baselineRssBytes: number
   /** N plain connections: RSS right after the storm and once settled. */
-  connections: {count: number; rssAfterStormBytes: number; rssIdleBytes: number; cpuMillis: number}
+  connections: {count: number; rssAfterStormBytes: number; rssIdleBytes: number; cpuMillis: number; subsAfter: number; rssSubscribedBytes: number}
   /** N connections with k subscriptions each. */
   subscribed: {count: number; subsPerConnection: number; rssAfterStormBytes: number; rssIdleBytes: number; baselineRssBytes: number}
   retained: {count: number; payloadBytes: number; rssGrowthBytes: number}
@@ -66,6 +66,9 @@ export interface Measurement {
   cpu: {rate: number; payloadBytes: number; qos: 0 | 1 | 2; inOnlyPercent: number; inOnlyRate: number; pairsPercent: number; pairsRate: number}
   broadcast: {subscribers: number; p50Ms: number; cpuMillis: number; deliveries: number}
   tls: {count: number; rssAfterStormBytes: number; rssIdleBytes: number; baselineRssBytes: number; cpuMillis: number} | null
+  /** WebSocket connections: null with `wsSkipped` saying why when the runtime has no WebSocket listener. */
+  ws: {count: number; rssIdleBytes: number; baselineRssBytes: number} | null
+  wsSkipped?: string
   host: HostInfo
   nodeFlags: string[]
 }
@@ -101,6 +104,7 @@ interface Broker {
   pid: number
   port: number
   tlsPort?: number
+  wsPort?: number
   rss(): number
   cpu(): number
   stop(): Promise<void>
@@ -121,7 +125,7 @@ function selfSigned(): {cert: string; key: string} {
   return tlsFiles
 }
 
-async function startBroker(spec: MeasureSpec, maxConnections: number, withTls = false): Promise<Broker> {
+async function startBroker(spec: MeasureSpec, maxConnections: number, withTls = false, withWs = false): Promise<Broker> {
   const entry = spec.entry ?? ourBrokerEntry()
   if (!entry) throw new MeasureError('our broker runtime is missing (no dist/src/broker/main.js); run `npm run build`')
   const nodeArgs = entry.args.filter((a) => !isMemoryFlag(a))
@@ -139,6 +143,11 @@ async function startBroker(spec: MeasureSpec, maxConnections: number, withTls = 
     tlsPort = await freePort()
     args.push('--tls-cert', t.cert, '--tls-key', t.key, '--tls-host', '127.0.0.1', '--tls-port', String(tlsPort))
   }
+  let wsPort: number | undefined
+  if (withWs) {
+    wsPort = await freePort()
+    args.push('--ws-port', String(wsPort))
+  }
   const child = spawn(entry.cmd, args, {stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)))
@@ -155,12 +164,13 @@ async function startBroker(spec: MeasureSpec, maxConnections: number, withTls = 
   try {
     await waitForPort(port, 30_000, child)
     if (tlsPort) await waitForPort(tlsPort, 10_000, child)
+    if (wsPort) await waitForPort(wsPort, 10_000, child)
   } catch (error) {
     await stop()
     throw new MeasureError(`the broker did not start: ${(error as Error).message}${stderr ? `\n${stderr.trim()}` : ''}`)
   }
   const pid = child.pid!
-  return {pid, port, tlsPort, rss: () => rssBytes(pid) ?? 0, cpu: () => cpuMillis(pid) ?? 0, stop}
+  return {pid, port, tlsPort, wsPort, rss: () => rssBytes(pid) ?? 0, cpu: () => cpuMillis(pid) ?? 0, stop}
 }
 
 async function withBroker<T>(spec: MeasureSpec, maxConnections: number, fn: (b: Broker) => Promise<T>, withTls = false): Promise<T> {
@@ -187,8 +197,12 @@ function checkAborted(spec: MeasureSpec): void {
   if (spec.signal?.aborted) throw new MeasureError('stopped: the time limit was reached')
 }
 
-/** Memory of N connections with `subs` subscriptions each, in one storm, on a fresh broker. */
-async function storm(spec: MeasureSpec, subs: number, useTls = false) {
+/**
+ * Memory of N connections with `subs` subscriptions each, in one storm, on a fresh broker; with
+ * `thenSubscribe` > 0 the same connections then subscribe to that many filters each, settled (the
+ * per-subscription figure from one broker: two brokers differ by more than the subscriptions cost).
+ */
+async function storm(spec: MeasureSpec, subs: number, useTls = false, thenSubscribe = 0) {
   return withBroker(
     spec,
     spec.connections + 100,
@@ -206,7 +220,12 @@ async function storm(spec: MeasureSpec, subs: number, useTls = false) {
         const rssAfterStormBytes = b.rss()
         const rssIdleBytes = await settled(b, spec)
         if (held.closedByBroker() > 0) throw new MeasureError(`the broker closed ${held.closedByBroker()} of ${count} idle connections`)
-        return {count, baselineRssBytes, rssAfterStormBytes, rssIdleBytes, cpuMillis: cpu}
+        let rssSubscribedBytes = rssIdleBytes
+        if (thenSubscribe > 0) {
+          await subscribeHeld(held, thenSubscribe, 'late', spec.qos)
+          rssSubscribedBytes = await settled(b, spec)
+        }
+        return {count, baselineRssBytes, rssAfterStormBytes, rssIdleBytes, rssSubscribedBytes, cpuMillis: cpu}
       } finally {
         await held.close()
       }
@@ -279,13 +298,39 @@ async function broadcastStep(spec: MeasureSpec) {
   })
 }
 
+/** WebSocket connections (no subscription) on a fresh broker with a WebSocket listener; MeasureError when it has none. */
+async function wsStep(spec: MeasureSpec): Promise<NonNullable<Measurement['ws']>> {
+  let b: Broker
+  try {
+    b = await startBroker(spec, spec.tlsConnections + 100, false, true)
+  } catch (error) {
+    throw new MeasureError(`this runtime has no WebSocket listener to measure (${(error as Error).message.split('\n').find((l) => /ws-port|websocket|ERROR/i.test(l)) ?? 'it did not start with --ws-port'})`)
+  }
+  try {
+    const warm = await holdWs({host: '127.0.0.1', port: b.wsPort!, count: 1, subs: 0, prefix: 'wswarm'}).catch((error: Error) => {
+      throw new MeasureError(`the WebSocket listener did not answer MQTT: ${error.message}`)
+    })
+    await warm.close()
+    const baselineRssBytes = await settled(b, spec)
+    const held = await holdWs({host: '127.0.0.1', port: b.wsPort!, count: spec.tlsConnections, subs: 0, prefix: 'ws', signal: spec.signal})
+    try {
+      const rssIdleBytes = await settled(b, spec)
+      return {count: held.count, rssIdleBytes, baselineRssBytes}
+    } finally {
+      await held.close()
+    }
+  } finally {
+    await b.stop()
+  }
+}
+
 /** Runs every step of `spec`; `log` gets one line as each starts. */
 export async function measure(spec: MeasureSpec): Promise<Measurement> {
   if (platform() !== 'linux') throw new MeasureError(`measuring needs Linux (/proc); this is ${platform()}`)
   const log = spec.log ?? (() => {})
   const n = spec.connections.toLocaleString('en-US')
   log(`memory: ${n} connections, no subscription…`)
-  const plain = await storm(spec, 0)
+  const plain = await storm(spec, 0, false, Math.max(1, spec.subsPerConnection))
   checkAborted(spec)
   const k = Math.max(1, spec.subsPerConnection)
   log(`memory: ${n} connections with ${k} subscription${k === 1 ? '' : 's'} each…`)
@@ -306,9 +351,24 @@ export async function measure(spec: MeasureSpec): Promise<Measurement> {
     const t = await storm(spec, 0, true)
     tlsResult = {count: t.count, rssAfterStormBytes: t.rssAfterStormBytes, rssIdleBytes: t.rssIdleBytes, baselineRssBytes: t.baselineRssBytes, cpuMillis: t.cpuMillis}
   }
+  let ws: Measurement['ws'] = null
+  let wsSkipped: string | undefined
+  if (spec.tlsConnections > 0) {
+    checkAborted(spec)
+    log(`memory: ${spec.tlsConnections.toLocaleString('en-US')} WebSocket connections…`)
+    try {
+      ws = await wsStep(spec)
+    } catch (error) {
+      if (!(error instanceof MeasureError)) throw error
+      wsSkipped = error.message
+      log(`  WebSocket not measured: ${error.message}`)
+    }
+  }
   return {
+    ws,
+    wsSkipped,
     baselineRssBytes: plain.baselineRssBytes,
-    connections: {count: plain.count, rssAfterStormBytes: plain.rssAfterStormBytes, rssIdleBytes: plain.rssIdleBytes, cpuMillis: plain.cpuMillis},
+    connections: {count: plain.count, rssAfterStormBytes: plain.rssAfterStormBytes, rssIdleBytes: plain.rssIdleBytes, cpuMillis: plain.cpuMillis, subsAfter: Math.max(1, spec.subsPerConnection), rssSubscribedBytes: plain.rssSubscribedBytes},
     subscribed: {count: subscribed.count, subsPerConnection: k, rssAfterStormBytes: subscribed.rssAfterStormBytes, rssIdleBytes: subscribed.rssIdleBytes, baselineRssBytes: subscribed.baselineRssBytes},
     ...st,
     cpu,

@@ -127,11 +127,14 @@ export function comparisons(profile: RuntimeProfile, spec: VerifyResult['spec'],
     compare(`CPU ${fmt(Math.round(m.cpu.inOnlyRate))} msg/s in`, '%', (m.cpu.inOnlyRate * f.cpuMicrosPerMessageIn) / 1e4, m.cpu.inOnlyPercent),
     compare(`CPU ${fmt(Math.round(m.cpu.pairsRate))} msg/s in + out`, '%', (m.cpu.pairsRate * (f.cpuMicrosPerMessageIn + f.cpuMicrosPerDeliveryOut)) / 1e4, m.cpu.pairsPercent),
     compare(`CPU ${fmt(n)} connects`, 'ms', (n * f.cpuMicrosPerConnect) / 1000, m.connections.cpuMillis),
-    compare(`broadcast to ${fmt(m.broadcast.subscribers)}`, 'ms', (m.broadcast.subscribers * f.broadcastMicrosPerSubscriber) / 1000, m.broadcast.p50Ms),
+    compare(`broadcast to ${fmt(m.broadcast.subscribers)}, CPU`, 'ms', (m.broadcast.subscribers * f.broadcastMicrosPerSubscriber) / 1000, (m.broadcast.cpuMillis * m.broadcast.subscribers) / Math.max(1, m.broadcast.deliveries)),
   )
   if (m.tls && f.bytesPerTlsConnectionExtra !== null) {
     const t = m.tls
     out.push(compare(`RSS ${fmt(t.count)} TLS conns, settled`, 'bytes', t.baselineRssBytes + t.count * (f.bytesPerConnectionIdle + f.bytesPerTlsConnectionExtra), t.rssIdleBytes))
+  }
+  if (m.ws && f.bytesPerWebSocketConnectionExtra !== null) {
+    out.push(compare(`RSS ${fmt(m.ws.count)} WebSocket conns`, 'bytes', m.ws.baselineRssBytes + m.ws.count * (f.bytesPerConnectionIdle + f.bytesPerWebSocketConnectionExtra), m.ws.rssIdleBytes))
   }
   return out
 }

@@ -39,13 +39,14 @@ describe('plan --verify: scaling the plan to this host', () => {
     const spec = verifySpec(plan({devices: 1_000}), verifyScale(plan({devices: 1_000})))
     const m = {
       baselineRssBytes: f.baselineRssBytes * 1.3,
-      connections: {count: 1_000, rssAfterStormBytes: f.baselineRssBytes + 1_000 * f.bytesPerConnectionStorm, rssIdleBytes: f.baselineRssBytes + 1_000 * f.bytesPerConnectionIdle * 0.8, cpuMillis: 0},
+      connections: {count: 1_000, rssAfterStormBytes: f.baselineRssBytes + 1_000 * f.bytesPerConnectionStorm, rssIdleBytes: f.baselineRssBytes + 1_000 * f.bytesPerConnectionIdle * 0.8, cpuMillis: 0, subsAfter: 1, rssSubscribedBytes: 1},
       subscribed: {count: 1_000, subsPerConnection: 1, rssAfterStormBytes: 1, rssIdleBytes: 1, baselineRssBytes: 1},
       retained: {count: 0, payloadBytes: 256, rssGrowthBytes: 0},
       queued: {count: 1, payloadBytes: 256, rssGrowthBytes: 256 + f.bytesPerQueuedMessage},
       cpu: {rate: 1, payloadBytes: 256, qos: 1 as const, inOnlyPercent: 1, inOnlyRate: 1e4 / f.cpuMicrosPerMessageIn, pairsPercent: 1, pairsRate: 1},
       broadcast: {subscribers: 1_000, p50Ms: 1, cpuMillis: 1, deliveries: 1},
       tls: null,
+      ws: null,
       host: {name: 'h', cpu: 'c', cores: 1, memoryBytes: 1, os: 'linux', node: 'v20'},
       nodeFlags: [],
     }
