@@ -6,7 +6,7 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {COMMANDS_DOC, CONFIGURATION_DOC, commandsDoc, configurationDoc, ROOT} from '../../scripts/docs.js'
+import {COMMANDS_DOC, CONFIGURATION_DOC, commandsDoc, configurationDoc, OPERATIONS_DOC, operationsDoc, ROOT} from '../../scripts/docs.js'
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
 const stale = (path: string) => `${path} is stale: run npm run docs (and commit the result)`
@@ -38,6 +38,11 @@ describe('generated pages', () => {
   it(`${CONFIGURATION_DOC} lists every configuration key with its default as the schema has it now`, () => {
     const current = read(CONFIGURATION_DOC)
     expect(current === configurationDoc(current), stale(CONFIGURATION_DOC)).toBe(true)
+  })
+
+  it(`${OPERATIONS_DOC} lists every $SYS topic and Prometheus metric the broker serves now`, () => {
+    const current = read(OPERATIONS_DOC)
+    expect(current === operationsDoc(current), stale(OPERATIONS_DOC)).toBe(true)
   })
 })
 
