@@ -127,6 +127,17 @@ export function handleConnect(ctx: BrokerContext, conn: Connection, packet: ICon
     props,
   }
 
+  // Before any authentication work: the per-address connection rate and the memory ceiling.
+  if (!ctx.limits.connectRate.take(conn.socket.remoteAddress ?? '')) {
+    ctx.stats.connectionsRateLimited++
+    return conn.refuse(version, RC.CONNECTION_RATE_EXCEEDED, `limits.connectRatePerAddress reached for ${conn.socket.remoteAddress}`)
+  }
+  if (ctx.limits.overloaded) {
+    ctx.limits.reached()
+    ctx.stats.connectionsRefused++
+    return conn.refuse(version, RC.QUOTA_EXCEEDED, 'memory past limits.maxMemory: not accepting connections now')
+  }
+
   const credentials: ConnectCredentials = {
     clientId,
     username: packet.username,
@@ -185,6 +196,12 @@ function accept(ctx: BrokerContext, conn: Connection, req: ConnectRequest, outco
     stats.authFailures++
     return conn.refuse(version, RC.NOT_AUTHORIZED, `take-over of client id ${clientId} not authorized`)
   }
+  // limits.maxSessions: a client that has no session needs room for one (an existing one may resume).
+  if (store.sessionCount >= config.limits.maxSessions && store.getSession(clientId) === undefined) {
+    ctx.limits.reached()
+    stats.connectionsRefused++
+    return conn.refuse(version, RC.QUOTA_EXCEEDED, `limits.maxSessions (${config.limits.maxSessions}) reached`)
+  }
   // A session that outlives the connection needs the disk: refused while the store cannot write.
   if (expiry > 0 && store.degraded) {
     stats.storeRefusals++
@@ -204,8 +221,10 @@ function accept(ctx: BrokerContext, conn: Connection, req: ConnectRequest, outco
   conn.will = req.will
   conn.keepAliveMs = req.keepAlive * 1500
   const props = req.props
+  // In flight towards the client: its receive maximum, at most ours (3.1.1 clients have none).
+  conn.sendMax = config.limits.receiveMaximum
   if (version === 5) {
-    if (props?.receiveMaximum !== undefined) conn.sendMax = props.receiveMaximum
+    if (props?.receiveMaximum !== undefined) conn.sendMax = Math.min(props.receiveMaximum, config.limits.receiveMaximum)
     if (props?.maximumPacketSize !== undefined) conn.maxOut = props.maximumPacketSize
     if (props?.topicAliasMaximum !== undefined) conn.aliasMaxOut = props.topicAliasMaximum
   }
