@@ -53,8 +53,9 @@ import {
 import {fsyncDir, moveAside, nodeFs, scanFile, type StoreFs, stampOf, writeAll} from './files.js'
 import type {SessionRecord, Store} from './store.js'
 import {readSubscriptionsFile, SubscriptionsFile} from './subscriptions-file.js'
+import type {StoreFigures, SyncMode} from './figures.js'
 
-export type SyncMode = 'always' | 'interval'
+export type {StoreFigures, SyncMode} from './figures.js'
 
 export interface DurableStoreOptions {
   /** The data directory: the store lives in <dir>/store, the readable view in <dir>/subscriptions.json. */
@@ -74,28 +75,6 @@ export interface DurableStoreOptions {
   clock?: Clock
 }
 
-/** What stats, $SYS, Prometheus and `mqttctl status` show about the store. */
-export interface StoreFigures {
-  kind: 'memory' | 'durable'
-  sync?: SyncMode
-  /** Bytes of the store's files. */
-  bytesOnDisk: number
-  /** Sessions kept on disk (expiry > 0). */
-  persistentSessions: number
-  /** Messages queued or in flight in those sessions. */
-  storedMessages: number
-  retained: number
-  fsyncs: number
-  /** fdatasync latency over the last 1,024 calls, ms. */
-  fsyncP50Ms: number
-  fsyncP99Ms: number
-  /** Batches written (each one write; one fsync in sync "always"). */
-  batches: number
-  degraded: boolean
-  /** Degraded episodes since start. */
-  degradedEpisodes: number
-  compactions: number
-}
 
 interface JournalFile {
   path: string

@@ -4,7 +4,7 @@
  * `mqttctl status` all read this one object.
  */
 import {systemClock} from '../clock.js'
-import type {StoreFigures} from '../persistence/durable.js'
+import type {StoreFigures} from '../persistence/figures.js'
 
 export class BrokerStats {
   /** clock.now() when the broker started listening. */
