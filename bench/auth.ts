@@ -87,6 +87,7 @@ function login(port: number, i: number): Promise<number> {
     })
     s.on('data', (d) => parser.parse(d))
     s.on('error', reject)
+    s.on('close', () => resolve(-1)) // closed without CONNACK (e.g. not answered within connectTimeout)
     s.on('connect', () => s.write(mqttPacket.generate({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: `bench-${i}`, username: `user${i % USERS}`, password: Buffer.from(`pw-${i % USERS}`)})))
   })
 }
@@ -99,7 +100,8 @@ async function storm(port: number, n: number, concurrency: number): Promise<{rat
     Array.from({length: concurrency}, async () => {
       while (next < n) {
         const i = next++
-        if ((await login(port, i)) !== 0) refused++
+        const code = await login(port, i)
+        if (code !== 0) refused++
       }
     }),
   )
@@ -127,7 +129,7 @@ async function connectRate(n: number, concurrency: number): Promise<void> {
         const waves: string[] = []
         for (let w = 1; w <= 3; w++) {
           const r = await storm(b.port, n, concurrency)
-          waves.push(`wave ${w}: ${Math.round(r.rate)}/s${r.refused ? ` (${r.refused} refused!)` : ''}`)
+          waves.push(`wave ${w}: ${Math.round(r.rate)}/s${r.refused ? ` (${r.refused} not accepted)` : ''}`)
         }
         console.log(`  round ${round} ${name}: ${waves.join(', ')}`)
         await b.stop()

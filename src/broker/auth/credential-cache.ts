@@ -23,7 +23,8 @@ export class CredentialCache {
     return this.#entries.size
   }
 
-  #keyOf(username: string, password: Buffer): string {
+  /** The HMAC key of a login (also used to merge concurrent checks of the same login). */
+  keyOf(username: string, password: Buffer): string {
     const len = Buffer.allocUnsafe(4)
     len.writeUInt32BE(Buffer.byteLength(username, 'utf8'))
     return createHmac('sha256', this.#key).update(len).update(username, 'utf8').update(password).digest('base64')
@@ -32,7 +33,7 @@ export class CredentialCache {
   /** true when this user and password were verified against `currentHash` (the file's hash now). */
   has(username: string, password: Buffer, currentHash: string): boolean {
     if (this.capacity === 0) return false
-    const key = this.#keyOf(username, password)
+    const key = this.keyOf(username, password)
     const e = this.#entries.get(key)
     if (e === undefined) return false
     if (e.username !== username || e.hash !== currentHash) {
@@ -47,7 +48,7 @@ export class CredentialCache {
 
   add(username: string, password: Buffer, hash: string): void {
     if (this.capacity === 0) return
-    const key = this.#keyOf(username, password)
+    const key = this.keyOf(username, password)
     this.#entries.delete(key)
     if (this.#entries.size >= this.capacity) this.#entries.delete(this.#entries.keys().next().value!)
     this.#entries.set(key, {username, hash})

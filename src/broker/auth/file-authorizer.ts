@@ -93,6 +93,8 @@ export class FileAuthorizer implements Authorizer {
   #gen = 0
   readonly #clientAcls = new WeakMap<Identity, {gen: number; acl: ClientAcl}>()
   #verifying = 0
+  /** Checks running, by login (HMAC key and stored hash). */
+  readonly #pending = new Map<string, Promise<boolean | 'busy'>>()
   readonly #queue: Array<() => void> = []
   readonly #maxVerifying: number
   readonly #maxQueued: number
@@ -174,7 +176,7 @@ export class FileAuthorizer implements Authorizer {
       // Re-read: a reload may have happened while we waited.
       const entry = (this.#users ?? users).get(username)
       if (entry !== undefined && this.#cache.has(username, password, entry.text)) return {ok: true, identity: {clientId: c.clientId, username}}
-      const good = await this.#withThread(() => (entry === undefined ? dummyVerify(typicalIterations(this.#users ?? users)).then(() => false) : verifyPassword(entry.hash, password)))
+      const good = entry === undefined ? await this.#withThread(() => dummyVerify(typicalIterations(this.#users ?? users)).then(() => false)) : await this.#verifyOnce(username, password, entry)
       if (good === 'busy') return {ok: false, reasonCode: RC_SERVER_BUSY}
       if (good) {
         this.#cache.add(username, password, entry!.text)
@@ -185,6 +187,20 @@ export class FileAuthorizer implements Authorizer {
     } finally {
       if ('release' in admission) admission.release()
     }
+  }
+
+  /**
+   * One hash per distinct login at a time: a fleet sharing credentials that reconnects at once waits
+   * for the first check instead of hashing once per connection.
+   */
+  #verifyOnce(username: string, password: Buffer, entry: PasswordEntry): Promise<boolean | 'busy'> {
+    const key = `${this.#cache.keyOf(username, password)}|${entry.text}`
+    let pending = this.#pending.get(key)
+    if (pending === undefined) {
+      pending = this.#withThread(() => verifyPassword(entry.hash, password)).finally(() => this.#pending.delete(key))
+      this.#pending.set(key, pending)
+    }
+    return pending
   }
 
   /** Runs a password check when a thread is free; 'busy' when too many wait. */
