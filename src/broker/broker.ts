@@ -96,7 +96,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
     this.maxQueuedBytes = config.limits.maxQueuedBytes
     stats.maxConnections = config.maxConnections
     const logDebug = (message: () => string): void => this.logDebug(message)
-    const subscriptions = (this.subscriptions = new Subscriptions({store, stats, matchCacheSize: config.limits.matchCacheSize}))
+    const subscriptions = (this.subscriptions = new Subscriptions({store, stats, matchCacheSize: config.limits.matchCacheSize, matchCacheBytes: config.limits.matchCacheBytes}))
     const clients = (this.clients = new Clients({stats, clock, logger, maxConnections: config.maxConnections}))
     const limits = (this.limits = new Limits(config.limits, {stats, store, clock, logger}))
     const outbound = (this.outbound = new Outbound({limits: config.limits, overload: limits.overload, stats, store, clock, clients, authorizer}))

@@ -13,6 +13,8 @@ export interface SubscriptionsDeps {
   readonly stats: BrokerStats
   /** Max topics in the match cache (limits.matchCacheSize); 0 disables it. */
   readonly matchCacheSize: number
+  /** Estimated bytes the match cache may hold (limits.matchCacheBytes). */
+  readonly matchCacheBytes?: number
 }
 
 /** Told when a (client, filter) subscription appears or goes (a cluster node turns that into NATS interest). */
@@ -30,7 +32,7 @@ export class Subscriptions {
 
   constructor(deps: SubscriptionsDeps) {
     this.#store = deps.store
-    this.index = new SubscriptionIndex({cacheSize: deps.matchCacheSize, stats: deps.stats})
+    this.index = new SubscriptionIndex({cacheSize: deps.matchCacheSize, cacheBytes: deps.matchCacheBytes, stats: deps.stats})
   }
 
   /** (client, filter) subscriptions, shared ones included. */

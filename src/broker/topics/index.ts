@@ -17,6 +17,8 @@ export type {ClientMatch, MatchResult, SharedMatch, SubOptions} from './types.js
 export interface SubscriptionIndexOptions {
   /** Max topics in the match cache; 0 disables it. */
   cacheSize: number
+  /** Estimated bytes the match cache may hold (limits.matchCacheBytes); default no bound. */
+  cacheBytes?: number
   /** Wildcard (un)subscribes scan at most this many cached topics, above it they clear the cache. */
   cacheScanLimit?: number
   stats?: BrokerStats
@@ -36,7 +38,7 @@ export class SubscriptionIndex {
   #count = 0
 
   constructor(opts: SubscriptionIndexOptions) {
-    this.#cache = new MatchCache({maxEntries: opts.cacheSize, scanLimit: opts.cacheScanLimit})
+    this.#cache = new MatchCache({maxEntries: opts.cacheSize, scanLimit: opts.cacheScanLimit, maxBytes: opts.cacheBytes})
     this.#stats = opts.stats
     if (this.#stats) this.#stats.subscriptions = 0
   }

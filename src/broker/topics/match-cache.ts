@@ -24,6 +24,16 @@ export interface MatchCacheOptions {
   maxEntries: number
   /** Above this many entries a wildcard (un)subscribe clears the cache instead of scanning it. */
   scanLimit?: number
+  /** Estimated bytes (entryBytes) the cache may hold; past it the oldest entries go. Default: no bound. */
+  maxBytes?: number
+}
+
+/**
+ * Estimated bytes of one entry: the topic string (2 bytes a character, V8 may use 1), the Map entry,
+ * and the result's arrays (8 bytes a reference; a result is shared, so this over-counts, safely).
+ */
+export function entryBytes(topic: string, result: MatchResult): number {
+  return 2 * topic.length + 80 + 8 * (result.clients.length + result.shared.length)
 }
 
 export class MatchCache {
@@ -31,6 +41,8 @@ export class MatchCache {
   readonly #max: number
   readonly #batch: number
   readonly #scanLimit: number
+  readonly #maxBytes: number
+  #bytes = 0
   /** Entries dropped by invalidation, and whole-cache clears (for the benchmark and tests). */
   invalidated = 0
   clears = 0
@@ -39,6 +51,12 @@ export class MatchCache {
     this.#max = Math.max(0, Math.floor(opts.maxEntries))
     this.#batch = Math.max(1, Math.floor(this.#max / 64))
     this.#scanLimit = opts.scanLimit ?? DEFAULT_SCAN_LIMIT
+    this.#maxBytes = opts.maxBytes ?? Infinity
+  }
+
+  /** Estimated bytes held (entryBytes of every entry). */
+  get bytes(): number {
+    return this.#bytes
   }
 
   get size(): number {
@@ -52,14 +70,25 @@ export class MatchCache {
   set(topic: string, result: MatchResult): void {
     if (this.#max === 0) return
     const map = this.#map
+    const cost = entryBytes(topic, result)
+    if (cost > this.#maxBytes) return
     if (map.size >= this.#max) {
       let n = this.#batch
-      for (const key of map.keys()) {
+      for (const [key, r] of map) {
         map.delete(key)
+        this.#bytes -= entryBytes(key, r)
         if (--n === 0) break
       }
     }
+    while (this.#bytes + cost > this.#maxBytes && map.size > 0) {
+      const [key, r] = map.entries().next().value!
+      map.delete(key)
+      this.#bytes -= entryBytes(key, r)
+    }
+    const old = map.get(topic)
+    if (old !== undefined) this.#bytes -= entryBytes(topic, old)
     map.set(topic, result)
+    this.#bytes += cost
   }
 
   /** Drops every entry the (non-shared part of the) filter can match. */
@@ -67,18 +96,25 @@ export class MatchCache {
     const map = this.#map
     if (map.size === 0) return
     if (!hasWildcard(filter)) {
-      if (map.delete(filter)) this.invalidated++
+      const r = map.get(filter)
+      if (r !== undefined) {
+        map.delete(filter)
+        this.#bytes -= entryBytes(filter, r)
+        this.invalidated++
+      }
       return
     }
     if (map.size > this.#scanLimit) {
       this.invalidated += map.size
       this.clears++
       map.clear()
+      this.#bytes = 0
       return
     }
-    for (const topic of map.keys()) {
+    for (const [topic, r] of map) {
       if (topicMatchesFilter(filter, topic)) {
         map.delete(topic)
+        this.#bytes -= entryBytes(topic, r)
         this.invalidated++
       }
     }

@@ -61,3 +61,22 @@ describe('Overload', () => {
     expect(o.active).toBe(false)
   })
 })
+
+describe('MatchCache bytes (limits.matchCacheBytes)', () => {
+  it('evicts the oldest entries past its byte bound and keeps the count right through invalidation', async () => {
+    const {MatchCache, entryBytes} = await import('../../../src/broker/topics/match-cache.js')
+    const result = {clients: [], shared: []}
+    const one = entryBytes('t/000', result)
+    const cache = new MatchCache({maxEntries: 1000, maxBytes: one * 10})
+    for (let i = 0; i < 50; i++) cache.set(`t/${String(i).padStart(3, '0')}`, result)
+    expect(cache.size).toBe(10)
+    expect(cache.bytes).toBe(one * 10)
+    expect(cache.get('t/049')).toBe(result)
+    expect(cache.get('t/000')).toBeUndefined()
+    cache.invalidate('t/049')
+    expect(cache.bytes).toBe(one * 9)
+    cache.invalidate('t/+')
+    expect(cache.size).toBe(0)
+    expect(cache.bytes).toBe(0)
+  })
+})
