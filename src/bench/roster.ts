@@ -4,7 +4,7 @@
  */
 import {BenchClient, type ClientSink} from './client.js'
 import {expand, type BenchOptions} from './options.js'
-import type {Slice} from './runner.js'
+import type {Slice} from './types.js'
 
 export interface Roster {
   pubs: BenchClient[]

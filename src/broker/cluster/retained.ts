@@ -10,7 +10,7 @@
  */
 import {type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, type NatsConnection, StorageType} from 'nats'
 import type {Message} from '../message.js'
-import type {ClusterHost, ClusterStats} from './node.js'
+import type {ClusterHost, ClusterStats} from './host.js'
 import {SubjectMap} from './subjects.js'
 import {WireError, decodeMessage, encodeHeaders} from './wire.js'
 

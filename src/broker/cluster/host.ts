@@ -1,0 +1,52 @@
+/**
+ * What a cluster node needs from its broker (ClusterHost) and the figures it keeps (ClusterStats): a
+ * leaf module, so node.ts and the parts it owns (retained.ts) share the types without a cycle.
+ */
+import type {Clock} from '../clock.js'
+import type {Logger} from '../log.js'
+import type {Message} from '../message.js'
+import type {SessionHost} from './sessions.js'
+
+export interface ClusterHost {
+  readonly logger: Logger
+  readonly clock: Clock
+  /** Local delivery of a message from another node, non-shared subscribers only. */
+  deliverLocal(msg: Message): void
+  /** Local delivery of a message to one member of the local shared group `name` ("$share/g/f"); false when it has none online. */
+  deliverShared(msg: Message, name: string): boolean
+  /** A retained message from the cluster's stream: store it (empty payload: delete it). */
+  applyRetained(msg: Message): void
+  /** Sessions moving between nodes (./sessions.ts). */
+  readonly sessions: Omit<SessionHost, 'logger' | 'clock'>
+  /** Does this node hold the client (connected, or a session waiting for it)? */
+  holds(clientId: string): boolean
+  /** Client ids this node holds now (connected clients and stored sessions). */
+  held(): Iterable<string>
+}
+
+/** Cluster figures for $SYS, Prometheus and monitor. */
+export class ClusterStats {
+  connected = false
+  /** Messages handed to NATS. */
+  exported = 0
+  /** Messages received from other nodes and delivered here. */
+  imported = 0
+  /** Messages received through shared-subscription queue groups. */
+  importedShared = 0
+  /** Messages kept local because the link was down. */
+  localOnly = 0
+  /** Messages not handed to NATS because no other node wants their topic. */
+  notWanted = 0
+  /** Topics / filters too long to map to a NATS subject (served locally only). */
+  unmapped = 0
+  /** Malformed messages from NATS, dropped. */
+  malformed = 0
+  /** NATS subscriptions open now (plain + queue). */
+  natsSubscriptions = 0
+  /** Times the link went down since start. */
+  disconnects = 0
+  /** Retained messages written to / read from the stream. */
+  retainedOut = 0
+  retainedIn = 0
+  retainedErrors = 0
+}
