@@ -20,7 +20,7 @@
  * caller keeps such a message on the local node and says so.
  */
 import {createHash} from 'node:crypto'
-import {parseShared} from '../protocol/topics.js'
+import {parseShared, validateTopicName} from '../protocol/topics.js'
 
 /** Longest subject mapped by default, bytes: below nats-server's 4096-byte control line with room for the rest of HPUB. */
 export const DEFAULT_MAX_SUBJECT_BYTES = 3_584
@@ -151,7 +151,9 @@ export class SubjectMap {
   toTopic(subject: string): string | undefined {
     const hit = this.#back.get(subject)
     if (hit !== undefined) return hit
-    const topic = this.#decode(subject)
+    let topic = this.#decode(subject)
+    // A subject from the network must also be a valid MQTT topic name (no '+' or '#', levels, length).
+    if (topic !== undefined && validateTopicName(topic) !== undefined) topic = undefined
     if (topic !== undefined) {
       if (this.#back.size >= CACHE_MAX) this.#back = new Map()
       this.#back.set(subject, topic)

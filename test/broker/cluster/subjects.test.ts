@@ -70,6 +70,9 @@ describe('topic -> subject', () => {
     ['mqtt.tx.a'],
     ['other.t.a'],
     ['mqtt.t.a b'],
+    ['mqtt.t.a.+'], // a valid NATS subject, but not an MQTT topic name
+    ['mqtt.t.a#'],
+    [`mqtt.t.${Array.from({length: 129}, () => 'x').join('.')}`], // more levels than a topic may have
   ])('refuses %j', (subject) => {
     expect(map.toTopic(subject)).toBeUndefined()
   })
