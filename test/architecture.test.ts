@@ -4,12 +4,13 @@
  * proves the check can fail: the same rules over a small tree with a cycle and a forbidden import.
  */
 import {execFile} from 'node:child_process'
-import {cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 import {describe, expect, it} from 'vitest'
+import {ARCHITECTURE_DOC, renderArchitecture} from '../scripts/architecture.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CRUISE = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs')
@@ -52,4 +53,21 @@ describe('architecture', () => {
       rmSync(dir, {recursive: true, force: true})
     }
   }, 60_000)
+})
+
+describe('docs/architecture.md', () => {
+  const doc = readFileSync(join(ROOT, ARCHITECTURE_DOC), 'utf8')
+
+  it('its module map is the current tree (else: node --import tsx scripts/architecture.ts --write)', () => {
+    expect(doc, `${ARCHITECTURE_DOC} is stale: run node --import tsx scripts/architecture.ts --write`).toBe(renderArchitecture(doc))
+  })
+
+  it('its layout names every directory of src/, and every file path it mentions exists', () => {
+    for (const entry of readdirSync(join(ROOT, 'src'), {withFileTypes: true})) {
+      if (entry.isDirectory()) expect(doc, `src/${entry.name}/ is missing from the layout in ${ARCHITECTURE_DOC}`).toMatch(new RegExp(`\\b${entry.name}/`))
+    }
+    for (const [, path] of doc.matchAll(/`((?:src|test|scripts)\/[\w./-]+\.ts)`/g)) {
+      expect(() => readFileSync(join(ROOT, path)), `${ARCHITECTURE_DOC} mentions ${path}, which does not exist`).not.toThrow()
+    }
+  })
 })
