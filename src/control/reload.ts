@@ -88,7 +88,7 @@ interface ReloadLogger {
  * SIGHUP would end the process): a SIGHUP during start-up is logged and ignored; once attach()ed,
  * each SIGHUP reloads the broker and writes broker.reload.json for `mqttctl reload`.
  */
-export function reloadOnSighup(logger: ReloadLogger, files: BrokerFiles, install = true): {attach(broker: {reload(): {ok: boolean; lines: string[]}}): void; detach(): void} {
+export function reloadOnSighup(logger: ReloadLogger, files: BrokerFiles, install = true, report = true): {attach(broker: {reload(): {ok: boolean; lines: string[]}}): void; detach(): void} {
   let target: {reload(): {ok: boolean; lines: string[]}} | undefined
   let seq = 0
   const onHup = (): void => {
@@ -99,6 +99,7 @@ export function reloadOnSighup(logger: ReloadLogger, files: BrokerFiles, install
     logger.info('received SIGHUP: reloading the password file, ACL file and TLS certificates')
     const report = target.reload()
     seq++
+    if (!report) return // a --workers worker: the primary answers mqttctl reload
     try {
       writeReloadState(files, {seq, pid: process.pid, at: new Date().toISOString(), ok: report.ok, lines: report.lines})
     } catch (error) {

@@ -15,6 +15,7 @@ import {ConfigError, type LogLevel} from '../config/index.js'
 import {packageVersion} from '../paths.js'
 import {ControlError, describeListenError, EXIT, exitCodeOf} from './errors.js'
 import {BROKER_OPTIONS, loadBrokerConfig, PARENT_PIPE_ENV, parseBrokerOptions, type RawOptions} from './options.js'
+import cluster from 'node:cluster'
 import {reloadOnSighup} from './reload.js'
 import {acquirePidFile, brokerFiles, ensureDataDir, processStartTicks, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
 import {checkClusterConfig} from '../broker/cluster/config.js'
@@ -119,7 +120,7 @@ async function serve(
   // Handlers first: a SIGTERM (e.g. `mqttctl stop`) during start-up still means a graceful close.
   const stop = stopRequested(logger, files, options)
   // SIGHUP (mqttctl reload, or kill -HUP): reload auth files and TLS certificates, never stop.
-  const hup = reloadOnSighup(logger, files, options.handleSignals ?? true)
+  const hup = reloadOnSighup(logger, files, options.handleSignals ?? true, options.worker === undefined)
   // The durable store under the data directory unless persistence.mode is "none" (docs/durability.md).
   const store = storeFor(config, config.dataDir, logger)
   try {
@@ -227,6 +228,14 @@ async function primary(
   const version = packageVersion()
   logger.info(`mqttctl broker ${version} starting ${config.cluster.workers} workers: pid ${process.pid}, data directory ${files.dataDir}, configuration ${configFile ?? 'defaults'}`)
   const stop = stopRequested(logger, files, options)
+  // SIGHUP: each worker reloads its own files (and logs what it did); without this handler Node would end the primary.
+  reloadOnSighup(logger, files, options.handleSignals ?? true).attach({
+    reload: () => {
+      const workers = Object.values(cluster.workers ?? {})
+      for (const w of workers) w?.process.kill('SIGHUP')
+      return {ok: true, lines: [`SIGHUP passed on to ${workers.length} workers; each logs what it reloaded`]}
+    },
+  })
   return runPrimary({
     workers: config.cluster.workers,
     servers: config.cluster.servers,
