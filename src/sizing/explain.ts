@@ -146,6 +146,7 @@ function explainRuntime(p: Plan, add: Add): void {
   add('runtime.cpu.maxDeliveriesPerSecond', n(c.maxDeliveriesPerSecond), `${Math.round(CPU_PLAN_SHARE * 100)} % of one core / ~${f(micros)} µs per message`, fig('cpuMicrosPerMessageIn + cpuMicrosPerDeliveryOut'))
   add('runtime.cpu.reconnectStormSeconds', `${c.reconnectStormSeconds} s`, `live ${n(w.live)} × CPU per connect`, fig('cpuMicrosPerConnect'))
   add('runtime.broadcast.micros', `${n(r.broadcast.micros)} µs`, `${n(r.broadcast.subscribers)} subscribers × the wall time per subscriber of one broadcast`, fig('broadcastMicrosPerSubscriber'))
+  if (r.webSocketBytesPerConnection !== null) add('runtime.webSocketBytesPerConnection', b(r.webSocketBytesPerConnection), 'a WebSocket connection\'s RSS beyond a plain one (settled)', fig('bytesPerWebSocketConnectionExtra'))
   if (r.tlsBytesPerConnection !== null) add('runtime.tlsBytesPerConnection', b(r.tlsBytesPerConnection), 'a TLS connection\'s RSS beyond a plain one (settled)', fig('bytesPerTlsConnectionExtra'))
   if (p.cluster) {
     const cl = p.cluster

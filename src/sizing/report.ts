@@ -95,6 +95,7 @@ function runtimeSection(p: Plan, each: string): string[] {
       ['semi-space', `${r.heap.maxSemiSpaceMb} MB`, dim('runtime.maxSemiSpaceMb')],
       ['RAM', `${r.heap.ramGiB} GiB`, dim('heap limit + idle broker + 1 GiB for the OS')],
       ['TLS', tls, dim('if devices connect over TLS')],
+      ['WebSocket', r.webSocketBytesPerConnection === null ? 'not measured' : `+${b(r.webSocketBytesPerConnection)} per connection`, dim('over WebSocket')],
     ], ['l', 'r', 'l']),
     dim(wrap(`node ${r.heap.nodeFlags.join(' ')}: plan --write puts the settings in the configuration; start, the build launcher and the systemd unit pass them. Runtime profile: ${pr.kind === 'host' ? 'this host\'s' : 'shipped'}, measured ${pr.measuredAt.slice(0, 10)} on ${pr.host} (${pr.cores} cores), Node.js ${pr.node}.`, width, '  ')),
   ]

@@ -74,6 +74,8 @@ export interface RuntimeEstimate {
   heap: RuntimeHeap
   /** Extra bytes per connection if the devices connect over TLS (null: not in the profile). */
   tlsBytesPerConnection: number | null
+  /** Extra bytes per connection over WebSocket (null: not in the profile). */
+  webSocketBytesPerConnection: number | null
 }
 
 const round = Math.round
@@ -129,5 +131,6 @@ export function runtimeEstimate(p: RuntimeProfile, w: Workload): RuntimeEstimate
     broadcast: {subscribers: w.live, micros: round(w.live * p.figures.broadcastMicrosPerSubscriber)},
     heap: runtimeHeap(memory),
     tlsBytesPerConnection: p.figures.bytesPerTlsConnectionExtra,
+    webSocketBytesPerConnection: p.figures.bytesPerWebSocketConnectionExtra,
   }
 }
