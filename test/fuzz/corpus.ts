@@ -338,7 +338,7 @@ export function mutate(rng: Rng, frame: Buffer, version: Version, kind: Mutation
       // The topic / protocol name length sits at body[0]; otherwise any aligned-looking 2 bytes.
       const at = type === 1 || type === 3 ? 0 : rng.int(body.length - 1)
       const value = rng.pick([0, 1, body.length, body.length + 1, 0x7fff, 0xffff, rng.int(65536)])
-      body.writeUInt16BE(value, at)
+      body.writeUInt16BE(Math.min(value, 0xffff), at)
       return reframe(first, body)
     }
     case 'duplicate-property': {
