@@ -436,7 +436,12 @@ export class ClusterNode {
    */
   async claimSession(clientId: string): Promise<void> {
     if (!this.stats.connected || this.#mover === undefined) return
-    await this.#mover.claim(clientId)
+    try {
+      await this.#mover.claim(clientId)
+    } catch (error) {
+      // The CONNECT goes on with this node's own state rather than failing.
+      this.#host.logger.warn(`cluster: could not ask the other nodes about client ${JSON.stringify(clientId.slice(0, 200))}: ${(error as Error)?.message ?? error}`)
+    }
   }
 
   /** Session-move figures: moved away, adopted here, connections taken over from here, clients announced. */

@@ -141,7 +141,11 @@ export class SessionMover {
       host.logger.error(`cluster: internal error handing over ${JSON.stringify(clientId)}: ${(error as Error)?.stack ?? error}`)
     }
     this.drop(clientId)
-    this.#nc.publish(m.reply) // the end: an empty message
+    try {
+      this.#nc.publish(m.reply) // the end: an empty message
+    } catch {
+      // Closing: the asking node times out and goes on with its own state.
+    }
   }
 
   #send(reply: string, s: SessionRecord): void {
