@@ -155,7 +155,7 @@ export async function verifyPlan(p: Plan, used: RuntimeProfile, o: VerifyOptions
   log(`verify: the ${p.tier} tier's configuration with ${brokerNodeFlags(heap).join(' ')}, on 127.0.0.1; ${scale.connections.toLocaleString('en-US')} connections (${scale.why}); at most ${Math.round(limit / 1000)} s`)
   let m: Measurement
   try {
-    m = await measure({...spec, nodeFlags: brokerNodeFlags(heap), configFile: config.path, entry: o.entry, signal, log: (line) => log(`[${++step}/6 ${elapsed()}] ${line}`)})
+    m = await measure({...spec, nodeFlags: brokerNodeFlags(heap), configFile: config.path, entry: o.entry, signal, log: (line) => log(`[${++step}/7 ${elapsed()}] ${line}`)})
   } finally {
     config.remove()
   }

@@ -66,7 +66,7 @@ function memorySection(p: Plan, each: string): string[] {
   ]
   return [
     ...section(`Memory${each}`, rows, ['l', 'r', 'r']),
-    dim(wrap(`guide: ${n(m.liveConnections)} × ${b(m.bytesPerConnection)} per connection, the ${p.tier} tier's queues and fixed overhead; runtime: ${n(r.connections.count)} × ${b(r.connections.bytesEachStorm)} per connection${r.subscriptions.count > 0 ? ` + ${n(r.subscriptions.count)} × ${b(r.subscriptions.bytesEachStorm)} per subscription` : ''} + the idle broker, from the runtime profile (--explain for each formula)`, width, '  ')),
+    dim(wrap(`guide: ${n(m.liveConnections)} × ${b(m.bytesPerConnection)} per connection, the ${p.tier} tier's queues and fixed overhead; runtime: ${n(r.connections.count)} × ${b(Math.max(r.connections.bytesEachIdle, r.connections.bytesEachStorm))} per connection${r.subscriptions.count > 0 ? ` + ${n(r.subscriptions.count)} × ${b(Math.max(r.subscriptions.bytesEachIdle, r.subscriptions.bytesEachStorm))} per subscription` : ''} + the idle broker, from the runtime profile (--explain for each formula)`, width, '  ')),
   ]
 }
 
