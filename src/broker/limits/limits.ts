@@ -37,7 +37,10 @@ export class Limits {
     this.#store = deps.store
     this.#clock = deps.clock
     this.#logger = deps.logger
-    this.overload = new Overload(limits.maxMemory, deps.clock, deps.logger)
+    this.overload = new Overload(limits.maxMemory, deps.clock, deps.logger, undefined, (active, episodes) => {
+      deps.stats.overloaded = active ? 1 : 0
+      deps.stats.overloadEpisodes = episodes
+    })
     this.connectRate = new ConnectRateLimit(limits.connectRatePerAddress, deps.clock)
   }
 
@@ -51,10 +54,7 @@ export class Limits {
 
   /** Memory is past limits.maxMemory (refuse new connections and QoS 1/2 with 0x97). */
   get overloaded(): boolean {
-    const active = this.overload.active
-    this.#stats.overloaded = active ? 1 : 0
-    this.#stats.overloadEpisodes = this.overload.episodes
-    return active
+    return this.overload.active
   }
 
   /**

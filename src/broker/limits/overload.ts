@@ -27,6 +27,8 @@ export class Overload {
     readonly logger: Logger,
     /** Resident memory in bytes (injectable for tests). */
     readonly rss: () => number = () => process.memoryUsage.rss(),
+    /** Called when an episode starts or ends (statistics). */
+    readonly onChange: (active: boolean, episodes: number) => void = () => {},
   ) {}
 
   start(): void {
@@ -46,9 +48,11 @@ export class Overload {
       this.active = true
       this.episodes++
       this.#since = this.clock.now()
+      this.onChange(true, this.episodes)
       this.logger.warn(`Memory ${mb(rss)} reached limits.maxMemory ${mb(this.maxMemory)}: refusing new connections and QoS 1/2 (0x97), shedding QoS 0 to slow consumers`)
     } else if (this.active && rss < this.maxMemory * RECOVER) {
       this.active = false
+      this.onChange(false, this.episodes)
       this.logger.warn(`Memory ${mb(rss)} back under ${Math.round(RECOVER * 100)} % of limits.maxMemory after ${Math.round((this.clock.now() - this.#since) / 1000)} s: accepting again`)
     }
   }

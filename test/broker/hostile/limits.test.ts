@@ -142,6 +142,25 @@ describe('hostile limits', () => {
     expect(h.broker.stats.pendingConnects).toBeLessThanOrEqual(1000)
   }, 60_000)
 
+  it('past limits.maxMemory: new connections and QoS 1 refused with 0x97, counted, logged once; QoS 0 still flows', async () => {
+    const clock = new ManualClock()
+    const h = await hostileBroker({limits: {maxMemory: 1}}, {clock}) // any process is above 1 byte
+    const sub = await subscribed(h.port, 5, 'm')
+    const pub = await connected(h.port, 5)
+    clock.advance(1000) // the memory sample
+    const late = await RawClient.open(h.port, {version: 5})
+    expect(codeOf(await late.connect())).toBe(0x97)
+    pub.sendPacket({cmd: 'publish', topic: 'm', payload: Buffer.from('q1'), qos: 1, messageId: 1, retain: false, dup: false})
+    expect(codeOf(await pub.next('puback'))).toBe(0x97)
+    pub.sendPacket({cmd: 'publish', topic: 'm', payload: Buffer.from('q0'), qos: 0, retain: false, dup: false})
+    await waitFor(() => publishes(sub).length === 1, 5000, 'the QoS 0 message')
+    expect(publishes(sub)[0].payload.toString()).toBe('q0')
+    clock.advance(5000)
+    expect(h.broker.stats.overloadEpisodes).toBe(1)
+    expect(h.broker.stats.limitsReached).toBeGreaterThanOrEqual(2)
+    expect(h.lines.filter((l) => l.includes('limits.maxMemory')).length).toBe(1)
+  })
+
   it('a reconnect storm from one address is rate limited (0x9F); other addresses and connected clients are not', async () => {
     const clock = new ManualClock()
     const h = await hostileBroker({limits: {connectRatePerAddress: 10}}, {clock})
