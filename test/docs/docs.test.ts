@@ -6,7 +6,7 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {COMMANDS_DOC, CONFIGURATION_DOC, commandsDoc, configurationDoc, OPERATIONS_DOC, operationsDoc, ROOT} from '../../scripts/docs.js'
+import {anchor, COMMANDS_DOC, CONFIGURATION_DOC, commandsDoc, configurationDoc, OPERATIONS_DOC, operationsDoc, ROOT} from '../../scripts/docs.js'
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
 const stale = (path: string) => `${path} is stale: run npm run docs (and commit the result)`
@@ -55,6 +55,21 @@ describe('links', () => {
     expect(unlisted, `add a line for each of these to docs/README.md: ${unlisted.join(', ')}`).toEqual([])
     const missing = [...linked].filter((l) => l.endsWith('.md') && !existsSync(join(ROOT, 'docs', l)))
     expect(missing, `docs/README.md links pages that do not exist: ${missing.join(', ')}`).toEqual([])
+  })
+
+  it('every #anchor of a link within README.md and docs/*.md names a heading of its page', () => {
+    const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+    const headings = (file: string) => new Set(read(file).replace(/```[\s\S]*?```/g, '').split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => anchor(l.replace(/^#+ /, ''))))
+    const broken: string[] = []
+    for (const f of files) {
+      for (const m of read(f).replace(/```[\s\S]*?```/g, '').matchAll(/\]\(([^)\s]*#[^)\s]+)\)/g)) {
+        const [path, hash] = m[1].split('#')
+        if (/^[a-z]+:/i.test(path)) continue
+        const target = path ? join(dirname(f), path) : f
+        if (target.endsWith('.md') && existsSync(join(ROOT, target)) && !headings(target).has(`#${hash}`)) broken.push(`${f}: ${m[1]}`)
+      }
+    }
+    expect(broken).toEqual([])
   })
 
   it('every relative link in README.md and docs/*.md leads to a file', () => {
