@@ -174,7 +174,16 @@ for (const name of names) {
   } else if (name === 'workers-1' || name === 'workers-2') {
     const w = await startWorkers(name === 'workers-1' ? 1 : 2)
     const run = await pairs(w.port, w.port, name)
-    report(name, await measure(run, {'all processes': w.pids()}))
+    const pids = w.pids()
+    const comm = (pid: number): string => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+      } catch {
+        return '?'
+      }
+    }
+    // Every process of the run, and the sum.
+    report(name, await measure(run, {all: pids, ...Object.fromEntries(pids.map((p, i) => [i === 0 ? 'primary' : `${comm(p)}#${i}`, p]))}))
     run.stop()
     await w.stop()
   } else throw new Error(`unknown scenario ${name}`)
