@@ -99,7 +99,7 @@ function configFrom(input: BuildInput, tier: Tier | undefined, devices?: number)
 }
 
 /** Top-level names of a layout `mqttctl build` writes (src/build/layout.ts). */
-const LAYOUT_ENTRIES = new Set(['README.md', 'SHA256SUMS', 'manifest.json', 'bin', 'etc', 'scripts', 'systemd'])
+const LAYOUT_ENTRIES = new Set(['README.md', 'SHA256SUMS', 'manifest.json', 'bin', 'etc', 'scripts', 'systemd', 'monitoring'])
 
 /**
  * Why --force must not replace this existing --out, or undefined when it may: only an empty
