@@ -100,6 +100,8 @@ export class FileAuthorizer implements Authorizer {
   readonly #maxQueued: number
   /** Logins this authorizer refused (bad credentials, anonymous). */
   failedLogins = 0
+  /** Password hashes computed (cache misses; concurrent checks of one login count once). */
+  hashesComputed = 0
   #logWindow = 0
   #logCount = 0
   #logSuppressed = 0
@@ -197,7 +199,10 @@ export class FileAuthorizer implements Authorizer {
     const key = `${this.#cache.keyOf(username, password)}|${entry.text}`
     let pending = this.#pending.get(key)
     if (pending === undefined) {
-      pending = this.#withThread(() => verifyPassword(entry.hash, password)).finally(() => this.#pending.delete(key))
+      pending = this.#withThread(() => {
+        this.hashesComputed++
+        return verifyPassword(entry.hash, password)
+      }).finally(() => this.#pending.delete(key))
       this.#pending.set(key, pending)
     }
     return pending

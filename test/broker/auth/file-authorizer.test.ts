@@ -88,6 +88,17 @@ describe('FileAuthorizer: authentication', () => {
     expect(none.cachedLogins).toBe(0)
   })
 
+  it('concurrent logins with the same credentials share one hash; later ones hit the cache', async () => {
+    const a = new FileAuthorizer({passwordFile: pwFile})
+    const outcomes = await Promise.all(Array.from({length: 10}, (_, i) => settle(a.authenticate(creds('bob', 'b-pass', `10.0.1.${i}:1`)))))
+    for (const o of outcomes) expect(o).toMatchObject({ok: true, identity: {username: 'bob'}})
+    expect(a.hashesComputed).toBe(1)
+    expect(await settle(a.authenticate(creds('bob', 'b-pass')))).toMatchObject({ok: true})
+    expect(a.hashesComputed).toBe(1)
+    expect(await settle(a.authenticate(creds('bob', 'other')))).toEqual({ok: false, reasonCode: 0x86})
+    expect(a.hashesComputed).toBe(2)
+  })
+
   it('slows failed logins per source address: attempts wait their turn, one at a time', async () => {
     const clock = new ManualClock(1_000_000)
     const a = new FileAuthorizer({passwordFile: pwFile, clock, slowdown: {baseMs: 1000, maxMs: 8000}})
