@@ -24,7 +24,7 @@ import {systemClock} from '../clock.js'
 import {silentLogger} from '../log.js'
 import {BrokerStats} from '../stats/counters.js'
 import type {Delivery} from '../message.js'
-import type {MovedSession} from './sessions.js'
+import type {ClaimResult, MovedSession} from './sessions.js'
 import {checkClusterConfig} from './config.js'
 import {startClusterSys} from './sys.js'
 import {ExportAcks, withExportAcks} from './acks.js'
@@ -80,7 +80,7 @@ export class ClusterBroker implements Broker {
     const cluster = checkClusterConfig(config.cluster)
     let node: ClusterNode | undefined
     let local: Fanout | undefined
-    let claim: (clientId: string) => Promise<void> = async () => {}
+    let claim: (clientId: string, username?: string) => Promise<ClaimResult> = async () => 'ok'
     const acks = new ExportAcks({flush: () => node!.flushExports()})
     // The same defaults BrokerImpl would pick, made here so the authorizer can be wrapped.
     const stats = options.stats ?? new BrokerStats()
@@ -93,7 +93,7 @@ export class ClusterBroker implements Broker {
       clock,
       logger,
       store: withExportAcks(options.store ?? new MemoryStore(), acks),
-      authorizer: new ClusterAuthorizer(inner, (id) => claim(id), () => node?.connected ?? false),
+      authorizer: new ClusterAuthorizer(inner, (id, user) => claim(id, user), () => node?.connected ?? false),
       router: (fanout) => {
         local = fanout as Fanout
         return {route: (msg, source) => router.route(msg, source)}
@@ -115,6 +115,10 @@ export class ClusterBroker implements Broker {
           return true
         },
         getSession: (id) => this.impl.store.getSession(id),
+        mayTakeOver: (id, next) => {
+          const current = this.impl.clients.get(id)?.identity
+          return current === undefined || this.impl.authorizer.canTakeOver(next, current)
+        },
         release: (session) => this.impl.sessions.end(session, false),
         adopt: (moved) => this.#adopt(moved),
       },
@@ -126,7 +130,7 @@ export class ClusterBroker implements Broker {
       replicas: cluster.replicas,
     })
     const router = new ClusterRouter(local!, node, acks)
-    claim = (id) => node!.claimSession(id)
+    claim = (id, user) => node!.claimSession(id, user)
     impl.subscriptions.observer = {added: (f) => node.addFilter(f), removed: (f) => node.removeFilter(f)}
     this.impl = impl
     this.node = node
@@ -228,14 +232,14 @@ export class ClusterBroker implements Broker {
  */
 class ClusterAuthorizer implements Authorizer {
   readonly #inner: Authorizer
-  readonly #claim: (clientId: string) => Promise<void>
+  readonly #claim: (clientId: string, username?: string) => Promise<ClaimResult>
   readonly #up: () => boolean
 
   /** Present when the inner authorizer re-reads its files (SIGHUP): the broker finds them here. */
   readonly reload?: () => ReloadReport
   readonly describe?: () => string
 
-  constructor(inner: Authorizer, claim: (clientId: string) => Promise<void>, up: () => boolean) {
+  constructor(inner: Authorizer, claim: (clientId: string, username?: string) => Promise<ClaimResult>, up: () => boolean) {
     this.#inner = inner
     this.#claim = claim
     this.#up = up
@@ -252,8 +256,10 @@ class ClusterAuthorizer implements Authorizer {
   authenticate(c: ConnectCredentials): AuthOutcome | Promise<AuthOutcome> {
     const outcome = this.#inner.authenticate(c)
     if (c.clientId === '' || !this.#up()) return outcome
-    return Promise.resolve(outcome).then(async (o) => {
-      if (o.ok) await this.#claim(c.clientId)
+    return Promise.resolve(outcome).then(async (o): Promise<AuthOutcome> => {
+      if (!o.ok) return o
+      // The node holding the client may refuse the take-over (auth.takeOver: same user only).
+      if ((await this.#claim(c.clientId, o.identity.username)) === 'refused') return {ok: false, reasonCode: RC.NOT_AUTHORIZED}
       return o
     })
   }

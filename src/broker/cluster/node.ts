@@ -37,7 +37,7 @@ import {type ClusterHost, ClusterStats} from './host.js'
 
 export {type ClusterHost, ClusterStats} from './host.js'
 import {systemClock} from '../clock.js'
-import {type SessionHost, SessionMover} from './sessions.js'
+import {type ClaimResult, type SessionHost, SessionMover} from './sessions.js'
 import {SubjectMap} from './subjects.js'
 import {WireError, decodeMessage, encodeHeaders} from './wire.js'
 
@@ -434,13 +434,14 @@ export class ClusterNode {
    * A client is connecting here: take it over from whichever node holds it (closing its connection
    * there and moving its session here). Resolves at once while the link is down.
    */
-  async claimSession(clientId: string): Promise<void> {
-    if (!this.stats.connected || this.#mover === undefined) return
+  async claimSession(clientId: string, username?: string): Promise<ClaimResult> {
+    if (!this.stats.connected || this.#mover === undefined) return 'ok'
     try {
-      await this.#mover.claim(clientId)
+      return await this.#mover.claim(clientId, username)
     } catch (error) {
       // The CONNECT goes on with this node's own state rather than failing.
       this.#host.logger.warn(`cluster: could not ask the other nodes about client ${JSON.stringify(clientId.slice(0, 200))}: ${(error as Error)?.message ?? error}`)
+      return 'ok'
     }
   }
 

@@ -21,6 +21,7 @@ import type {Logger} from '../log.js'
 import type {Delivery} from '../message.js'
 import type {SessionRecord, WillRecord} from '../persistence/store.js'
 import type {SubOptions} from '../topics/types.js'
+import type {Identity} from '../auth/authorizer.js'
 import {decodeMessage, encodeHeaders} from './wire.js'
 
 export const TAKEOVER_TIMEOUT_MS = 2_000
@@ -28,6 +29,11 @@ export const TAKEOVER_TIMEOUT_MS = 2_000
 const MAX_MOVED_DELIVERIES = 1_000_000
 const H_TOPIC = 'Mqtt-Topic'
 const H_DELIVERY = 'Mqtt-Delivery'
+/** Set on the one answer of a holder that refuses the take-over (the authorizer's canTakeOver). */
+const H_REFUSED = 'Mqtt-Refused'
+
+/** What claim() found: go on, or refuse the CONNECT (take-over not authorized by the holder). */
+export type ClaimResult = 'ok' | 'refused'
 
 export interface MovedSession {
   clientId: string
@@ -45,6 +51,8 @@ export interface MovedSession {
 export interface SessionHost {
   readonly logger: Logger
   readonly clock: Clock
+  /** May a connection authenticated as `next` take over the client's live connection here (auth.takeOver)? */
+  mayTakeOver(clientId: string, next: Identity): boolean
   /** Closes the client's live connection here, if any (take-over). */
   disconnect(clientId: string): boolean
   /** The persistent session waiting here, if any. */
@@ -120,14 +128,24 @@ export class SessionMover {
 
   #answer(clientId: string, m: Msg): void {
     if (m.reply === undefined || m.reply === '') return
-    let asked: {clientId?: unknown}
+    let asked: {clientId?: unknown; username?: unknown}
     try {
-      asked = JSON.parse(Buffer.from(m.data).toString()) as {clientId?: unknown}
+      asked = JSON.parse(Buffer.from(m.data).toString()) as {clientId?: unknown; username?: unknown}
     } catch {
       return
     }
     if (asked.clientId !== clientId) return // a hash collision or a foreign message: not ours
     const host = this.#host
+    const next: Identity = typeof asked.username === 'string' ? {clientId, username: asked.username} : {clientId}
+    if (!host.mayTakeOver(clientId, next)) {
+      const h = natsHeaders()
+      h.set(H_REFUSED, '1')
+      try {
+        this.#nc.publish(m.reply, 'refused', {headers: h})
+        this.#nc.publish(m.reply)
+      } catch {}
+      return
+    }
     try {
       if (host.disconnect(clientId)) this.takeovers++
       const session = host.getSession(clientId)
@@ -180,8 +198,9 @@ export class SessionMover {
    * Before this node answers a CONNECT for `clientId`: takes the client over from any other node and
    * adopts its session. Resolves when done, when nobody holds it, or after TAKEOVER_TIMEOUT_MS.
    */
-  async claim(clientId: string): Promise<void> {
+  async claim(clientId: string, username?: string): Promise<ClaimResult> {
     const inbox = createInbox()
+    let refused = false
     const sub = this.#nc.subscribe(inbox)
     let header: Header | undefined
     const deliveries: Delivery[] = []
@@ -189,7 +208,7 @@ export class SessionMover {
     timer.unref()
     let timedOut = true
     try {
-      this.#nc.publish(this.subject(clientId), JSON.stringify({clientId, node: this.#nodeName}), {reply: inbox, headers: natsHeaders()})
+      this.#nc.publish(this.subject(clientId), JSON.stringify({clientId, node: this.#nodeName, username}), {reply: inbox, headers: natsHeaders()})
       for await (const m of sub) {
         if (m.headers?.code === 503) {
           timedOut = false
@@ -198,6 +217,10 @@ export class SessionMover {
         if (m.data.length === 0 && m.headers === undefined) {
           timedOut = false
           break
+        }
+        if (m.headers?.get(H_REFUSED) === '1') {
+          refused = true
+          continue
         }
         if (header === undefined) header = this.#parseHeader(clientId, m.data)
         else if (deliveries.length < Math.min(header.deliveries, MAX_MOVED_DELIVERIES)) {
@@ -209,6 +232,7 @@ export class SessionMover {
       clearTimeout(timer)
       sub.unsubscribe()
     }
+    if (refused) return 'refused'
     if (timedOut) this.#host.logger.warn(`cluster: no answer from NATS about client ${JSON.stringify(clientId)} within ${TAKEOVER_TIMEOUT_MS} ms; going on with this node's state`)
     if (header !== undefined) {
       const now = this.#host.clock.now()
@@ -227,6 +251,7 @@ export class SessionMover {
       this.#host.logger.info(`cluster: session ${JSON.stringify(clientId)} moved here with ${deliveries.length} message(s) at ${new Date(now).toISOString()}`)
     }
     this.hold(clientId)
+    return 'ok'
   }
 
   #parseHeader(clientId: string, data: Uint8Array): Header | undefined {

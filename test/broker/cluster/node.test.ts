@@ -16,6 +16,8 @@ import {waitFor} from '../../helpers/mqtt.js'
 
 interface RecordingHost extends ClusterHost {
   connected: Set<string>
+  /** Client id -> the only user name allowed to take it over. */
+  protected: Map<string, string>
   stored: Map<string, SessionRecord>
   adopted: MovedSession[]
   local: Message[]
@@ -40,11 +42,13 @@ function host(): RecordingHost {
       else h.retained.set(msg.topic, msg)
     },
     connected: new Set(),
+    protected: new Map(),
     stored: new Map(),
     adopted: [],
     holds: (id) => h.connected.has(id) || h.stored.has(id),
     held: () => [...new Set([...h.connected, ...h.stored.keys()])],
     sessions: {
+      mayTakeOver: (id, next) => !h.protected.has(id) || next.username === h.protected.get(id),
       disconnect: (id) => h.connected.delete(id),
       getSession: (id) => h.stored.get(id),
       release: (s) => void h.stored.delete(s.clientId),
@@ -271,6 +275,21 @@ describe('ClusterNode', () => {
     expect(m.deliveries[1].msg.expiresAt).toBeGreaterThan(Date.now() + 58_000)
     expect(a.sessionStats.moved).toBe(1)
     expect(b.sessionStats.adopted).toBe(1)
+    // The holder refuses a take-over its authorizer does not allow; allows the right user.
+    hb.connected.add('dev-1')
+    hb.protected.set('dev-1', 'alice')
+    const hd = host()
+    const d = await node(hd, 'p6')
+    await b.flush()
+    expect(await d.claimSession('dev-1', 'mallory')).toBe('refused')
+    expect(hb.connected.has('dev-1')).toBe(true)
+    expect(await d.claimSession('dev-1', 'alice')).toBe('ok')
+    expect(hb.connected.has('dev-1')).toBe(false)
+    hb.protected.clear()
+    // Now D holds it; B gets it back for the rest of the test.
+    await d.flush()
+    await b.claimSession('dev-1')
+    await b.flush()
     // Now B holds it: a third node asking gets it from B.
     hb.stored.set('dev-1', store.createSession('dev-1', 10))
     const hc = host()
