@@ -47,6 +47,10 @@ export interface FuzzResult {
   bystanderLost: number
   /** Broker memory after gc, before (after a warm-up) and after the run. */
   before?: NodeJS.MemoryUsage
+  /** After the run, with the offline sessions the fuzz clients left (and their queues) still held. */
+  withSessions?: NodeJS.MemoryUsage
+  /** Offline sessions ended before `after` was taken. */
+  sessionsExpired?: number
   after?: NodeJS.MemoryUsage
   brokerStats?: Record<string, number>
   /** Warn / error lines the broker wrote. */
@@ -387,7 +391,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
         if (stats.connectionsLive === 0) break
         await new Promise((r) => setTimeout(r, 100))
       }
-      if (!crashed) result.after = await child.ask<NodeJS.MemoryUsage>('gc', 'memory')
+      if (!crashed) {
+        result.withSessions = await child.ask<NodeJS.MemoryUsage>('gc', 'memory')
+        result.sessionsExpired = await child.ask<number>('expire', 'expired')
+        result.after = await child.ask<NodeJS.MemoryUsage>('gc', 'memory')
+      }
     }
   } finally {
     stopping = !crashed
@@ -416,7 +424,8 @@ export function describeResult(r: FuzzResult): string {
   const lines = [
     `seed ${r.seed}: ${r.packetsSent.toLocaleString('en')} packets (${r.packetsMutated.toLocaleString('en')} mutated) over ${r.connections.toLocaleString('en')} connections in ${r.seconds} s`,
     `crashes ${r.crashed ? 1 : 0}, hangs ${r.hangs}, bystander ${r.bystanderReceived}/${r.bystanderSent} delivered (lost ${r.bystanderLost}, worst ${r.worstBystanderMs} ms), broker log lines ${r.logLines}`,
-    `broker memory after gc: RSS ${mb(r.before?.rss)} -> ${mb(r.after?.rss)}, heap ${mb(r.before?.heapUsed)} -> ${mb(r.after?.heapUsed)}, external ${mb(r.before?.external)} -> ${mb(r.after?.external)}`,
+    `broker memory after gc, with the ${r.brokerStats?.sessionsOrphan ?? '?'} offline sessions the clients left: RSS ${mb(r.before?.rss)} -> ${mb(r.withSessions?.rss)}, heap ${mb(r.before?.heapUsed)} -> ${mb(r.withSessions?.heapUsed)}, external ${mb(r.before?.external)} -> ${mb(r.withSessions?.external)}`,
+    `after those ${r.sessionsExpired ?? '?'} sessions end: RSS ${mb(r.after?.rss)}, heap ${mb(r.after?.heapUsed)}, external ${mb(r.after?.external)}`,
   ]
   if (r.brokerStats) lines.push(`broker: ${JSON.stringify(r.brokerStats)}`)
   if (r.crash) lines.push(`CRASH: exit ${r.crash.exitCode} ${r.crash.signal ?? ''}; live connections ${r.crash.liveConnections.join(',')} (${r.crash.file})\n${r.crash.stderrTail}`)
