@@ -39,6 +39,7 @@ export function picture(s: SessionRecord | undefined): unknown {
     topic: d.msg.topic,
     payload: d.msg.payload.toString(),
     props: d.msg.properties,
+    raw: (d.msg as {raw?: Buffer}).raw?.toString('hex'),
     expiresAt: d.msg.expiresAt,
     qos: d.qos,
     retain: d.retain,
@@ -227,6 +228,7 @@ export function storeContract(name: string, factory: StoreFactory, {persistent}:
         store.addSubscription(a, 'gone', opts(0))
         store.removeSubscription(a, 'gone')
         const shared = msg('x/1', 'shared by two', {qos: 2, properties: {contentType: 'text/plain', correlationData: Buffer.from([1, 2, 3]), userProperties: {k: 'v'}}, expiresAt: now + 3_600_000})
+        ;(shared as {raw?: Buffer}).raw = Buffer.from([0x26, 0, 1, 0x6b, 0, 1, 0x76]) // user property k=v as received
         store.enqueue(a, delivery(shared, 1, {subscriptionIds: [42]}))
         store.enqueue(a, delivery(msg('x/2', 'second'), 2))
         store.enqueue(a, delivery(msg('x/3', 'third'), 1))
