@@ -86,7 +86,7 @@ export class ClientAcl {
   readonly read: Levels[] = []
   readonly write: Levels[] = []
   readonly deny: Levels[] = []
-  /** topic -> READ/WRITE bits allowed; bounded, cleared when full. */
+  /** topic -> READ/WRITE bits allowed; bounded (CLIENT_CACHE_*), cleared when full. */
   #cache = new Map<string, number>()
 
   constructor(table: AclTable, username: string | undefined, clientId: string) {
@@ -117,8 +117,10 @@ export class ClientAcl {
       if (this.read.some((r) => matchLevels(r, t))) bits |= READ
       if (this.write.some((w) => matchLevels(w, t))) bits |= WRITE
     }
-    if (this.#cache.size >= CLIENT_CACHE_ENTRIES) this.#cache.clear()
-    this.#cache.set(topic, bits)
+    if (topic.length <= CLIENT_CACHE_TOPIC_LENGTH) {
+      if (this.#cache.size >= CLIENT_CACHE_ENTRIES) this.#cache.clear()
+      this.#cache.set(topic, bits)
+    }
     return bits
   }
 
@@ -130,8 +132,12 @@ export class ClientAcl {
   }
 }
 
-/** Topics remembered per client (their access bits). */
-export const CLIENT_CACHE_ENTRIES = 256
+/**
+ * Topics remembered per client with their access bits: at most 64 topics of at most 256 characters
+ * (about 16 KB a client at worst), so a client publishing to long random topics cannot grow it.
+ */
+export const CLIENT_CACHE_ENTRIES = 64
+export const CLIENT_CACHE_TOPIC_LENGTH = 256
 
 export function stripShare(filter: string): string {
   if (!filter.startsWith('$share/')) return filter

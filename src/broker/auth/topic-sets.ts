@@ -44,8 +44,12 @@ export function overlaps(a: Levels, b: Levels): boolean {
   return true
 }
 
-/** Coverage gives up (answers "not covered", the safe answer) after this many steps. */
-export const COVER_STEP_LIMIT = 20_000
+/**
+ * Coverage gives up (answers "not covered", the safe answer) after this much work: filters looked at,
+ * summed over the steps of the walk. Bounds the CPU one SUBSCRIBE filter can cost (a few ms) whatever
+ * the client sends and however many rules the user has.
+ */
+export const COVER_STEP_LIMIT = 200_000
 
 /** A level value no filter names: stands for "every other value" at that level. */
 const OTHER = Symbol('other')
@@ -55,7 +59,7 @@ type Value = string | typeof OTHER
  * Is every topic name matched by `f` also matched by at least one filter of `union`? Exact for
  * unions (e.g. `a/#` is covered by {`a`, `a/+/#`}): at each wildcard level of `f` it tries every
  * literal the union names there plus one value none names, which behaves like all the others.
- * Returns false when the walk would take more than COVER_STEP_LIMIT steps.
+ * Returns false when the walk would take more than COVER_STEP_LIMIT work.
  */
 export function covered(f: Levels, union: readonly Levels[]): boolean {
   const budget = {steps: 0}
@@ -81,7 +85,8 @@ export function contains(u: Levels, f: Levels): boolean {
 
 /** true covered, false not, undefined out of budget (treated as false). */
 function walk(f: Levels, i: number, set: readonly Levels[], budget: {steps: number}): boolean | undefined {
-  if (++budget.steps > COVER_STEP_LIMIT) return undefined
+  budget.steps += 1 + set.length
+  if (budget.steps > COVER_STEP_LIMIT) return undefined
   if (set.length === 0) return false
   const level = f[i]
   // The topic ends after i levels: some filter must end here too, or have '#' next (parent rule).
@@ -94,14 +99,16 @@ function walk(f: Levels, i: number, set: readonly Levels[], budget: {steps: numb
   }
   if (level === '#' && i > 0 && !endsHere()) return false // "a/#" includes "a" itself
   // A wildcard: every literal named at this level, and one unnamed value (all the others behave alike).
-  const values: Value[] = [OTHER]
+  const values = new Set<Value>([OTHER])
   for (const u of set) {
     const v = u[i]
-    if (v !== undefined && v !== '+' && v !== '#' && !(i === 0 && startsWithDollar(v)) && !values.includes(v)) values.push(v)
+    if (v !== undefined && v !== '+' && v !== '#' && !(i === 0 && startsWithDollar(v))) values.add(v)
   }
   // For '#': after fixing this level the topic may end or go on, which is "<prefix>/<v>/#" one level down.
   const below = level === '#' ? [...f.slice(0, i), '+', '#'] : f
   for (const v of values) {
+    budget.steps += set.length
+    if (budget.steps > COVER_STEP_LIMIT) return undefined
     const rest = advance(set, i, v)
     if (rest.some((u) => u[i] === '#')) continue
     const sub = walk(below, i + 1, rest, budget)
