@@ -45,10 +45,10 @@ describe('hostile limits', () => {
     expect(l.matchCacheBytes).toBeGreaterThan(0)
   })
 
-  it('CONNACK announces the receive maximum, and the broker keeps to it towards the client', async () => {
+  it('CONNACK announces the receive maximum; the broker keeps to the client\'s towards it', async () => {
     const h = await hostileBroker({limits: {receiveMaximum: 5}})
     const c = await RawClient.open(h.port, {version: 5})
-    const ack = (await c.connect()) as mqtt.IConnackPacket
+    const ack = (await c.connect({properties: {receiveMaximum: 5}})) as mqtt.IConnackPacket
     expect(ack.properties?.receiveMaximum).toBe(5)
     c.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'rm', qos: 1}]})
     await c.next('suback')
