@@ -14,7 +14,8 @@ import type {SubOptions} from '../topics/types.js'
 import type {WillRecord} from './store.js'
 import {crc32Range} from './crc32.js'
 
-export const FORMAT_VERSION = 1
+/** 2: message records carry the publisher's raw MQTT 5 property bytes. Version 1 files still load. */
+export const FORMAT_VERSION = 2
 /** "MQJ1": the first 4 bytes of every store file's header record body. */
 export const MAGIC = 0x4d514a31
 export const HEADER_BYTES = 8
@@ -437,7 +438,11 @@ const inflightRec: InflightRec = {t: T.Inflight, clientId: '', packetId: 0, from
 const msgRec: MsgRec = {t: T.Msg, msgId: 0, msg: undefined as unknown as Message}
 
 /** Decodes one record body (CRC already checked); throws RangeError/SyntaxError on a malformed one. */
-export function decodeBody(buf: Buffer, start: number, end: number): Rec {
+/** A store file written by a newer broker: never read (nor moved aside) by this one. */
+export class NewerFormatError extends Error {}
+
+/** Decodes one record body of a file in format `version` (CRC already checked); throws RangeError/SyntaxError on a malformed one. */
+export function decodeBody(buf: Buffer, start: number, end: number, version = FORMAT_VERSION): Rec {
   const r = reader.reset(buf, start, end)
   const t = r.u8() as T
   let rec: Rec
@@ -491,7 +496,7 @@ export function decodeBody(buf: Buffer, start: number, end: number): Rec {
       const from = r.str16()
       const hasFrom = r.u8() === 1
       const properties = parseProps(r.str32()) as ForwardedProperties | undefined
-      const raw = r.u8() === 1 ? r.bytes() : undefined
+      const raw = version >= 2 && r.u8() === 1 ? r.bytes() : undefined
       // The fields in the order the PUBLISH handler creates them (one hidden class), none deleted
       // afterwards (a delete turns each of a million objects into a slow dictionary).
       const msg = {topic, payload, qos: qosOf(flags), retain: (flags & 4) !== 0, properties, raw, expiresAt, from: hasFrom ? from : undefined} as Message
@@ -570,6 +575,8 @@ export interface ScanResult {
   /** Byte offset after the last good record. */
   goodBytes: number
   records: number
+  /** The file's format version as its header said (for the next chunk of the same file). */
+  version: number
   /** Why scanning stopped before the end of the buffer; undefined when every byte was a good record. */
   problem?: string
 }
@@ -580,25 +587,31 @@ export interface ScanResult {
  * A record passed to `each` is valid during the call only (queued, in-flight and message records are
  * decoded into reused objects); what it references (a Message, a payload) may be kept.
  */
-export function scanRecords(buf: Buffer, each: (rec: Rec) => void): ScanResult {
+export function scanRecords(buf: Buffer, each: (rec: Rec) => void, fileVersion = FORMAT_VERSION): ScanResult {
   let pos = 0
+  let version = fileVersion
   let records = 0
   while (pos < buf.length) {
-    if (buf.length - pos < HEADER_BYTES) return {goodBytes: pos, records, problem: `truncated record header (${buf.length - pos} bytes)`}
+    if (buf.length - pos < HEADER_BYTES) return {goodBytes: pos, records, version, problem: `truncated record header (${buf.length - pos} bytes)`}
     const len = buf.readUInt32BE(pos)
-    if (len === 0 || len > MAX_RECORD_BYTES) return {goodBytes: pos, records, problem: `impossible record length ${len}`}
+    if (len === 0 || len > MAX_RECORD_BYTES) return {goodBytes: pos, records, version, problem: `impossible record length ${len}`}
     const bodyStart = pos + HEADER_BYTES
-    if (bodyStart + len > buf.length) return {goodBytes: pos, records, problem: `truncated record (${buf.length - bodyStart} of ${len} bytes)`}
-    if (crc32Range(buf, bodyStart, bodyStart + len) !== buf.readUInt32BE(pos + 4)) return {goodBytes: pos, records, problem: 'checksum mismatch'}
+    if (bodyStart + len > buf.length) return {goodBytes: pos, records, version, problem: `truncated record (${buf.length - bodyStart} of ${len} bytes)`}
+    if (crc32Range(buf, bodyStart, bodyStart + len) !== buf.readUInt32BE(pos + 4)) return {goodBytes: pos, records, version, problem: 'checksum mismatch'}
     let rec: Rec
     try {
-      rec = decodeBody(buf, bodyStart, bodyStart + len)
+      rec = decodeBody(buf, bodyStart, bodyStart + len, version)
+      if (rec.t === T.Header) {
+        if (rec.version > FORMAT_VERSION) throw new NewerFormatError(`format version ${rec.version}, newer than this broker's ${FORMAT_VERSION}`)
+        version = rec.version
+      }
     } catch (error) {
-      return {goodBytes: pos, records, problem: `undecodable record: ${(error as Error).message}`}
+      if (error instanceof NewerFormatError) throw error
+      return {goodBytes: pos, records, version, problem: `undecodable record: ${(error as Error).message}`}
     }
     each(rec)
     records++
     pos = bodyStart + len
   }
-  return {goodBytes: pos, records}
+  return {goodBytes: pos, records, version}
 }

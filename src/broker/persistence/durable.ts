@@ -33,6 +33,7 @@ import {type RetainedMessage, RetainedIndex} from '../retained.js'
 import type {SubOptions} from '../topics/types.js'
 import {internOptions} from '../topics/options.js'
 import {
+  NewerFormatError,
   type Rec,
   RecordWriter,
   T,
@@ -825,6 +826,17 @@ export class DurableStore implements Store {
 
   /** Reads the newest snapshot and the journals after it; bad parts are moved aside and reported. */
   #load(): {maxGen: number; sessions: number; messages: number; journalBytes: number; journals: number; files: number} {
+    try {
+      return this.#loadFiles()
+    } catch (error) {
+      if (error instanceof NewerFormatError) {
+        throw new Error(`a store file in ${this.#storeDir} has ${error.message}: not read, not changed; run the newer broker, or move the store away to start empty`)
+      }
+      throw error
+    }
+  }
+
+  #loadFiles(): {maxGen: number; sessions: number; messages: number; journalBytes: number; journals: number; files: number} {
     const dir = this.#storeDir
     const journals: number[] = []
     const snapshots: number[] = []
@@ -1066,9 +1078,7 @@ class LoadState {
   }
 }
 
+/** A loaded delivery, its fields in the order Outbound creates them (one hidden class). */
 function delivery(ref: {qos: 0 | 1 | 2; retain: boolean; subscriptionIds?: number[]; shared?: string}, msg: Message, packetId: number, released: boolean): Delivery {
-  const d: Delivery = {msg, qos: ref.qos, retain: ref.retain, packetId, released, sent: packetId !== 0}
-  if (ref.subscriptionIds !== undefined) d.subscriptionIds = ref.subscriptionIds
-  if (ref.shared !== undefined) d.shared = ref.shared
-  return d
+  return {msg, qos: ref.qos, retain: ref.retain, subscriptionIds: ref.subscriptionIds, packetId, released, sent: packetId !== 0, shared: ref.shared}
 }

@@ -109,6 +109,7 @@ export function scanFile(path: string, each: (rec: Rec) => void, chunk = 16 * 10
     let filled = 0
     let fileOffset = 0 // file offset of buf[0]
     let records = 0
+    let version: number | undefined
     for (;;) {
       const n = fileOffset + filled < size ? fs.readSync(fd, buf, filled, buf.length - filled, fileOffset + filled) : 0
       filled += n
@@ -116,7 +117,8 @@ export function scanFile(path: string, each: (rec: Rec) => void, chunk = 16 * 10
       // Scan only whole records unless this is the end of the file (then a partial one is a truncated tail).
       let view = buf.subarray(0, filled)
       if (!atEnd) view = buf.subarray(0, wholeRecords(buf, filled))
-      const scan = scanRecords(view, each)
+      const scan = scanRecords(view, each, version)
+      version = scan.version
       records += scan.records
       if (scan.problem !== undefined && (atEnd || scan.goodBytes < view.length)) {
         return {records, goodBytes: fileOffset + scan.goodBytes, size, problem: scan.problem}

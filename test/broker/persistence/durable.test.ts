@@ -13,6 +13,7 @@ import type {Delivery, Message} from '../../../src/broker/message.js'
 import {DurableStore, type DurableStoreOptions} from '../../../src/broker/persistence/durable.js'
 import {nodeFs, type StoreFs} from '../../../src/broker/persistence/files.js'
 import {crc32, crc32Portable} from '../../../src/broker/persistence/crc32.js'
+import {FORMAT_VERSION, MAGIC, RecordWriter, T, writeQueue, writeSession} from '../../../src/broker/persistence/codec.js'
 import type {SubOptions} from '../../../src/broker/topics/types.js'
 import {ManualClock} from '../../helpers/clock.js'
 import {picture, storeContract} from './contract.js'
@@ -231,6 +232,29 @@ describe('DurableStore', () => {
     writeFileSync(join(dir, 'store', 'journal-99.log'), Buffer.alloc(64, 0xff))
     const third = await openStore({dir})
     expect(third.getSession('after')).toBeDefined()
+  })
+
+  it('format versions: a version 1 journal still loads; a newer one is refused, untouched', async () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, 'store'))
+    const w = new RecordWriter()
+    w.begin(T.Header).u32(MAGIC).u16(1).u8(0).f64(1).end()
+    writeSession(w, T.SessionNew, {clientId: 'old', expiryInterval: 60, disconnectedAt: 0, willAt: 0})
+    // A version 1 message record: no raw-properties field.
+    w.begin(T.Msg).f64(1).str16('t/1').bytes(Buffer.from('v1 payload')).u8(1).f64(0).str16('').u8(0).str32('').end()
+    writeQueue(w, 'old', 2, 1, {qos: 1, retain: false})
+    writeFileSync(join(dir, 'store', 'journal-1.log'), Buffer.concat(w.take()))
+    const store = await openStore({dir})
+    expect(queueOf(store, 'old')).toEqual(['v1 payload'])
+    await store.close()
+
+    const newer = new RecordWriter()
+    newer.begin(T.Header).u32(MAGIC).u16(FORMAT_VERSION + 1).u8(0).f64(50).end()
+    const bytes = Buffer.concat(newer.take())
+    writeFileSync(join(dir, 'store', 'journal-50.log'), bytes)
+    await expect(new DurableStore({dir}).open()).rejects.toThrow(/format version \d+, newer than this broker's/)
+    expect(readFileSync(join(dir, 'store', 'journal-50.log'))).toEqual(bytes)
+    expect(readdirSync(join(dir, 'store')).some((n) => n.includes('.corrupt-'))).toBe(false)
   })
 
   it('garbage subscriptions.json: one line, moved aside, rewritten from the store', async () => {
