@@ -23,10 +23,12 @@ import type {SessionRecord, WillRecord} from '../persistence/store.js'
 import type {SubOptions} from '../topics/types.js'
 import type {Identity} from '../auth/authorizer.js'
 import {decodeMessage, encodeHeaders} from './wire.js'
+import {validateTopicFilter, validateTopicName} from '../protocol/topics.js'
 
 export const TAKEOVER_TIMEOUT_MS = 2_000
 /** Deliveries one moved session may bring (a peer is checked like any network input). */
 const MAX_MOVED_DELIVERIES = 1_000_000
+const MAX_MOVED_SUBSCRIPTIONS = 100_000
 const H_TOPIC = 'Mqtt-Topic'
 const H_DELIVERY = 'Mqtt-Delivery'
 /** Set on the one answer of a holder that refuses the take-over (the authorizer's canTakeOver). */
@@ -264,10 +266,14 @@ export class SessionMover {
     } catch {
       return undefined
     }
+    // A peer is checked like any network input: valid filters and topics, bounded counts.
     const ok =
-      h?.v === 1 && h.clientId === clientId && Number.isInteger(h.expiryInterval) && h.expiryInterval >= 0 && Array.isArray(h.subscriptions) &&
-      h.subscriptions.every((s) => Array.isArray(s) && typeof s[0] === 'string' && isSubOptions(s[1])) && Array.isArray(h.incoming) &&
-      h.incoming.every((i) => Number.isInteger(i) && i > 0 && i < 65_536) && Number.isInteger(h.lastPacketId) && Number.isInteger(h.deliveries)
+      h?.v === 1 && h.clientId === clientId && Number.isInteger(h.expiryInterval) && h.expiryInterval >= 0 && h.expiryInterval <= 4_294_967_295 &&
+      Array.isArray(h.subscriptions) && h.subscriptions.length <= MAX_MOVED_SUBSCRIPTIONS &&
+      h.subscriptions.every((s) => Array.isArray(s) && typeof s[0] === 'string' && validateTopicFilter(s[0]) === undefined && isSubOptions(s[1])) &&
+      Array.isArray(h.incoming) && h.incoming.length <= 65_535 && h.incoming.every((i) => Number.isInteger(i) && i > 0 && i < 65_536) &&
+      Number.isInteger(h.lastPacketId) && h.lastPacketId >= 0 && h.lastPacketId < 65_536 && Number.isInteger(h.deliveries) && h.deliveries >= 0 &&
+      (h.will === undefined || (typeof h.will.topic === 'string' && validateTopicName(h.will.topic) === undefined && typeof h.will.payload === 'string' && [0, 1, 2].includes(h.will.qos) && Number.isInteger(h.will.delay) && Number.isFinite(h.will.dueIn)))
     return ok ? h : undefined
   }
 
@@ -275,7 +281,7 @@ export class SessionMover {
     try {
       const topic = JSON.parse(h?.get(H_TOPIC) ?? '') as unknown
       const d = JSON.parse(h?.get(H_DELIVERY) ?? '') as {qos: 0 | 1 | 2; retain: boolean; ids?: number[]; packetId: number; released: boolean; sent: boolean; shared?: string}
-      if (typeof topic !== 'string' || ![0, 1, 2].includes(d.qos) || !Number.isInteger(d.packetId)) return undefined
+      if (typeof topic !== 'string' || validateTopicName(topic) !== undefined || ![0, 1, 2].includes(d.qos) || !Number.isInteger(d.packetId) || d.packetId < 0 || d.packetId > 65_535) return undefined
       const {msg} = decodeMessage(topic, Buffer.from(data), h, this.#host.clock.now())
       msg.owned = true
       return {msg, qos: d.qos, retain: d.retain === true, subscriptionIds: Array.isArray(d.ids) ? d.ids.filter((i) => Number.isInteger(i)) : undefined, packetId: d.packetId, released: d.released === true, sent: d.sent === true, shared: typeof d.shared === 'string' ? d.shared : undefined}

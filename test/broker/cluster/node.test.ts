@@ -10,7 +10,8 @@ import {memoryLogger} from '../../../src/broker/log.js'
 import type {Message} from '../../../src/broker/message.js'
 import {MemoryStore} from '../../../src/broker/persistence/memory.js'
 import type {SessionRecord} from '../../../src/broker/persistence/store.js'
-import type {MovedSession} from '../../../src/broker/cluster/sessions.js'
+import {type MovedSession, SessionMover} from '../../../src/broker/cluster/sessions.js'
+import {connect as natsConnect} from 'nats'
 import {type NatsServer, startNats} from '../../helpers/nats.js'
 import {waitFor} from '../../helpers/mqtt.js'
 
@@ -297,6 +298,27 @@ describe('ClusterNode', () => {
     await b.flush()
     await c.claimSession('dev-1')
     expect(hc.adopted.map((x) => x.expiryInterval)).toEqual([10])
+  })
+
+  it('a session answer that is not valid (a bad filter, a topic with a wildcard) is not adopted', async () => {
+    const hb = host()
+    const b = await node(hb, 'p8')
+    const peer = await natsConnect({servers: [nats.url]})
+    try {
+      const subject = new SessionMover(peer, 'p8', 'x', {} as never).subject('evil')
+      peer.subscribe(subject, {
+        callback: (_e, m) => {
+          const header = {v: 1, clientId: 'evil', expiryInterval: 60, subscriptions: [['a/#/b', {qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0}]], incoming: [], lastPacketId: 0, deliveries: 0}
+          peer.publish(m.reply!, JSON.stringify(header))
+          peer.publish(m.reply!)
+        },
+      })
+      await peer.flush()
+      expect(await b.claimSession('evil')).toBe('ok')
+      expect(hb.adopted).toEqual([])
+    } finally {
+      await peer.close()
+    }
   })
 
   it('keeps serving locally while NATS is away, says so, and rejoins', async () => {
