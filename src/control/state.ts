@@ -29,7 +29,7 @@ export interface BrokerState {
   pid: number
   /** ISO time the broker started listening. */
   startedAt: string
-  listeners: Array<{host: string; port: number; tls: boolean}>
+  listeners: Array<{host: string; port: number; tls: boolean; websocket?: boolean}>
   version: string
   configFile: string | null
   dataDir: string

@@ -17,7 +17,7 @@ export interface BrokerStatus {
   dataDir: string
   startedAt: string | null
   uptimeSeconds: number | null
-  listeners: Array<{host: string; port: number; tls: boolean}>
+  listeners: Array<{host: string; port: number; tls: boolean; websocket?: boolean}>
   connections: number | null
   maxConnections: number | null
   messages: {received: number | null; sent: number | null}
@@ -57,7 +57,8 @@ export function rssOf(pid: number): number | null {
 export async function readSys(listener: {host: string; port: number}, timeoutMs = 1_000): Promise<MonitorSnapshot | undefined> {
   let client: SysClient
   try {
-    client = await SysClient.connect({url: `mqtt://${hostPort(connectHost(listener.host), listener.port)}`, clientId: `mqttctl-status-${process.pid}`, timeoutMs})
+    // With a password file the broker refuses anonymous readers: the same MQTTCTL_USERNAME / MQTTCTL_PASSWORD as monitor.
+    client = await SysClient.connect({url: `mqtt://${hostPort(connectHost(listener.host), listener.port)}`, clientId: `mqttctl-status-${process.pid}`, timeoutMs, username: process.env.MQTTCTL_USERNAME, password: process.env.MQTTCTL_PASSWORD})
   } catch {
     return undefined
   }
@@ -91,7 +92,7 @@ export async function brokerStatus(files: BrokerFiles, options: {now?: number; s
     metrics: current?.metrics ?? null,
     stalePid: pid !== null && !running ? pid : null,
   }
-  const plain = status.listeners.find((l) => !l.tls)
+  const plain = status.listeners.find((l) => !l.tls && !l.websocket)
   if (running && plain) {
     const sys = await readSys(plain, options.sysTimeoutMs)
     if (sys) {

@@ -64,7 +64,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     checks.push(await checkMonitoring(config, state))
     checks.push(checkBackup(file))
     if (options.loadTest) {
-      const live = state && isAlive(state.pid) ? state.listeners.find((l) => !l.tls) : undefined
+      const live = state && isAlive(state.pid) ? state.listeners.find((l) => !l.tls && !l.websocket) : undefined
       checks.push(await checkLoad(live ? {host: connectHost(live.host), port: live.port} : undefined))
     }
   }
