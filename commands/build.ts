@@ -4,6 +4,7 @@ import {BaseCommand} from '../src/cli/base-command.js'
 import {formatBytes, formatInt, outputWidth, table, wrap} from '../src/cli/render.js'
 import {DEFAULT_INSTALL_DIR, DEFAULT_USER} from '../src/tune/index.js'
 import {build, type BuildResult, OPTIMIZE_DOC, OPTIMIZE_MODES, resolvePlan} from '../src/build/index.js'
+import {TIER_NAMES} from '../src/sizing/tiers.js'
 
 export type {BuildResult}
 
@@ -26,9 +27,9 @@ The same inputs give byte-identical files and archives (archive mtimes: SOURCE_D
 
   static flags = {
     devices: Flags.string({char: 'n', description: 'devices the broker serves (500000, 500k, 1M); picks the tier', helpValue: 'N'}),
-    tier: Flags.string({description: 'small, medium or large, instead of --devices', helpValue: 'TIER'}),
+    tier: Flags.string({options: [...TIER_NAMES], description: 'small, medium or large, instead of --devices', helpValue: 'TIER'}),
     config: Flags.string({char: 'c', description: 'ship this JSON configuration instead of a tier\'s (its maxConnections sizes the OS files)', helpValue: 'FILE'}),
-    optimize: Flags.string({description: `${OPTIMIZE_MODES.join(', ')} (default fast)`, helpValue: 'MODE'}),
+    optimize: Flags.string({options: [...OPTIMIZE_MODES], description: `${OPTIMIZE_MODES.join(', ')} (default fast)`, helpValue: 'MODE'}),
     out: Flags.string({char: 'o', description: 'output directory (default ./mqtt-broker); must not exist unless --force', helpValue: 'DIR'}),
     'single-executable': Flags.boolean({description: 'make bin/mqtt-broker a Node.js single executable from this host\'s node: the server needs no Node.js'}),
     target: Flags.string({description: 'platform the layout and scripts are for: linux, macos or windows, optionally -x64 or -arm64 (default: this host)', helpValue: 'OS[-ARCH]'}),

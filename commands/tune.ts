@@ -8,6 +8,7 @@ import {checkLinux, type CheckResult} from '../src/tune/check.js'
 import {renderApplyPlan, renderCheck} from '../src/tune/report.js'
 import {currentOs, resolveTarget} from '../src/tune/target.js'
 import {writeTuneFiles} from '../src/tune/write.js'
+import {TIER_NAMES} from '../src/sizing/tiers.js'
 
 export type TuneResult =
   | {mode: 'render'; os: TuneOs; tier: string; devices: number | null; nodes: number; files: Array<{path: string; description: string; written?: string; content?: string}>}
@@ -26,9 +27,9 @@ export default class Tune extends BaseCommand {
   ]
 
   static flags = {
-    os: Flags.string({description: `target OS: ${TUNE_OSES.join(', ')} (default: this machine's)`, helpValue: 'OS'}),
+    os: Flags.string({options: [...TUNE_OSES], description: `target OS: ${TUNE_OSES.join(', ')} (default: this machine's)`, helpValue: 'OS'}),
     devices: Flags.string({char: 'n', exclusive: ['tier'], description: 'devices the broker serves (500000, 500k, 1M); picks the tier as plan does (default: the small tier)', helpValue: 'N'}),
-    tier: Flags.string({exclusive: ['devices'], description: 'small, medium or large, instead of --devices (default: small)', helpValue: 'TIER'}),
+    tier: Flags.string({exclusive: ['devices'], options: [...TIER_NAMES], description: 'small, medium or large, instead of --devices (default: small)', helpValue: 'TIER'}),
     out: Flags.string({char: 'o', exclusive: ['check', 'apply'], description: 'write one file each under DIR instead of stdout', helpValue: 'DIR'}),
     'install-dir': Flags.string({description: `Linux: where build installs the broker, for the systemd unit's paths (default: ${DEFAULT_INSTALL_DIR})`, helpValue: 'DIR'}),
     user: Flags.string({description: `Linux: service account of the systemd unit (default: ${DEFAULT_USER})`, helpValue: 'NAME'}),

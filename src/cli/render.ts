@@ -79,6 +79,9 @@ export function parseErrorLine(error: unknown, flagNames: readonly string[]): st
     .replace(/\s+/g, ' ')
     .replace(/ :/g, ':')
   const allowed = `allowed flags: ${[...flagNames].map((f) => `--${f}`).join(', ')}`
+  // oclif's check of a flag's `options`, in the words of every other refusal.
+  const option = /^Expected --([\w-]+)=(.*) to be one of: (.*)$/.exec(text)
+  if (option) return `--${option[1]} ${JSON.stringify(option[2])} is not allowed; allowed: ${option[3]}`
   if (/^(Nonexistent flag|Unexpected argument)/.test(text)) return `${text}; ${allowed}`
   return text
 }

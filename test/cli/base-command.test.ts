@@ -37,12 +37,17 @@ describe('relationErrorLine: oclif flag relations in our words', () => {
   })
 })
 
-describe('BaseCommand: a broken relation is one line, exit 2', () => {
+describe('BaseCommand: a broken relation or a value outside a flag\'s options is one line, exit 2', () => {
   it.each([
     [['tune', '--yes'], '--yes is only allowed with --apply'],
     [['tune', '--check', '--out', 'x'], '--out, --check and --apply are not allowed together; give one of them'],
     [['tune', '--devices', '5000', '--tier', 'small'], '--devices and --tier are not allowed together; give one of them'],
     [['monitor', '--once', '--interval', '5'], '--once and --interval are not allowed together; give one of them'],
+    // oclif's `options` check, in the same words as every other refusal
+    [['tune', '--os', 'beos'], '--os "beos" is not allowed; allowed: linux, windows, macos'],
+    [['tune', '--tier', 'huge'], '--tier "huge" is not allowed; allowed: small, medium, large'],
+    [['build', '--optimize', 'tiny'], '--optimize "tiny" is not allowed; allowed: fast, small, safe'],
+    [['bench', 'pub', '-q', '3', '-d', '1'], '--qos "3" is not allowed; allowed: 0, 1, 2'],
   ])('%j', async (args, message) => {
     const {stdout, stderr, error} = await runCommand(args, {root}, opts)
     expect(error?.oclif?.exit).toBe(2)
