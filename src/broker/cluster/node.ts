@@ -207,7 +207,9 @@ export class ClusterNode {
         this.#resolveReady() // linked; retained messages follow once JetStream answers
         if (!warned) {
           warned = true
-          this.#host.logger.error(`cluster: retained messages not shared with other nodes until JetStream answers (${(error as Error)?.message ?? error}); retrying`)
+          const why = (error as Error)?.message ?? String(error)
+          const hint = /^503\b|no responders/i.test(why) ? 'JetStream is not enabled on that NATS server: start nats-server with -js (or jetstream {} in its configuration)' : why
+          this.#host.logger.error(`cluster: retained messages not shared with other nodes until JetStream answers (${hint}); retrying`)
         }
         await this.#pause(Math.max(this.#options.reconnectWaitMs ?? 1000, 250))
       }
