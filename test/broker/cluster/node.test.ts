@@ -334,6 +334,8 @@ describe('ClusterNode', () => {
       b.start()
       b.addFilter('x')
       await waitFor(() => a.connected && b.connected, 5000, 'both connected')
+      // This server runs without JetStream: the log says what to do about retained messages.
+      await waitFor(() => ha.lines.some((l) => /JetStream is not enabled on that NATS server: start nats-server with -js/.test(l)), 5000, 'the JetStream hint')
       await b.flush()
       await own.stop(true)
       await waitFor(() => !a.connected, 5000, 'a sees the loss')
