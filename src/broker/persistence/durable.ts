@@ -150,6 +150,8 @@ export class DurableStore implements Store {
   #retryTimer: unknown
 
   #degraded = false
+  /** Failed writes since start (a recovery counts only if none happened while its snapshot was written). */
+  #failures = 0
   /** A recovery snapshot is being written: the new journal is written, its waiters held. */
   #recovering = false
   #episodes = 0
@@ -661,6 +663,7 @@ export class DurableStore implements Store {
 
   /** A write, fsync or snapshot failed: degraded until a snapshot can be written. */
   #fail(error: NodeJS.ErrnoException): void {
+    this.#failures++
     this.#w.take() // what could not be written: the recovery snapshot writes the memory state instead
     const first = !this.#degraded
     this.#degraded = true
@@ -717,12 +720,14 @@ export class DurableStore implements Store {
       this.#barrier = this.#seq
       this.#recovering = true
     }
+    const failuresBefore = this.#failures
     const snapshot = this.#writeSnapshot(gen)
     this.#snapshotting = snapshot.then(
       () => {
         this.#snapshotting = undefined
         this.#compactions++
-        if (recovering) {
+        // A journal write failed while the snapshot was written: still degraded, the next retry decides.
+        if (recovering && this.#failures === failuresBefore) {
           this.#barrier = Infinity
           this.#degraded = false
           const secs = ((this.#timers.now() - this.#degradedAt) / 1000).toFixed(1)
