@@ -99,13 +99,13 @@ export class BrokerImpl implements Broker, ConnectionHost {
     const subscriptions = (this.subscriptions = new Subscriptions({store, stats, matchCacheSize: config.limits.matchCacheSize, matchCacheBytes: config.limits.matchCacheBytes}))
     const clients = (this.clients = new Clients({stats, clock, logger, maxConnections: config.maxConnections}))
     const limits = (this.limits = new Limits(config.limits, {stats, store, clock, logger}))
-    const outbound = (this.outbound = new Outbound({limits: config.limits, overload: limits.overload, stats, store, clock, clients, authorizer}))
+    const outbound = (this.outbound = new Outbound({limits: config.limits, overload: limits.overload, stats, store, clock, clients: clients.byId, authorizer}))
     const fanout = (this.fanout = new Fanout({
       batchSize: config.forwardBatchSize,
       stats,
       subscriptions,
       outbound,
-      isOnline: (clientId) => clients.has(clientId),
+      isOnline: (clientId) => clients.byId.has(clientId),
       flush: () => this.flushAll(),
       denySubscribe: config.denySubscribe,
       onFault: (clientId, err) => {

@@ -16,6 +16,8 @@ export interface ClientsDeps {
 
 export class Clients {
   readonly #map = new Map<string, Connection>()
+  /** The registry itself, read-only: the hot path (delivery) looks clients up here without a call frame. */
+  readonly byId: ReadonlyMap<string, Connection> = this.#map
   readonly #deps: ClientsDeps
   #lastLimitLog = -Infinity
   #limitHits = 0
