@@ -3,7 +3,8 @@
  * for the broker runtime. Each setting is described once in FIELDS; defaults, validation,
  * environment variables and "where did this value come from" all derive from that table.
  */
-import type {LogLevel} from '../sizing/tiers.js'
+/** Broker log levels (here, not in sizing/, so the broker can use the type without importing the CLI side). */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 import {MAX_PACKET_SIZE, NEVER_EXPIRES} from '../broker/protocol/versions.js'
 import {DEFAULT_TIER, TIER_BROKER, TIER_MAX_MEMORY} from './tier-figures.js'
