@@ -45,7 +45,7 @@ describe('FrameParser and mqtt-packet internals', () => {
     cut[1] += 2
     const bad = p.decode(Buffer.concat([cut, Buffer.alloc(0)]), 4)
     expect(bad.error).toBeDefined()
-    expect(bad.cmd).toBe('subscribe')
+    expect((bad as {cmd?: string}).cmd).toBe('subscribe')
     for (let i = 0; i < 3; i++) expect(p.decode(sub, 4).packet).toMatchObject({cmd: 'subscribe', messageId: 5, subscriptions: [{topic: 'x/#', qos: 1}]})
   })
 
