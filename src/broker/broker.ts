@@ -272,6 +272,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
           payload: msg.payload,
           qos: msg.qos,
           properties: msg.properties as Record<string, unknown> | undefined,
+          raw: msg.raw,
           expiresAt: msg.expiresAt === 0 ? undefined : msg.expiresAt,
         })
       }

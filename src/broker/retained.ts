@@ -9,6 +9,11 @@ export interface RetainedMessage {
   payload: Buffer
   qos: 0 | 1 | 2
   properties?: Record<string, unknown>
+  /**
+   * The publisher's forwarded MQTT 5 properties as the raw bytes it sent (user property order kept);
+   * a store that does not keep it falls back to `properties`.
+   */
+  raw?: Buffer
   /** Date.now() after which the message is expired (MQTT 5 Message Expiry Interval). */
   expiresAt?: number
 }

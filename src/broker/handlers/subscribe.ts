@@ -126,6 +126,7 @@ function sendRetained(ctx: BrokerContext, conn: Connection, added: ReadonlyArray
         qos: r.qos,
         retain: true,
         properties: r.properties as Message['properties'],
+        raw: r.raw,
         expiresAt: r.expiresAt ?? 0,
       }
       // [MQTT-3.3.1-8] a retained message sent for a new subscription carries RETAIN = 1.

@@ -78,23 +78,46 @@ describe('hostile packets', () => {
     const pub = await connected(h.port, 5)
     const pair = (k: string, v: string): number[] => [0x26, ...mqttString(k), ...mqttString(v)]
     const props = [...pair('a', '1'), ...pair('b', '2'), ...pair('a', '3')]
-    pub.send(frame(0x30, [...mqttString('t'), props.length, ...props, 0x41]))
+    pub.send(frame(0x31, [...mqttString('t'), props.length, ...props, 0x41])) // retained too
     await waitFor(() => publishes(sub).length === 1, 5000, 'the message')
-    // The frame as received, read raw (mqtt-packet itself regroups by key).
-    const bytes = sub.bytes
-    const start = bytes.lastIndexOf(0x30)
-    const got = forwardedPublishProperties(bytes.subarray(start))!
-    const seen: string[] = []
-    for (let i = 0; i < got.length; ) {
-      expect(got[i++]).toBe(0x26)
-      const k = got.toString('utf8', i + 2, i + 2 + got.readUInt16BE(i))
-      i += 2 + got.readUInt16BE(i)
-      const v = got.toString('utf8', i + 2, i + 2 + got.readUInt16BE(i))
-      i += 2 + got.readUInt16BE(i)
-      seen.push(`${k}=${v}`)
-    }
-    expect(seen).toEqual(['a=1', 'b=2', 'a=3'])
+    expect(userPairs(sub.bytes)).toEqual(['a=1', 'b=2', 'a=3'])
+    // The retained copy, sent on SUBSCRIBE, keeps the order as well.
+    const late = await subscribed(h.port, 5, 't')
+    await waitFor(() => publishes(late).length === 1, 5000, 'the retained message')
+    expect(userPairs(late.bytes)).toEqual(['a=1', 'b=2', 'a=3'])
   })
+})
+
+/** User properties of the last PUBLISH in a received byte stream, read raw (mqtt-packet regroups by key). */
+function userPairs(bytes: Buffer): string[] {
+  let last: Buffer | undefined
+  for (let i = 0; i < bytes.length; ) {
+    let len = 0
+    let mul = 1
+    let j = i + 1
+    for (;;) {
+      const b = bytes[j++]
+      len += (b & 0x7f) * mul
+      mul *= 128
+      if (b < 0x80) break
+    }
+    if (bytes[i] >> 4 === 3) last = bytes.subarray(i, j + len)
+    i = j + len
+  }
+  const got = forwardedPublishProperties(last!)!
+  const seen: string[] = []
+  for (let i = 0; i < got.length; ) {
+    expect(got[i++]).toBe(0x26)
+    const k = got.toString('utf8', i + 2, i + 2 + got.readUInt16BE(i))
+    i += 2 + got.readUInt16BE(i)
+    const v = got.toString('utf8', i + 2, i + 2 + got.readUInt16BE(i))
+    i += 2 + got.readUInt16BE(i)
+    seen.push(`${k}=${v}`)
+  }
+  return seen
+}
+
+describe('hostile packets (2)', () => {
 
   it('clients cannot publish to $ topics: not routed, not retained; MQTT 5 QoS 1 gets PUBACK 0x87', async () => {
     const h = await hostileBroker()
