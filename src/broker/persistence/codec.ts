@@ -14,8 +14,11 @@ import type {SubOptions} from '../topics/types.js'
 import type {WillRecord} from './store.js'
 import {crc32Range} from './crc32.js'
 
-/** 2: message records carry the publisher's raw MQTT 5 property bytes. Version 1 files still load. */
-export const FORMAT_VERSION = 2
+/**
+ * 2: message records carry the publisher's raw MQTT 5 property bytes; 3: retained records too.
+ * Older files still load.
+ */
+export const FORMAT_VERSION = 3
 /** "MQJ1": the first 4 bytes of every store file's header record body. */
 export const MAGIC = 0x4d514a31
 export const HEADER_BYTES = 8
@@ -76,7 +79,7 @@ export type Rec =
   | ({t: T.Inflight; packetId: number; fromQid: number; released: boolean} & DeliveryRef)
   | {t: T.InflightDel; clientId: string; packetId: number}
   | {t: T.Incoming | T.IncomingDel; clientId: string; packetId: number}
-  | {t: T.Retain; topic: string; payload: Buffer; qos: 0 | 1 | 2; properties?: Record<string, unknown>; expiresAt: number}
+  | {t: T.Retain; topic: string; payload: Buffer; qos: 0 | 1 | 2; properties?: Record<string, unknown>; expiresAt: number; raw?: Buffer}
   | {t: T.RetainDel; topic: string}
   | {t: T.SnapEnd; records: number}
 
@@ -309,8 +312,11 @@ export function writeId(w: RecordWriter, type: T.InflightDel | T.Incoming | T.In
   w.begin(type).str16(clientId).u16(packetId).end()
 }
 
-export function writeRetain(w: RecordWriter, topic: string, payload: Buffer, qos: number, properties: Record<string, unknown> | undefined, expiresAt: number): void {
-  w.begin(T.Retain).str16(topic).bytes(payload).u8(qos).f64(expiresAt).str32(propsJson(properties)).end()
+export function writeRetain(w: RecordWriter, topic: string, payload: Buffer, qos: number, properties: Record<string, unknown> | undefined, expiresAt: number, raw?: Buffer): void {
+  w.begin(T.Retain).str16(topic).bytes(payload).u8(qos).f64(expiresAt).str32(propsJson(properties))
+  if (raw === undefined) w.u8(0)
+  else w.u8(1).bytes(raw)
+  w.end()
 }
 
 export function writeRetainDel(w: RecordWriter, topic: string): void {
@@ -555,7 +561,8 @@ export function decodeBody(buf: Buffer, start: number, end: number, version = FO
       const qos = qosOf(r.u8())
       const expiresAt = r.f64()
       const properties = parseProps(r.str32())
-      rec = {t, topic, payload, qos, expiresAt, properties}
+      const raw = version >= 3 && r.u8() === 1 ? r.bytes() : undefined
+      rec = {t, topic, payload, qos, expiresAt, properties, raw}
       break
     }
     case T.RetainDel:

@@ -411,7 +411,7 @@ export class DurableStore implements Store {
   setRetained(msg: RetainedMessage): void {
     if (msg.payload.length === 0) return void this.deleteRetained(msg.topic)
     this.#retained.set(msg)
-    if (!isSys(msg.topic)) writeRetain(this.#begin(), msg.topic, msg.payload, msg.qos, msg.properties, msg.expiresAt ?? 0)
+    if (!isSys(msg.topic)) writeRetain(this.#begin(), msg.topic, msg.payload, msg.qos, msg.properties, msg.expiresAt ?? 0, (msg as {raw?: Buffer}).raw)
   }
 
   deleteRetained(topic: string): boolean {
@@ -797,7 +797,7 @@ export class DurableStore implements Store {
       for (const r of retained) {
         if (isSys(r.topic)) continue
         if (r.expiresAt !== undefined && r.expiresAt !== 0 && r.expiresAt <= now) continue
-        writeRetain(w, r.topic, r.payload, r.qos, r.properties, r.expiresAt ?? 0)
+        writeRetain(w, r.topic, r.payload, r.qos, r.properties, r.expiresAt ?? 0, (r as {raw?: Buffer}).raw)
         if (w.pending >= CHUNK_BYTES) {
           if (this.#closed) throw Object.assign(new Error('store closed'), {code: 'ECLOSED'})
           await write()
@@ -1073,6 +1073,7 @@ class LoadState {
         const r: RetainedMessage = {topic: rec.topic, payload: rec.payload, qos: rec.qos}
         if (rec.properties !== undefined) r.properties = rec.properties
         if (rec.expiresAt !== 0) r.expiresAt = rec.expiresAt
+        if (rec.raw !== undefined) (r as {raw?: Buffer}).raw = rec.raw
         this.retained.set(rec.topic, r)
         return
       }

@@ -256,7 +256,8 @@ export function storeContract(name: string, factory: StoreFactory, {persistent}:
         store.addSubscription(gone, 'g', opts(1))
         store.deleteSession('gone')
 
-        store.setRetained({topic: 'r/1', payload: Buffer.from('kept'), qos: 1, properties: {contentType: 'c'}, expiresAt: now + 60_000})
+        const rawProps = Buffer.from([0x03, 0, 1, 0x63]) // content type "c" as the publisher sent it
+        store.setRetained({topic: 'r/1', payload: Buffer.from('kept'), qos: 1, properties: {contentType: 'c'}, expiresAt: now + 60_000, raw: rawProps} as never)
         store.setRetained({topic: 'r/2', payload: Buffer.from('deleted'), qos: 0})
         store.deleteRetained('r/2')
 
@@ -279,6 +280,7 @@ export function storeContract(name: string, factory: StoreFactory, {persistent}:
         expect(store.getSession('a')!.queuedBytes).toBe(bytes(store.getSession('a')!))
         expect(store.retainedCount).toBe(1)
         const [r] = store.matchRetained('r/#', now)
+        expect((r as {raw?: Buffer}).raw?.toString('hex')).toBe(rawProps.toString('hex'))
         expect({topic: r.topic, payload: r.payload.toString(), qos: r.qos, properties: r.properties, expiresAt: r.expiresAt}).toEqual({
           topic: 'r/1',
           payload: 'kept',
