@@ -100,20 +100,6 @@ export interface RuntimeConfig {
   maxSemiSpaceMb: number
 }
 
-/** Where sessions, queued messages and retained messages live (docs/durability.md). */
-export interface PersistenceConfig {
-  /** 'durable': a journal under <dataDir>/store, loaded at start; 'none': memory only, lost on restart. */
-  mode: 'durable' | 'none'
-  /** 'always': a QoS 1/2 ack waits for fdatasync; 'interval': for the write only (survives kill -9), fdatasync every syncInterval ms. */
-  sync: 'always' | 'interval'
-  /** sync "interval": longest wait for an fdatasync, ms (what a power cut can lose). */
-  syncInterval: number
-  /** Journal growth (MB) that starts a compaction (a new snapshot, older files removed). */
-  compactMb: number
-  /** Longest delay before subscriptions.json shows a change, seconds. */
-  subscriptionsInterval: number
-}
-
 /** Scale-out: broker nodes exchanging messages through NATS (docs/scale-out.md). */
 export interface ClusterConfig {
   /** NATS server URLs (nats://host:4222); empty = no cluster, the single-process broker. */
@@ -126,6 +112,20 @@ export interface ClusterConfig {
   replicas: number
   /** Broker processes on this host sharing the listening port(s) (start --workers). */
   workers: number
+}
+
+/** Where sessions, queued messages and retained messages live (docs/durability.md). */
+export interface PersistenceConfig {
+  /** 'durable': a journal under <dataDir>/store, loaded at start; 'none': memory only, lost on restart. */
+  mode: 'durable' | 'none'
+  /** 'always': a QoS 1/2 ack waits for fdatasync; 'interval': for the write only (survives kill -9), fdatasync every syncInterval ms. */
+  sync: 'always' | 'interval'
+  /** sync "interval": longest wait for an fdatasync, ms (what a power cut can lose). */
+  syncInterval: number
+  /** Journal growth (MB) that starts a compaction (a new snapshot, older files removed). */
+  compactMb: number
+  /** Longest delay before subscriptions.json shows a change, seconds. */
+  subscriptionsInterval: number
 }
 
 export interface BrokerConfig {
