@@ -1,6 +1,6 @@
 import {BaseCommand} from '../src/cli/base-command.js'
 import {locateFlags} from '../src/cli/broker-flags.js'
-import {formatBytes, formatInt, table} from '../src/cli/render.js'
+import {formatBytes, formatInt, outputWidth, table} from '../src/cli/render.js'
 import {EXIT} from '../src/control/errors.js'
 import {locateDataDir} from '../src/control/options.js'
 import {listenerText} from '../src/net.js'
@@ -62,7 +62,7 @@ Exit codes: 0 running, 3 not running (like systemctl status), 2 bad flag.`
           ...(status.metrics ? [['metrics', `http://${listenerText(status.metrics)}/metrics`]] : []),
           ['version', status.version ?? unknown],
         ],
-        {indent: 2},
+        {indent: 2, maxWidth: outputWidth()},
       ),
     )
     return status

@@ -16,6 +16,14 @@ import {profileFrom} from './runtime-profile.js'
 
 /** Most connections a verify run opens: the generator and the broker each hold one socket per connection. */
 export const MAX_VERIFY_CONNECTIONS = 15_000
+/** At least three significant digits and at least one decimal: 0.01234 -> 0.0123, 4,966.72 -> 4,966.7. */
+function significant(x: number): number {
+  if (x === 0 || !Number.isFinite(x)) return x
+  const digits = Math.max(1, 2 - Math.floor(Math.log10(Math.abs(x))))
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
 /** A figure whose measured / predicted ratio is off by more than this is flagged. */
 export const TOLERANCE = 0.25
 /** Message rate of the CPU step when the plan has no --msg-rate, and the bounds of a scaled rate. */
@@ -108,7 +116,7 @@ const fmt = (x: number) => x.toLocaleString('en-US')
 
 function compare(figure: string, unit: Comparison['unit'], predicted: number, measured: number): Comparison {
   const ratio = predicted > 0 ? Math.round((measured / predicted) * 100) / 100 : null
-  return {figure, unit, predicted: Math.round(predicted * 10) / 10, measured: Math.round(measured * 10) / 10, ratio, off: ratio === null ? measured > 0 : Math.abs(measured / predicted - 1) > TOLERANCE}
+  return {figure, unit, predicted: significant(predicted), measured: significant(measured), ratio, off: ratio === null ? measured > 0 : Math.abs(measured / predicted - 1) > TOLERANCE}
 }
 
 /** Predicted (from `profile`) against measured (`m`), for the workload `spec` drove. */

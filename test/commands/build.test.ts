@@ -31,8 +31,8 @@ describe('mqttctl build', () => {
     // Lines naming the output path (absolute, or relative to the working directory) may be longer.
     const paths = [dir, relative(process.cwd(), dir)]
     for (const line of stdout.split('\n')) if (!paths.some((p) => line.includes(p)) && line.trim().includes(' ')) expect(line.length, line).toBeLessThanOrEqual(80)
-    expect(stdout).toMatch(/bin\/broker\.mjs\s+\d+(\.\d)? KB/)
-    expect(stdout).toMatch(/total\s+\d+(\.\d)? KB\s+12 files/)
+    expect(stdout).toMatch(/bin\/broker\.mjs\s+\d+(\.\d)? (KB|MB)/)
+    expect(stdout).toMatch(/total\s+\d+(\.\d)? (KB|MB)\s+15 files/)
     expect(stdout).toContain(`archive ${out}.tar.gz (`)
     expect(readdirSync(dir).sort()).toEqual(['mqtt-broker', 'mqtt-broker.tar.gz'])
   })
