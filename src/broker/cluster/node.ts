@@ -1,47 +1,40 @@
 /**
  * One broker node's link to the others through NATS.
  *
- * Routing by interest: every local subscription filter is a NATS subscription on its subjects
- * (./subjects.ts; reference-counted, so 10,000 clients on "a/#" are two NATS subscriptions), so NATS
+ * Routing by interest (./filters.ts): every local subscription filter is a NATS subscription, so NATS
  * sends a node only what its clients want. A message published here is delivered to local
  * subscribers first, synchronously (it never waits for NATS), then published once on its subject; a
  * message from another node is delivered to local subscribers and never exported again.
  *
- * Two NATS connections:
- *   - `main` (no echo: NATS never returns our own messages) publishes and carries the plain
- *     subscriptions;
- *   - `shared` carries the queue subscriptions of shared subscriptions ($share/<group>/<filter> =
- *     NATS queue group per (group, filter)), so NATS picks one node of the whole cluster for each
- *     message, this node included. While the cluster link is up, shared groups are served only
- *     through NATS (each message once cluster-wide); while it is down, locally.
- *
- * Overlapping filters (a node with "a/#" and "a/+") receive one NATS copy per matching subscription;
- * a small index of the node's own filters picks the one subscription that handles a topic, so each
- * message is delivered once.
+ * Two NATS connections: `main` (no echo: NATS never returns our own messages) publishes and carries
+ * the plain subscriptions; `shared` carries the queue subscriptions of shared subscriptions, so NATS
+ * picks one node of the whole cluster for each message, this node included. While the cluster link
+ * is up, shared groups are served only through NATS (each message once cluster-wide); while it is
+ * down, locally.
  *
  * Retained messages: a JetStream stream keeping the last message per subject (./retained.ts).
+ * Interest announcements (./interest.ts), session moves (./sessions.ts), figures (./figures.ts).
  *
  * Connection loss: NATS reconnects by itself (forever); meanwhile messages stay local, counted in
  * ClusterStats, and the change is logged once each way.
  */
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
-import {type ConnectionOptions, type Msg, type NatsConnection, type Subscription, connect} from 'nats'
-import type {Clock} from '../clock.js'
-import type {Logger} from '../log.js'
+import type {NatsConnection} from 'nats'
+import {systemClock} from '../clock.js'
 import type {Message} from '../message.js'
-import {SubscriptionIndex} from '../topics/index.js'
-import {RemoteInterest} from './interest.js'
-import {RetainedSync} from './retained.js'
+import {type NodeFigures, PeerFigures} from './figures.js'
+import {NatsFilters} from './filters.js'
 import {type ClusterHost, ClusterStats} from './host.js'
+import {RemoteInterest} from './interest.js'
+import {Retry, drainAll, jetStreamHint} from './link.js'
+import {RetainedSync} from './retained.js'
+import {type ClaimResult, SessionMover} from './sessions.js'
+import {SubjectMap} from './subjects.js'
+import {encodeHeaders} from './wire.js'
 
 export {type ClusterHost, ClusterStats} from './host.js'
-import {systemClock} from '../clock.js'
-import {type ClaimResult, type SessionHost, SessionMover} from './sessions.js'
-import {SubjectMap} from './subjects.js'
-import {WireError, decodeMessage, encodeHeaders} from './wire.js'
-
-/** What the cluster needs from the broker it is part of. */
+export type {NodeFigures} from './figures.js'
 
 export interface ClusterOptions {
   /** NATS server URLs (nats://host:port), tried in turn. */
@@ -60,26 +53,6 @@ export interface ClusterOptions {
 }
 
 
-/** One node's figures, shared on every statistics tick for the cluster totals in $SYS. */
-export interface NodeFigures {
-  name: string
-  clients: number
-  received: number
-  sent: number
-  subscriptions: number
-  exported: number
-  imported: number
-}
-
-const FIGURE_KEYS = ['clients', 'received', 'sent', 'subscriptions', 'exported', 'imported'] as const
-/** Peers remembered at most (a peer is a broker node; the bound keeps a misbehaving publisher harmless). */
-const MAX_PEERS = 4_096
-
-interface Interest {
-  count: number
-  subs: Subscription[]
-}
-
 const LOG_EVERY_MS = 60_000
 const HEARTBEAT_MS = 10_000
 const PEER_TIMEOUT_MS = 35_000
@@ -94,21 +67,18 @@ export class ClusterNode {
   readonly #options: ClusterOptions
   #main: NatsConnection | undefined
   #shared: NatsConnection | undefined
-  readonly #plain = new Map<string, Interest>()
-  readonly #queues = new Map<string, Interest>()
-  /** This node's plain filters, to pick the one NATS subscription that handles a topic. */
-  readonly #own = new SubscriptionIndex({cacheSize: 10_000})
+  readonly #filters: NatsFilters
   #retained: RetainedSync | undefined
   #interest: RemoteInterest | undefined
   /** Other nodes' latest figures by node id, with the time they arrived. */
-  readonly peers = new Map<string, {figures: NodeFigures; at: number}>()
+  readonly peers = new PeerFigures()
   #mover: SessionMover | undefined
   #heartbeat: NodeJS.Timeout | undefined
   #sweep: NodeJS.Timeout | undefined
   #closed = false
   /** Connections that are reconnecting now. */
   readonly #down = new Set<'main' | 'shared'>()
-  #wake: (() => void) | undefined
+  readonly #retry = new Retry()
   #lastUnmappedLog = -Infinity
   #ready: Promise<void>
   #resolveReady!: () => void
@@ -121,6 +91,14 @@ export class ClusterNode {
     this.name = options.name ?? `${hostname()}-${process.pid}`
     this.id = randomBytes(6).toString('base64url')
     this.#ready = new Promise((resolve) => (this.#resolveReady = resolve))
+    this.#filters = new NatsFilters(this.map, host, this.stats, {
+      added: (filter) => this.#interest?.added(filter),
+      removed: (filter) => this.#interest?.removed(filter),
+      unmapped: (filter) => {
+        this.stats.unmapped++
+        this.#logUnmapped(`filter ${JSON.stringify(filter.slice(0, 200))}`)
+      },
+    })
   }
 
   get connected(): boolean {
@@ -156,17 +134,15 @@ export class ClusterNode {
       pingInterval: 10_000,
       maxPingOut: 3,
     }
-    const main = await this.#firstConnect({...common, name: `mqttctl ${this.name}`, noEcho: true})
+    const main = await this.#retry.connect({...common, name: `mqttctl ${this.name}`, noEcho: true}, common.reconnectTimeWait, this.#host.logger)
     if (main === undefined) return
     this.#main = main
-    const shared = await this.#firstConnect({...common, name: `mqttctl ${this.name} shared`})
+    const shared = await this.#retry.connect({...common, name: `mqttctl ${this.name} shared`}, common.reconnectTimeWait, this.#host.logger)
     if (shared === undefined) return void (await main.close())
     this.#shared = shared
     this.#watch(main, 'main')
     this.#watch(shared, 'shared')
-    // Filters that arrived before the link: subscribe them now.
-    for (const [filter, interest] of this.#plain) if (interest.subs.length === 0) interest.subs = this.#subscribePlain(filter)
-    for (const [name, interest] of this.#queues) if (interest.subs.length === 0) interest.subs = this.#subscribeQueue(name)
+    this.#filters.attach(main, shared)
     const host = this.#host
     this.#mover = new SessionMover(main, this.map.prefix, this.name, {...host.sessions, logger: host.logger, clock: host.clock})
     // Clients that ended here stop being announced (their subscription is dropped) once a minute.
@@ -180,7 +156,7 @@ export class ClusterNode {
     announce()
     this.#sweep = setInterval(announce, 60_000)
     this.#sweep.unref()
-    main.subscribe(`${this.map.prefix}.n.stats`, {callback: (err, m) => err === null && this.#onFigures(m)})
+    main.subscribe(`${this.map.prefix}.n.stats`, {callback: (err, m) => err === null && this.peers.receive(m, this.#host.clock.now())})
     // Interest is network timing, not protocol time: the system clock even when the broker's is manual.
     const interest = (this.#interest = new RemoteInterest(main, this.map.prefix, this.id, () => systemClock.now(), this.#options.syncGraceMs))
     interest.start(() => this.#ownFilters())
@@ -207,48 +183,12 @@ export class ClusterNode {
         this.#resolveReady() // linked; retained messages follow once JetStream answers
         if (!warned) {
           warned = true
-          const why = (error as Error)?.message ?? String(error)
-          const hint = /^503\b|no responders/i.test(why) ? 'JetStream is not enabled on that NATS server: start nats-server with -js (or jetstream {} in its configuration)' : why
-          this.#host.logger.error(`cluster: retained messages not shared with other nodes until JetStream answers (${hint}); retrying`)
+          this.#host.logger.error(`cluster: retained messages not shared with other nodes until JetStream answers (${jetStreamHint(error)}); retrying`)
         }
-        await this.#pause(Math.max(this.#options.reconnectWaitMs ?? 1000, 250))
+        await this.#retry.pause(Math.max(this.#options.reconnectWaitMs ?? 1000, 250))
       }
     }
     this.#resolveReady()
-  }
-
-  /** connect() until it works or close() is called (nats.js cannot cancel its own first-connect wait). */
-  async #firstConnect(opts: ConnectionOptions): Promise<NatsConnection | undefined> {
-    let warned = false
-    while (!this.#closed) {
-      try {
-        const nc = await connect(opts)
-        if (this.#closed) {
-          await nc.close()
-          return undefined
-        }
-        return nc
-      } catch (error) {
-        if (!warned) {
-          warned = true
-          this.#host.logger.warn(`cluster: cannot reach NATS at ${this.#options.servers.join(', ')} (${(error as Error)?.message ?? error}); serving local clients only, retrying`)
-        }
-        await this.#pause(this.#options.reconnectWaitMs ?? 1000)
-      }
-    }
-    return undefined
-  }
-
-  /** Waits between network retries (real time, unref'd: a retry is not protocol time); close() cuts it short. */
-  #pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      timer.unref()
-      this.#wake = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
   }
 
   #watch(nc: NatsConnection, which: 'main' | 'shared'): void {
@@ -283,103 +223,17 @@ export class ClusterNode {
   }
 
   #ownFilters(): string[] {
-    return [...this.#plain.keys(), ...this.#queues.keys()]
+    return this.#filters.all()
   }
 
-  /** A local filter gained its first subscriber (or another one): NATS interest. */
+  /** A local filter gained a subscriber: NATS interest (./filters.ts). */
   addFilter(filter: string): void {
-    if (this.#closed) return
-    const f = this.map.filter(filter)
-    const table = f.queue === undefined ? this.#plain : this.#queues
-    const known = table.get(filter)
-    if (known !== undefined) {
-      known.count++
-      return
-    }
-    if (f.subjects.length === 0) {
-      this.stats.unmapped++
-      this.#logUnmapped(`filter ${JSON.stringify(filter.slice(0, 200))}`)
-    }
-    const interest: Interest = {count: 1, subs: []}
-    table.set(filter, interest)
-    this.#interest?.added(filter)
-    if (f.queue === undefined) this.#own.subscribe(filter, filter, {qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0})
-    if (this.#main !== undefined) interest.subs = f.queue === undefined ? this.#subscribePlain(filter) : this.#subscribeQueue(filter)
+    if (!this.#closed) this.#filters.add(filter)
   }
 
   /** A local filter lost a subscriber. */
   removeFilter(filter: string): void {
-    const f = this.map.filter(filter)
-    const table = f.queue === undefined ? this.#plain : this.#queues
-    const known = table.get(filter)
-    if (known === undefined) return
-    if (--known.count > 0) return
-    table.delete(filter)
-    this.#interest?.removed(filter)
-    if (f.queue === undefined) this.#own.unsubscribe(filter, filter)
-    for (const s of known.subs) s.unsubscribe()
-    this.stats.natsSubscriptions -= known.subs.length
-  }
-
-  #subscribePlain(filter: string): Subscription[] {
-    const main = this.#main!
-    const {subjects} = this.map.filter(filter)
-    const subs = subjects.map((subject) => main.subscribe(subject, {callback: (err, m) => err === null && this.#onPlain(filter, m)}))
-    this.stats.natsSubscriptions += subs.length
-    return subs
-  }
-
-  #subscribeQueue(name: string): Subscription[] {
-    const shared = this.#shared!
-    const {subjects, queue} = this.map.filter(name)
-    const subs = subjects.map((subject) => shared.subscribe(subject, {queue, callback: (err, m) => err === null && this.#onShared(name, m)}))
-    this.stats.natsSubscriptions += subs.length
-    return subs
-  }
-
-  #decode(m: Msg): Message | undefined {
-    const topic = this.map.toTopic(m.subject)
-    if (topic === undefined) {
-      this.stats.malformed++
-      return undefined
-    }
-    try {
-      return decodeMessage(topic, m.data, m.headers, this.#host.clock.now()).msg
-    } catch (error) {
-      if (!(error instanceof WireError)) throw error
-      this.stats.malformed++
-      return undefined
-    }
-  }
-
-  #onPlain(filter: string, m: Msg): void {
-    const topic = this.map.toTopic(m.subject)
-    if (topic === undefined) {
-      this.stats.malformed++
-      return
-    }
-    // Several of our subscriptions match this topic: only the first filter's handles it.
-    const mine = this.#own.match(topic).clients
-    if (mine.length > 1 && mine[0].clientId !== filter) return
-    const msg = this.#decode(m)
-    if (msg === undefined) return
-    this.stats.imported++
-    try {
-      this.#host.deliverLocal(msg)
-    } catch (error) {
-      this.#host.logger.error(`cluster: internal error delivering ${JSON.stringify(topic)}: ${(error as Error)?.stack ?? error}`)
-    }
-  }
-
-  #onShared(name: string, m: Msg): void {
-    const msg = this.#decode(m)
-    if (msg === undefined) return
-    this.stats.importedShared++
-    try {
-      this.#host.deliverShared(msg, name)
-    } catch (error) {
-      this.#host.logger.error(`cluster: internal error delivering ${JSON.stringify(msg.topic)} to ${name}: ${(error as Error)?.stack ?? error}`)
-    }
+    this.#filters.remove(filter)
   }
 
   /**
@@ -464,21 +318,6 @@ export class ClusterNode {
     this.#main!.publish(`${this.map.prefix}.n.stats`, JSON.stringify({id: this.id, ...f}))
   }
 
-  #onFigures(m: Msg): void {
-    if (m.data.length > 4096) return
-    let v: Record<string, unknown>
-    try {
-      v = JSON.parse(Buffer.from(m.data).toString()) as Record<string, unknown>
-    } catch {
-      return
-    }
-    if (typeof v?.id !== 'string' || v.id.length > 64 || typeof v.name !== 'string' || v.name.length > 256) return
-    if (!FIGURE_KEYS.every((k) => Number.isSafeInteger(v[k]) && (v[k] as number) >= 0)) return
-    if (!this.peers.has(v.id) && this.peers.size >= MAX_PEERS) return
-    const figures = {name: v.name, ...Object.fromEntries(FIGURE_KEYS.map((k) => [k, v[k] as number]))} as NodeFigures
-    this.peers.set(v.id, {figures, at: this.#host.clock.now()})
-  }
-
   /** A round trip on the publishing connection (bounded: rejects after 5 s, e.g. while NATS is away). */
   flushExports(): Promise<void> {
     const main = this.#main
@@ -503,18 +342,11 @@ export class ClusterNode {
     if (this.#closed) return
     this.#closed = true
     this.stats.connected = false
-    this.#wake?.()
+    this.#retry.close()
     clearInterval(this.#sweep)
     clearInterval(this.#heartbeat)
     this.#mover?.close()
     await this.#retained?.stop()
-    const conns = [this.#main, this.#shared].filter((c): c is NatsConnection => c !== undefined)
-    await Promise.all(conns.map(async (c) => {
-      try {
-        await c.drain()
-      } catch {
-        await c.close().catch(() => {})
-      }
-    }))
+    await drainAll([this.#main, this.#shared])
   }
 }

@@ -1,0 +1,74 @@
+/**
+ * Network waits of a cluster node: the first NATS connect (retried until it works or the node
+ * closes; nats.js cannot cancel its own first-connect wait) and pauses between retries (real time,
+ * unref'd: a retry is not protocol time) that close() cuts short.
+ */
+import {type ConnectionOptions, type NatsConnection, connect} from 'nats'
+import type {Logger} from '../log.js'
+
+export class Retry {
+  #closed = false
+  #wake: (() => void) | undefined
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Ends every wait now; later connects return undefined. */
+  close(): void {
+    this.#closed = true
+    this.#wake?.()
+  }
+
+  /** Waits `ms` (or less, when close() is called). */
+  pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      timer.unref()
+      this.#wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  /** connect() until it works (warning once) or close() is called (undefined). */
+  async connect(opts: ConnectionOptions, waitMs: number, logger: Logger): Promise<NatsConnection | undefined> {
+    let warned = false
+    while (!this.#closed) {
+      try {
+        const nc = await connect(opts)
+        if (this.#closed) {
+          await nc.close()
+          return undefined
+        }
+        return nc
+      } catch (error) {
+        if (!warned) {
+          warned = true
+          const servers = Array.isArray(opts.servers) ? opts.servers.join(', ') : String(opts.servers)
+          logger.warn(`cluster: cannot reach NATS at ${servers} (${(error as Error)?.message ?? error}); serving local clients only, retrying`)
+        }
+        await this.pause(waitMs)
+      }
+    }
+    return undefined
+  }
+}
+
+/** "JetStream is not enabled" in words a user can act on, else the error's own message. */
+export function jetStreamHint(error: unknown): string {
+  const why = (error as Error)?.message ?? String(error)
+  return /^503\b|no responders/i.test(why) ? 'JetStream is not enabled on that NATS server: start nats-server with -js (or jetstream {} in its configuration)' : why
+}
+
+/** Closes NATS connections after publishing what is buffered (drain; close when drain fails). */
+export async function drainAll(conns: Array<NatsConnection | undefined>): Promise<void> {
+  await Promise.all(conns.filter((c): c is NatsConnection => c !== undefined).map(async (c) => {
+    try {
+      await c.drain()
+    } catch {
+      await c.close().catch(() => {})
+    }
+  }))
+}
