@@ -1,7 +1,7 @@
 /**
  * The import graph (issue 16): no cycle anywhere in src/ or commands/, and the broker imports nothing
- * from the CLI side (rules and the one documented exception: .dependency-cruiser.cjs). The second test
- * proves the check can fail: the same rules over a small tree with a cycle and a forbidden import.
+ * from the CLI side, not even its process entry (rules: .dependency-cruiser.cjs). The second test proves
+ * the check can fail: the same rules over a small tree with a cycle and forbidden imports.
  */
 import {execFile} from 'node:child_process'
 import {cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -27,28 +27,34 @@ async function cruise(cwd: string, paths: string[]): Promise<{code: number; outp
 }
 
 describe('architecture', () => {
-  it('src/ and commands/ have no import cycle; the broker imports only node:*, packages, src/config and itself', async () => {
+  it('src/ and commands/ have no import cycle; the broker imports only node:*, packages, src/config, the node-only leaves and itself', async () => {
     const r = await cruise(ROOT, ['src', 'commands'])
     expect(r.output).toContain('no dependency violations found')
     expect(r.code).toBe(0)
   }, 60_000)
 
-  it('the check fails on a cycle (type-only too) and on a broker import from src/control', async () => {
+  it('the check fails on a cycle (type-only too), on a broker import from src/control (the process entry included) and on a leaf importing src/', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mqttctl-arch-'))
     try {
       cpSync(join(ROOT, '.dependency-cruiser.cjs'), join(dir, '.dependency-cruiser.cjs'))
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({compilerOptions: {module: 'NodeNext', moduleResolution: 'NodeNext', strict: true}}))
-      for (const d of ['src/broker', 'src/control']) mkdirSync(join(dir, d), {recursive: true})
+      for (const d of ['src/broker/process', 'src/control']) mkdirSync(join(dir, d), {recursive: true})
       writeFileSync(join(dir, 'src/broker/a.ts'), "import type {B} from './b.js'\nexport interface A {b?: B}\n")
       writeFileSync(join(dir, 'src/broker/b.ts'), "import type {A} from './a.js'\nexport interface B {a?: A}\n")
       writeFileSync(join(dir, 'src/broker/c.ts'), "import {x} from '../control/x.js'\nexport const c = x\n")
       writeFileSync(join(dir, 'src/broker/main.ts'), "import {x} from '../control/x.js'\nexport const m = x\n")
+      writeFileSync(join(dir, 'src/broker/process/run.ts'), "import {x} from '../../control/x.js'\nexport const r = x\n")
+      writeFileSync(join(dir, 'src/broker/d.ts'), "import {f} from '../fs.js'\nexport const d = f\n")
+      writeFileSync(join(dir, 'src/fs.ts'), "import {x} from './control/x.js'\nexport const f = x\n")
       writeFileSync(join(dir, 'src/control/x.ts'), 'export const x = 1\n')
       const r = await cruise(dir, ['src'])
       expect(r.code).not.toBe(0)
       expect(r.output).toMatch(/no-cycle: src\/broker\/a\.ts/)
       expect(r.output).toMatch(/broker-imports-only-config: src\/broker\/c\.ts → src\/control\/x\.ts/)
-      expect(r.output).not.toMatch(/src\/broker\/main\.ts →/) // the process entry is the documented exception
+      expect(r.output).toMatch(/broker-imports-only-config: src\/broker\/main\.ts → src\/control\/x\.ts/) // no exception for the process entry
+      expect(r.output).toMatch(/broker-imports-only-config: src\/broker\/process\/run\.ts → src\/control\/x\.ts/)
+      expect(r.output).not.toMatch(/src\/broker\/d\.ts →/) // a node-only leaf is allowed
+      expect(r.output).toMatch(/leaf-modules-import-only-node: src\/fs\.ts → src\/control\/x\.ts/)
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }

@@ -7,9 +7,9 @@
  *
  * Exit codes: 0 stopped cleanly (SIGINT/SIGTERM), 1 could not start (port in use, permissions, data
  * directory, another broker on the data directory), 2 bad option or configuration, 130/143 second signal.
- * The logic lives in src/control/run-main.ts so tests can run it in-process.
+ * The logic lives in ./process/run-main.ts so tests can run it in-process.
  */
-import {runMain} from '../control/run-main.js'
+import {runMain} from './process/run-main.js'
 
 runMain(process.argv.slice(2), process.env).then(
   (code) => process.exit(code),

@@ -1,7 +1,7 @@
 /** applyTlsFlags on its own: which listener the --tls-* flags edit or add, and the refusals (the files: tls.test.ts). */
 import {describe, expect, it} from 'vitest'
 import {ConfigError, type ListenerConfig} from '../../src/config/index.js'
-import {applyTlsFlags, DEFAULT_TLS_PORT, tlsFlagIndex} from '../../src/control/tls-flags.js'
+import {applyTlsFlags, DEFAULT_TLS_PORT, tlsFlagIndex} from '../../src/broker/process/tls-flags.js'
 
 const plain: ListenerConfig = {host: '0.0.0.0', port: 1883}
 const secure: ListenerConfig = {host: '0.0.0.0', port: 8883, tls: {cert: 'old.pem', key: 'old.key'}}

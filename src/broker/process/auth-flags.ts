@@ -4,11 +4,11 @@
  * naming the file and line, before anything listens. Part of the option parsing in options.ts;
  * imported by the runtime, so it may only use src/config, src/net and the broker's auth loaders.
  */
-import {ConfigError, type ListenerConfig, type LoadedConfig} from '../config/index.js'
-import {loadAclFile} from '../broker/auth/acl.js'
-import {AuthFileError} from '../broker/auth/files.js'
-import {loadPasswordFile} from '../broker/auth/password-file.js'
-import {isAnyAddress, listenerText} from '../net.js'
+import {ConfigError, type ListenerConfig, type LoadedConfig} from '../../config/index.js'
+import {loadAclFile} from '../auth/acl.js'
+import {AuthFileError} from '../auth/files.js'
+import {loadPasswordFile} from '../auth/password-file.js'
+import {isAnyAddress, listenerText} from '../../net.js'
 
 /**
  * --ws-port: the port of the first plain WebSocket listener of the configuration, or a new one on

@@ -3,9 +3,9 @@
  * every TLS listener's files are checked before anything starts. Part of the option parsing in
  * options.ts; imported by the runtime, so it may only use src/config, src/net and the broker's TLS loader.
  */
-import {ConfigError, type ListenerConfig, type LoadedConfig} from '../config/index.js'
-import {configLabel, TlsFileError, tlsServerOptions} from '../broker/listeners/tls.js'
-import {isAnyAddress, listenerText} from '../net.js'
+import {ConfigError, type ListenerConfig, type LoadedConfig} from '../../config/index.js'
+import {configLabel, TlsFileError, tlsServerOptions} from '../listeners/tls.js'
+import {isAnyAddress, listenerText} from '../../net.js'
 
 /** The TLS flags, which edit the configuration's first TLS listener or add one. */
 export const TLS_FLAGS = ['tls-port', 'tls-host', 'tls-cert', 'tls-key', 'tls-ca'] as const
