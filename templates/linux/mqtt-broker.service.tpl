@@ -2,6 +2,7 @@
 #
 # Enable: systemctl daemon-reload && systemctl enable --now mqtt-broker
 # Logs:   journalctl -u mqtt-broker -f
+# Reload: systemctl reload mqtt-broker (password, ACL files and TLS certificates)
 
 [Unit]
 Description=MQTT broker (mqttctl, tier {{tier}})
@@ -17,6 +18,9 @@ WorkingDirectory={{installDir}}
 # single-executable build, which takes no node flags on its command line.
 Environment="NODE_OPTIONS={{nodeOptions}}"
 ExecStart={{installDir}}/bin/mqtt-broker --config {{installDir}}/etc/broker.json
+# systemctl reload mqtt-broker: re-reads the password and ACL files and the TLS certificates without
+# dropping connections (a bad new file keeps the old one; the journal says why).
+ExecReload=/bin/kill -HUP $MAINPID
 LimitNOFILE={{openFiles}}
 LimitNPROC={{maxProcesses}}
 Restart=on-failure

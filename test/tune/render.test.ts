@@ -110,6 +110,7 @@ describe('Linux files', () => {
         User: 'mqtt-broker',
         WorkingDirectory: '/opt/mqtt-broker',
         ExecStart: '/opt/mqtt-broker/bin/mqtt-broker --config /opt/mqtt-broker/etc/broker.json',
+        ExecReload: '/bin/kill -HUP $MAINPID',
         LimitNOFILE: String(tier.os.openFiles),
         LimitNPROC: String(tier.os.maxProcesses),
         Restart: 'on-failure',
@@ -134,7 +135,7 @@ describe('Linux files', () => {
   // Keys this renderer may emit, per section (systemd.unit(5), systemd.service(5), systemd.exec(5)).
   const KNOWN = {
     Unit: ['Description', 'After', 'Wants', 'Documentation'],
-    Service: ['Type', 'User', 'Group', 'WorkingDirectory', 'Environment', 'ExecStart', 'LimitNOFILE', 'LimitNPROC', 'Restart', 'RestartSec', 'TimeoutStopSec', 'StandardOutput', 'StandardError', 'SyslogIdentifier'],
+    Service: ['Type', 'User', 'Group', 'WorkingDirectory', 'Environment', 'ExecStart', 'ExecReload', 'LimitNOFILE', 'LimitNPROC', 'Restart', 'RestartSec', 'TimeoutStopSec', 'StandardOutput', 'StandardError', 'SyslogIdentifier'],
     Install: ['WantedBy'],
   }
 
