@@ -220,7 +220,7 @@ export class ClusterBroker implements Broker {
   #applyRetained(msg: Message): void {
     const {store, stats, clock} = this.impl
     if (msg.payload.length === 0 || (msg.expiresAt !== 0 && msg.expiresAt <= clock.now())) store.deleteRetained(msg.topic)
-    else store.setRetained({topic: msg.topic, payload: msg.payload, qos: msg.qos, properties: msg.properties as Record<string, unknown> | undefined, expiresAt: msg.expiresAt === 0 ? undefined : msg.expiresAt})
+    else store.setRetained({topic: msg.topic, payload: msg.payload, qos: msg.qos, properties: msg.properties as Record<string, unknown> | undefined, raw: msg.raw, expiresAt: msg.expiresAt === 0 ? undefined : msg.expiresAt})
     stats.retainedMessages = store.retainedCount
   }
 }
