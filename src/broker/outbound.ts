@@ -25,6 +25,12 @@ export interface OutboundDeps {
   readonly authorizer: Authorizer
 }
 
+/** Something waiting for room towards one client: woken once (wake) or dropped with the connection (cancel). */
+export interface RoomWaiter {
+  wake(): void
+  cancel(): void
+}
+
 export class Outbound {
   readonly #deps: OutboundDeps
   readonly #stats: BrokerStats
@@ -33,6 +39,8 @@ export class Outbound {
   readonly #clients: OutboundDeps['clients']
   /** authorizer.checksAccess (readonly on the authorizer): read once, not per delivery. */
   readonly #checksAccess: boolean
+  /** Who waits for room towards a client (paced retained delivery): woken by pull(), dropped by forget(). */
+  readonly #waiting = new Map<Connection, RoomWaiter>()
 
   constructor(deps: OutboundDeps) {
     this.#deps = deps
@@ -75,8 +83,36 @@ export class Outbound {
     this.#startInflight(conn, session, d)
   }
 
+  /**
+   * Can `conn` take a delivery of `bytes` payload at `qos` now, without it being queued or dropped:
+   * its socket is not backed up, its unsent bytes stay within maxQueuedBytes and, for QoS 1/2, its
+   * receive maximum has room and nothing waits in its queue.
+   */
+  hasRoom(conn: Connection, qos: number, bytes: number): boolean {
+    if (conn.socket.writableNeedDrain || this.#full(conn, bytes)) return false
+    if (qos === 0) return true
+    const session = conn.session
+    return session !== undefined && session.queue === undefined && (session.inflight?.size ?? 0) < conn.sendMax
+  }
+
+  /**
+   * `waiter.wake()` runs once, the next time room may have opened towards `conn` (an ack, 'drain',
+   * a flush that moved its queue); forget(conn) (the connection is gone) cancels it instead.
+   */
+  whenRoom(conn: Connection, waiter: RoomWaiter): void {
+    this.#waiting.set(conn, waiter)
+  }
+
+  forget(conn: Connection): void {
+    const waiter = this.#waiting.get(conn)
+    if (waiter === undefined) return
+    this.#waiting.delete(conn)
+    waiter.cancel()
+  }
+
   /** Moves queued deliveries into flight while the client has room (after an ack, a flush or 'drain'). */
   pull(conn: Connection): void {
+    if (this.#waiting.size !== 0) this.#wake(conn)
     const session = conn.session
     if (session === undefined || !conn.connected) return
     const stats = this.#stats
@@ -102,6 +138,13 @@ export class Outbound {
       }
       this.#startInflight(conn, session, d)
     }
+  }
+
+  #wake(conn: Connection): void {
+    const waiter = this.#waiting.get(conn)
+    if (waiter === undefined) return
+    this.#waiting.delete(conn)
+    waiter.wake()
   }
 
   /** A resumed session: resend what is in flight (DUP / PUBREL) [MQTT-4.4.0-1], then the queue. */

@@ -20,6 +20,36 @@ export interface RetainedMessage {
 
 const DOLLAR = 0x24
 
+/**
+ * What changed under retained-delivery walks in progress (handlers/subscribe.ts paces retained
+ * delivery over event-loop turns): while any walk runs, every message the index stores gets a
+ * sequence number and every message it replaces or deletes is remembered, so a walk can skip a message
+ * set after its SUBSCRIBE (the subscriber got it live) or one replaced since it was matched (stale).
+ * Nothing is noted while no walk runs.
+ */
+let watchers = 0
+let seq = 0
+const bornAt = new WeakMap<RetainedMessage, number>()
+const superseded = new WeakSet<RetainedMessage>()
+
+export const retainedChanges = {
+  /** A walk starts watching (until unwatch()). */
+  watch(): void {
+    watchers++
+  },
+  /** The sequence number messages set from now on are compared with (while watched). */
+  get seq(): number {
+    return seq
+  },
+  unwatch(): void {
+    if (watchers > 0) watchers--
+  },
+  /** Is `msg` newer than `since`, or replaced / deleted since it was stored? */
+  changedSince(msg: RetainedMessage, since: number): boolean {
+    return superseded.has(msg) || (bornAt.get(msg) ?? 0) > since
+  },
+}
+
 class Node {
   /** Children: none, one node (matched on its `key`), or a Map from two children on. */
   kids: Node | Map<string, Node> | undefined = undefined
@@ -76,6 +106,8 @@ export class RetainedIndex {
       node = next
     }
     if (node.msg === undefined) this.#changeSize(1)
+    else if (watchers > 0 && node.msg !== msg) superseded.add(node.msg)
+    if (watchers > 0) bornAt.set(msg, ++seq)
     node.msg = msg
   }
 
@@ -88,6 +120,7 @@ export class RetainedIndex {
       path.push(node)
     }
     if (node.msg === undefined) return false
+    if (watchers > 0) superseded.add(node.msg)
     node.msg = undefined
     this.#changeSize(-1)
     // Prune the now-empty branch, deepest first.

@@ -69,6 +69,7 @@ export class Sessions {
   /** The connection is gone: will, shared re-delivery, and the session either ends or waits. */
   detach(conn: Connection): void {
     const {stats, store} = this.#deps
+    this.#deps.outbound.forget(conn) // a paced retained delivery waiting for room towards it stops
     const session = conn.session
     if (session === undefined) return
     conn.session = undefined
