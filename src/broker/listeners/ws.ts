@@ -8,12 +8,15 @@
  * Subprotocol: "mqtt" (and "mqttv3.1" for MQTT 3.1 clients) is selected [MQTT-6.0.0-3/4]; a client that
  * offers only other subprotocols is refused (HTTP 400). A client offering none is accepted, as
  * Mosquitto does. Plain HTTP requests get 426 Upgrade Required.
+ *
+ * `ws`, node:http and node:https load on the first WebSocket listener only (dynamic imports, which
+ * `mqttctl build`'s bundle keeps lazy too): a broker without one never pays for them (about 10 MB of
+ * RSS; docs/sizing.md).
  */
-import {createServer as createHttpServer, type IncomingMessage, type Server as HttpServer} from 'node:http'
-import {createServer as createHttpsServer} from 'node:https'
+import type {IncomingMessage, Server as HttpServer} from 'node:http'
 import type {Server, Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
-import {createWebSocketStream, type WebSocket, WebSocketServer} from 'ws'
+import type {WebSocket} from 'ws'
 import type {ListenerConfig} from '../../config/index.js'
 import {startServer} from './tcp.js'
 import {configLabel, HANDSHAKE_TIMEOUT_MS, tlsServerOptions} from './tls.js'
@@ -44,13 +47,14 @@ function pathOf(url: string | undefined): string {
 }
 
 /** Opens the HTTP(S) server; every upgraded WebSocket on `path` is handed to onSocket as a stream. */
-export function listenWs(listener: ListenerConfig, onSocket: (socket: Socket) => void, options: ListenWsOptions): Promise<{server: Server; port: number}> {
+export async function listenWs(listener: ListenerConfig, onSocket: (socket: Socket) => void, options: ListenWsOptions): Promise<{server: Server; port: number}> {
   const path = listener.path ?? DEFAULT_WS_PATH
+  const [{WebSocketServer, createWebSocketStream}, http, https] = await Promise.all([import('ws'), import('node:http'), listener.tls ? import('node:https') : undefined])
   let server: HttpServer
   try {
-    server = listener.tls
-      ? createHttpsServer({...tlsServerOptions(listener.tls, configLabel(options.where ?? `WebSocket listener ${listener.host}:${listener.port}: tls`)), handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS})
-      : createHttpServer()
+    server = https && listener.tls
+      ? https.createServer({...tlsServerOptions(listener.tls, configLabel(options.where ?? `WebSocket listener ${listener.host}:${listener.port}: tls`)), handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS})
+      : http.createServer()
   } catch (error) {
     return Promise.reject(error)
   }
@@ -74,14 +78,14 @@ export function listenWs(listener: ListenerConfig, onSocket: (socket: Socket) =>
     if (offered !== undefined && !offered.split(',').some((p) => SUBPROTOCOLS.includes(p.trim()))) {
       return reject(socket, 400, 'subprotocol "mqtt" required')
     }
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => onSocket(wrap(ws, req, Boolean(listener.tls)) as unknown as Socket))
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => onSocket(wrap(ws, req, Boolean(listener.tls), createWebSocketStream) as unknown as Socket))
   })
   server.on('tlsClientError', (_error: Error, socket: Duplex) => socket.destroy())
   server.on('clientError', (_error: Error, socket: Duplex) => socket.destroy())
   return startServer(server as unknown as Server, listener)
 }
 
-function wrap(ws: WebSocket, req: IncomingMessage, tls: boolean): WsSocket {
+function wrap(ws: WebSocket, req: IncomingMessage, tls: boolean, createWebSocketStream: typeof import('ws').createWebSocketStream): WsSocket {
   let stream: WsSocket | undefined
   // A text frame is not MQTT [MQTT-6.0.0-1]: close the connection. Registered before the stream's own
   // listener, so the text never reaches the broker's decoder.

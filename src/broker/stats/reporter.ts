@@ -2,12 +2,13 @@
  * The statistics reporter: the broker's ONE periodic wake-up (every config.statsInterval seconds,
  * unref'd). Each tick samples the process, updates the load averages, logs the guide's block at
  * info and publishes the retained $SYS topics (only those whose value changed, as Mosquitto does).
- * It also owns the metrics HTTP listener when config.metrics.enabled.
+ * It also owns the metrics HTTP listener when config.metrics.enabled (loaded only then: node:http is
+ * a dynamic import, so a broker without metrics never loads it).
  */
 import type {BrokerConfig} from '../../config/index.js'
 import {type Clock, type TimerHandle, systemClock} from '../clock.js'
 import type {Logger} from '../log.js'
-import {startMetricsHttp, type MetricsHttpServer} from '../listeners/metrics-http.js'
+import type {MetricsHttpServer} from '../listeners/metrics-http.js'
 import type {BrokerStats} from './counters.js'
 import {LoadAverages, type LoadValues} from './loads.js'
 import {type ProcessSample, ProcessSampler} from './process.js'
@@ -96,13 +97,13 @@ export function startReporter(broker: ReporterHost, options: ReporterOptions = {
 
   let server: MetricsHttpServer | undefined
   const metrics: Promise<{host: string; port: number} | undefined> = config.metrics.enabled
-    ? startMetricsHttp({
+    ? import('../listeners/metrics-http.js').then(({startMetricsHttp}) => startMetricsHttp({
         host: config.metrics.host,
         port: config.metrics.port,
         contentType: PROMETHEUS_CONTENT_TYPE,
         metrics: () => prometheusText(snapshot()),
         healthy: () => !stopped,
-      }).then(async (s) => {
+      })).then(async (s) => {
         server = s
         if (stopped) await s.close()
         else logger.info(`Metrics on http://${s.host}:${s.port}/metrics (readiness: /healthz)`)
