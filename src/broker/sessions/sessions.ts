@@ -75,12 +75,12 @@ export class Sessions {
     conn.session = undefined
     const will = conn.normalDisconnect ? undefined : conn.will
     conn.will = undefined
-    this.#redistributeShared(session, conn.clientId)
     if (session.expiryInterval === 0) {
       if (will !== undefined) this.publishWill(will, conn.clientId)
-      this.end(session, false)
+      this.end(session, false) // shared deliveries are handed on there
       return
     }
+    this.#redistributeShared(session, conn.clientId, false)
     session.disconnectedAt = this.#deps.clock.now()
     stats.sessionsOrphan++
     if (will !== undefined) {
@@ -103,6 +103,7 @@ export class Sessions {
     session.pendingWill = undefined
     this.deadlines.cancel(session)
     this.#deps.subscriptions.removeAll(session)
+    this.#redistributeShared(session, session.clientId, true)
     this.#deps.outbound.discard(session)
     if (session.disconnectedAt !== 0) stats.sessionsOrphan--
     session.disconnectedAt = 0
@@ -169,10 +170,14 @@ export class Sessions {
   }
 
   /**
-   * Unacknowledged QoS > 0 messages of a leaving shared-group member go to another member (MQTT 5 §4.8.2
-   * says SHOULD; the statement has no conformance id).
+   * Shared-subscription deliveries of a member that leaves (MQTT 5 §4.8.2). Never sent (queued): to
+   * another online member. Sent QoS 1: kept for the member's return while its session lasts (the
+   * spec's MAY), to another member once the session ends (SHOULD). Sent QoS 2 (PUBREC pending or
+   * PUBREL sent): stays with the member's session, and when that ends nobody else gets it: another
+   * member receiving it too would be a duplicate [MQTT-4.8.2-4] [MQTT-4.8.2-5]. `ending`: the session
+   * ends now (expiry 0, expired, or replaced by a clean start); else what finds no other member stays.
    */
-  #redistributeShared(session: SessionRecord, leaving: string): void {
+  #redistributeShared(session: SessionRecord, leaving: string, ending: boolean): void {
     const {stats, store} = this.#deps
     const moved: Delivery[] = []
     if (session.queue !== undefined && session.queue.some((d) => d.shared !== undefined)) {
@@ -187,17 +192,14 @@ export class Sessions {
     }
     if (session.inflight !== undefined) {
       for (const d of session.inflight.values()) {
-        // A QoS 2 message already sent stays with this member's session: another member getting it
-        // too would be a duplicate [MQTT-4.8.2-4] [MQTT-4.8.2-5]. QoS 1 (at least once) may move on;
-        // a session that ends with its connection (expiry 0) hands everything on.
-        if (d.shared !== undefined && !d.released && (d.qos === 1 || !d.sent || session.expiryInterval === 0)) {
+        if (d.shared !== undefined && (!d.sent || (ending && d.qos === 1))) {
           moved.push(d)
           store.deleteInflight(session, d.packetId)
         }
       }
     }
     for (const d of moved) {
-      if (!this.#deps.redeliverShared(d, leaving) && session.expiryInterval !== 0) {
+      if (!this.#deps.redeliverShared(d, leaving) && !ending) {
         // Nobody else online: keep it for this member's return.
         d.packetId = 0
         d.sent = false
