@@ -11,39 +11,10 @@ import {type HeadProperties, publishHead, rawProperties} from './protocol/publis
 
 const MAX_VARIANTS = 8
 
-function varintSize(n: number): number {
-  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4
-}
-
-function writeVarint(buf: Buffer, offset: number, n: number): number {
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    buf[offset++] = byte
-  } while (n > 0)
-  return offset
-}
-
-/** PUBLISH with no properties (3.1.1, or MQTT 5 with an empty property block). */
+/** PUBLISH with no properties (3.1.1, or MQTT 5 with an empty property block), in one buffer. */
 export function encodePlainPublish(topic: string, payload: Buffer, qos: number, retain: boolean, v5: boolean): EncodedVariant {
-  const topicLen = Buffer.byteLength(topic)
-  const remaining = 2 + topicLen + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload.length
-  const header = 1 + varintSize(remaining)
-  const buf = Buffer.allocUnsafe(header + remaining)
-  buf[0] = 0x30 | (qos << 1) | (retain ? 1 : 0)
-  let off = writeVarint(buf, 1, remaining)
-  buf.writeUInt16BE(topicLen, off)
-  off += 2
-  off += buf.write(topic, off, 'utf8')
-  const idOffset = off
-  if (qos > 0) {
-    buf.writeUInt16BE(0, off)
-    off += 2
-  }
-  if (v5) buf[off++] = 0
-  payload.copy(buf, off)
-  return {slot: -1, key: '', buf, tail: undefined, idOffset}
+  const {head, idOffset} = publishHead(topic, payload.length, qos, retain, v5, undefined, payload)
+  return {slot: -1, key: '', buf: head, tail: undefined, idOffset}
 }
 
 /**
@@ -59,12 +30,9 @@ export type EncodedVariantLike = Pick<EncodedVariant, 'buf' | 'tail' | 'idOffset
 /** A PUBLISH with its head and payload, for the paths that do not cache (topic aliases). */
 export function encodePublish(msg: Message, topic: string, qos: number, retain: boolean, v5: boolean, props: HeadProperties | undefined): EncodedVariant {
   const payload = msg.payload
-  const {head, idOffset} = publishHead(topic, payload.length, qos, retain, v5, props)
-  if (payload.length >= SHARE_PAYLOAD_BYTES) return {slot: -1, key: '', buf: head, tail: payload, idOffset}
-  const buf = Buffer.allocUnsafe(head.length + payload.length)
-  head.copy(buf)
-  payload.copy(buf, head.length)
-  return {slot: -1, key: '', buf, tail: undefined, idOffset}
+  const shared = payload.length >= SHARE_PAYLOAD_BYTES
+  const {head, idOffset} = publishHead(topic, payload.length, qos, retain, v5, props, shared ? undefined : payload)
+  return {slot: -1, key: '', buf: head, tail: shared ? payload : undefined, idOffset}
 }
 
 /**

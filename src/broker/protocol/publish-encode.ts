@@ -37,8 +37,11 @@ function writeVarint(buf: Buffer, offset: number, n: number): number {
   return offset
 }
 
-/** The head of a PUBLISH whose payload (payloadLength bytes) follows it. */
-export function publishHead(topic: string, payloadLength: number, qos: number, retain: boolean, v5: boolean, p?: HeadProperties): PublishHead {
+/**
+ * The head of a PUBLISH whose payload (payloadLength bytes) follows it; with `payload`, the whole
+ * packet in one buffer (the payload copied in after the head).
+ */
+export function publishHead(topic: string, payloadLength: number, qos: number, retain: boolean, v5: boolean, p?: HeadProperties, payload?: Buffer): PublishHead {
   const topicLen = Buffer.byteLength(topic)
   let props = 0
   if (v5 && p !== undefined) {
@@ -49,7 +52,7 @@ export function publishHead(topic: string, payloadLength: number, qos: number, r
   }
   const remaining = 2 + topicLen + (qos > 0 ? 2 : 0) + (v5 ? varintSize(props) + props : 0) + payloadLength
   const headLen = 1 + varintSize(remaining) + remaining - payloadLength
-  const head = Buffer.allocUnsafe(headLen)
+  const head = Buffer.allocUnsafe(payload === undefined ? headLen : headLen + payload.length)
   head[0] = 0x30 | (qos << 1) | (retain ? 1 : 0)
   let off = writeVarint(head, 1, remaining)
   head.writeUInt16BE(topicLen, off)
@@ -82,6 +85,7 @@ export function publishHead(topic: string, payloadLength: number, qos: number, r
       if (p.raw !== undefined) off += p.raw.copy(head, off)
     }
   }
+  if (payload !== undefined) payload.copy(head, off)
   return {head, idOffset}
 }
 
@@ -92,39 +96,30 @@ export function publishHead(topic: string, payloadLength: number, qos: number, r
  */
 export function rawProperties(p: ForwardedProperties | Record<string, unknown>): Buffer | undefined {
   const parts: Buffer[] = []
-  const str = (id: number, s: string): void => {
-    const b = Buffer.from(s, 'utf8')
-    const out = Buffer.allocUnsafe(3 + b.length)
-    out[0] = id
-    out.writeUInt16BE(b.length, 1)
-    b.copy(out, 3)
-    parts.push(out)
-  }
   const fp = p as ForwardedProperties
   if (fp.payloadFormatIndicator !== undefined) parts.push(Buffer.from([0x01, fp.payloadFormatIndicator ? 1 : 0]))
-  if (typeof fp.contentType === 'string') str(0x03, fp.contentType)
-  if (typeof fp.responseTopic === 'string') str(0x08, fp.responseTopic)
-  if (Buffer.isBuffer(fp.correlationData)) {
-    const out = Buffer.allocUnsafe(3 + fp.correlationData.length)
-    out[0] = 0x09
-    out.writeUInt16BE(fp.correlationData.length, 1)
-    fp.correlationData.copy(out, 3)
-    parts.push(out)
-  }
+  if (typeof fp.contentType === 'string') parts.push(property(0x03, Buffer.from(fp.contentType, 'utf8')))
+  if (typeof fp.responseTopic === 'string') parts.push(property(0x08, Buffer.from(fp.responseTopic, 'utf8')))
+  if (Buffer.isBuffer(fp.correlationData)) parts.push(property(0x09, fp.correlationData))
   if (fp.userProperties !== undefined && fp.userProperties !== null && typeof fp.userProperties === 'object') {
     for (const [k, v] of Object.entries(fp.userProperties)) {
-      for (const value of Array.isArray(v) ? v : [v]) {
-        const kb = Buffer.from(k, 'utf8')
-        const vb = Buffer.from(String(value), 'utf8')
-        const out = Buffer.allocUnsafe(5 + kb.length + vb.length)
-        out[0] = 0x26
-        out.writeUInt16BE(kb.length, 1)
-        kb.copy(out, 3)
-        out.writeUInt16BE(vb.length, 3 + kb.length)
-        vb.copy(out, 5 + kb.length)
-        parts.push(out)
-      }
+      const kb = Buffer.from(k, 'utf8')
+      for (const value of Array.isArray(v) ? v : [v]) parts.push(property(0x26, kb, Buffer.from(String(value), 'utf8')))
     }
   }
   return parts.length === 0 ? undefined : Buffer.concat(parts)
+}
+
+/** One property: its id, then each value as a two-byte length and its bytes (string, binary, pair). */
+function property(id: number, ...values: Buffer[]): Buffer {
+  let size = 1
+  for (const v of values) size += 2 + v.length
+  const out = Buffer.allocUnsafe(size)
+  out[0] = id
+  let off = 1
+  for (const v of values) {
+    out.writeUInt16BE(v.length, off)
+    off += 2 + v.copy(out, off + 2)
+  }
+  return out
 }
