@@ -1,47 +1,44 @@
 /**
- * The broker: wires listeners, connections, the subscription service, the store, sessions, fan-out,
- * the authorizer and stats; builds the narrow context the handlers get (context.ts); owns the
- * once-per-turn flush of dirty connections and the connection deadline wheel (connect timeout,
- * keep alive, close grace).
+ * The broker: listen (restore, listeners), reload, graceful close; the connections' host (the
+ * once-per-turn flush of dirty connections, read budgets, the connection deadline wheel: connect
+ * timeout, keep alive, close grace); retain-and-route of every accepted message. Its services and
+ * the handlers' context are built in wiring.ts, new sockets admitted in admission.ts.
  */
-import type {Server} from 'node:net'
 import type {BrokerConfig} from '../config/index.js'
+import {Admission} from './admission.js'
+import type {Broker, BrokerOptions, ListeningAddress} from './api.js'
 import type {Authorizer} from './auth/authorizer.js'
 import type {ReloadReport} from './auth/file-authorizer.js'
-import {authorizerFromConfig, isReloadable} from './auth/from-config.js'
-import {Clients} from './clients.js'
-import {type Clock, systemClock} from './clock.js'
+import {isReloadable} from './auth/from-config.js'
+import type {ClientSocket} from './client-socket.js'
+import type {Clients} from './clients.js'
+import type {Clock} from './clock.js'
 import {ConnState, Paused} from './conn-state.js'
-import {type ClientSocket, Connection, type ConnectionHost, type PacketSink} from './connection.js'
+import {Connection, type PacketSink} from './connection.js'
+import type {ConnectionHost} from './connection-host.js'
 import type {BrokerContext} from './context.js'
 import {Decoder} from './decoder.js'
 import {createDispatcher} from './dispatch.js'
-import {Fanout} from './fanout.js'
-import {Limits} from './limits/limits.js'
-import type {Broker, BrokerOptions, ListeningAddress} from './api.js'
-import {listenTcp} from './listeners/tcp.js'
-import {listenTls} from './listeners/tls.js'
-import {reloadTls} from './listeners/reload-tls.js'
-import {listenWs} from './listeners/ws.js'
-import {type Logger, silentLogger} from './log.js'
+import type {Fanout} from './fanout.js'
+import type {Limits} from './limits/limits.js'
+import {Servers} from './listeners/servers.js'
+import type {Logger} from './log.js'
 import {type Message, ownMessage} from './message.js'
-import {Outbound} from './outbound.js'
-import {MemoryStore} from './persistence/memory.js'
-import {storeFigures} from './persistence/select.js'
+import type {Outbound} from './outbound.js'
 import type {Store} from './persistence/store.js'
 import {RC} from './protocol/reason-codes.js'
+import {restoreSessions, undoRestore} from './restore.js'
 import type {RouteSource, Router} from './router.js'
-import {Sessions} from './sessions/sessions.js'
-import {BrokerStats} from './stats/counters.js'
-import {Subscriptions} from './subscriptions.js'
+import type {Sessions} from './sessions/sessions.js'
+import type {BrokerStats} from './stats/counters.js'
+import type {Subscriptions} from './subscriptions.js'
 import {Deadlines} from './timers.js'
+import {wireServices} from './wiring.js'
 
 /** Wall-clock bound on close(): sockets still open after it are destroyed (real time, even with an injected clock). */
 const SHUTDOWN_GRACE_MS = 2000
 
-function ignoreError(): void {}
-
-export class BrokerImpl implements Broker, ConnectionHost {
+export class BrokerImpl implements Broker, ConnectionHost<Connection> {
   readonly config: BrokerConfig
   readonly stats: BrokerStats
   readonly logger: Logger
@@ -67,8 +64,8 @@ export class BrokerImpl implements Broker, ConnectionHost {
   readonly maxQueuedBytes: number
   /** Broker-wide limits: memory ceiling, connect rate, retained bytes, fault accounting (limits/limits.ts). */
   readonly limits: Limits
-  /** Sockets that have not sent CONNECT yet, oldest first (bounded by limits.maxPendingConnects). */
-  readonly #pending = new Set<Connection>()
+  /** New sockets: ioEntries per turn, and those without CONNECT bounded by limits.maxPendingConnects. */
+  readonly #admission: Admission<Connection>
   readonly #sink: PacketSink
   #dirty: Connection[] = []
   /** Flush cycles so far (read budgets are per cycle). */
@@ -76,57 +73,19 @@ export class BrokerImpl implements Broker, ConnectionHost {
   #budgetPaused: Connection[] = []
   #flushScheduled = false
   readonly #flush = (): void => this.flushAll()
-  #servers: Server[] = []
-  /** TLS and wss listeners, for reload(). */
-  #tlsServers: Array<{server: Server; index: number}> = []
-  #acceptedThisTurn = 0
-  #acceptBacklog: ClientSocket[] = []
-  #acceptResetScheduled = false
+  readonly #servers = new Servers()
   #closing: Promise<void> | undefined
   #listening = false
 
   constructor(config: BrokerConfig, options: BrokerOptions = {}) {
     this.config = config
-    const stats = (this.stats = options.stats ?? new BrokerStats())
-    const logger = (this.logger = options.logger ?? silentLogger)
-    const clock = (this.clock = options.clock ?? systemClock)
-    const store = (this.store = options.store ?? new MemoryStore())
-    stats.storeFigures = () => storeFigures(store)
-    const authorizer = (this.authorizer = options.authorizer ?? authorizerFromConfig(config, {clock, logger, counters: stats}))
     this.maxQueuedBytes = config.limits.maxQueuedBytes
-    stats.maxConnections = config.maxConnections
-    const logDebug = (message: () => string): void => this.logDebug(message)
-    const subscriptions = (this.subscriptions = new Subscriptions({store, stats, matchCacheSize: config.limits.matchCacheSize, matchCacheBytes: config.limits.matchCacheBytes}))
-    const clients = (this.clients = new Clients({stats, clock, logger, maxConnections: config.maxConnections}))
-    const limits = (this.limits = new Limits(config.limits, {stats, store, clock, logger}))
-    const outbound = (this.outbound = new Outbound({limits: config.limits, overload: limits.overload, stats, store, clock, clients: clients.byId, authorizer}))
-    const fanout = (this.fanout = new Fanout({
-      batchSize: config.forwardBatchSize,
-      stats,
-      subscriptions,
-      outbound,
-      isOnline: (clientId) => clients.byId.has(clientId),
-      flush: () => this.flushAll(),
-      denySubscribe: config.denySubscribe,
-      onFault: (clientId, err) => {
-        const conn = clients.get(clientId)
-        if (conn !== undefined) conn.internalError('delivering to', err)
-        else limits.fault('delivering to', clientId, err)
-      },
-    }))
-    this.router = options.router?.(fanout) ?? fanout
-    const publish = (msg: Message, source?: RouteSource): boolean => this.publishMessage(msg, source)
-    const sessions = (this.sessions = new Sessions({
-      store,
-      stats,
-      clock,
-      logger,
-      subscriptions,
-      outbound,
-      publish,
-      redeliverShared: (d, leaving) => fanout.redeliverShared(d, leaving),
-      logDebug,
-    }))
+    const services = wireServices(config, options, this)
+    ;({stats: this.stats, logger: this.logger, clock: this.clock, store: this.store, authorizer: this.authorizer} = services)
+    ;({subscriptions: this.subscriptions, clients: this.clients, limits: this.limits, outbound: this.outbound} = services)
+    ;({fanout: this.fanout, router: this.router, sessions: this.sessions, context: this.context} = services)
+    const {stats, logger, clock, limits} = services
+    const logDebug = this.context.logDebug
     this.connDeadlines = new Deadlines(
       (c, now) => this.#connectionDue(c, now),
       clock,
@@ -136,24 +95,15 @@ export class BrokerImpl implements Broker, ConnectionHost {
       },
     )
     this.decoder = new Decoder(config.limits.maxPacketSize)
-    this.context = {
-      config,
-      stats,
-      logger,
-      clock,
-      store,
-      subscriptions,
-      router: this.router,
-      authorizer,
-      clients,
-      outbound,
-      sessions,
-      logDebug,
-      publish,
-      touchConnection: (conn) => this.touchConnection(conn),
-      limits,
-    }
     this.#sink = createDispatcher(this.context)
+    this.#admission = new Admission({
+      ioEntries: config.ioEntries,
+      maxPendingConnects: config.limits.maxPendingConnects,
+      stats,
+      reached: () => limits.reached(),
+      logDebug,
+      open: (socket) => this.#open(socket),
+    })
   }
 
   async listen(): Promise<ListeningAddress[]> {
@@ -161,26 +111,14 @@ export class BrokerImpl implements Broker, ConnectionHost {
     if (this.#closing) throw new Error('broker is closed')
     this.#listening = true
     await this.store.open()
-    this.#restoreSubscriptions()
-    const addresses: ListeningAddress[] = []
-    const onSocket = (socket: ClientSocket): void => this.accept(socket)
+    const restore = {store: this.store, subscriptions: this.subscriptions, sessions: this.sessions, stats: this.stats}
+    restoreSessions(restore, this.clock.now())
+    let addresses: ListeningAddress[]
     try {
-      for (const [index, l] of this.config.listeners.entries()) {
-        const {server, port} = l.websocket
-          ? await listenWs(l, onSocket, {maxPayload: this.config.limits.maxPacketSize + 5, where: `listeners[${index}].tls`})
-          : l.tls
-            ? await listenTls(l, onSocket)
-            : await listenTcp(l, onSocket)
-        this.#servers.push(server)
-        if (l.tls) this.#tlsServers.push({server, index})
-        addresses.push({host: l.host, port, tls: Boolean(l.tls), ...(l.websocket ? {websocket: true} : {})})
-      }
+      addresses = await this.#servers.open(this.config.listeners, this.config.limits.maxPacketSize, (socket) => this.accept(socket))
     } catch (err) {
-      // Back to the state before listen(): no server, no restored subscription, the store closed.
-      await Promise.all(this.#servers.map((s) => new Promise((r) => s.close(r))))
-      this.#servers = []
-      this.#tlsServers = []
-      this.#unrestoreSubscriptions()
+      // Back to the state before listen(): no server (Servers closed them), no restored subscription, the store closed.
+      undoRestore(restore)
       await this.store.close()
       this.#listening = false
       throw err
@@ -195,11 +133,9 @@ export class BrokerImpl implements Broker, ConnectionHost {
   /** SIGHUP: re-read the password file, ACL file and TLS certificates; connections stay up. */
   reload(): ReloadReport {
     const report: ReloadReport = isReloadable(this.authorizer) ? this.authorizer.reload() : {ok: true, lines: []}
-    for (const {server, index} of this.#tlsServers) {
-      const r = reloadTls(server, this.config.listeners[index], index)
-      report.ok &&= r.ok
-      report.lines.push(r.line)
-    }
+    const tls = this.#servers.reloadTls(this.config.listeners)
+    report.ok &&= tls.ok
+    report.lines.push(...tls.lines)
     for (const line of report.lines) (line.startsWith('kept ') ? this.logger.warn : this.logger.info)(`Reload: ${line}`)
     return report
   }
@@ -210,12 +146,9 @@ export class BrokerImpl implements Broker, ConnectionHost {
   }
 
   async #close(): Promise<void> {
-    const servers = this.#servers
-    this.#servers = []
     this.limits.stop()
-    const stopped = Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-    for (const s of this.#acceptBacklog) s.destroy()
-    this.#acceptBacklog = []
+    const stopped = this.#servers.close()
+    this.#admission.close()
     const open = [...this.connections]
     const closed = Promise.all(open.map((c) => (c.socket.destroyed ? undefined : new Promise((r) => c.socket.once('close', r)))))
     for (const c of open) {
@@ -289,7 +222,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
 
   /** The connection's CONNECT was accepted: it no longer counts against limits.maxPendingConnects. */
   connected(conn: Connection): void {
-    if (this.#pending.delete(conn)) this.stats.pendingConnects = this.#pending.size
+    this.#admission.settled(conn)
   }
 
   pull(conn: Connection): void {
@@ -351,7 +284,7 @@ export class BrokerImpl implements Broker, ConnectionHost {
   /** The socket is closed: final clean-up. */
   connectionClosed(conn: Connection, prev: ConnState): void {
     this.connections.delete(conn)
-    if (this.#pending.delete(conn)) this.stats.pendingConnects = this.#pending.size
+    this.#admission.settled(conn)
     this.connDeadlines.cancel(conn)
     if (prev !== ConnState.Closed) this.connectionEnding(conn, prev)
   }
@@ -366,55 +299,15 @@ export class BrokerImpl implements Broker, ConnectionHost {
    * the rest wait a turn.
    */
   accept(socket: ClientSocket): void {
-    if (this.#closing) {
-      socket.destroy()
-      return
-    }
-    if (this.#acceptedThisTurn >= this.config.ioEntries) {
-      // Until the Connection owns it, an 'error' must find a listener, or it is thrown as an uncaught
-      // exception. Defensive: today a waiting TCP socket is paused (no read, no write, so no error) and
-      // Node's TLS server keeps its own listener on every TLSSocket, which swallows errors after the
-      // handshake; this keeps it so should either change.
-      if (socket.listenerCount('error') === 0) socket.on('error', ignoreError)
-      this.#acceptBacklog.push(socket)
-      this.#scheduleAcceptReset()
-      return
-    }
-    this.#acceptedThisTurn++
-    this.#scheduleAcceptReset()
-    this.#start(socket)
+    this.#admission.accept(socket)
   }
 
-  #scheduleAcceptReset(): void {
-    if (this.#acceptResetScheduled) return
-    this.#acceptResetScheduled = true
-    setImmediate(() => {
-      this.#acceptResetScheduled = false
-      this.#acceptedThisTurn = 0
-      const backlog = this.#acceptBacklog
-      this.#acceptBacklog = []
-      for (const s of backlog) this.accept(s)
-    })
-  }
-
-  #start(socket: ClientSocket): void {
-    socket.off('error', ignoreError)
-    if (socket.destroyed) return
+  /** An admitted socket becomes a connection, with its connect-timeout deadline. */
+  #open(socket: ClientSocket): Connection {
     const conn = new Connection(this, socket, this.#sink)
     this.connections.add(conn)
-    // Sockets that have not sent CONNECT are bounded: past the limit the oldest goes, so a real
-    // client arriving behind thousands of silent sockets still connects at once.
-    if (this.#pending.size >= this.config.limits.maxPendingConnects) {
-      const oldest: Connection = this.#pending.values().next().value!
-      this.#pending.delete(oldest)
-      this.limits.reached()
-      this.logDebug(() => `Closing ${oldest.remote}: no CONNECT yet and limits.maxPendingConnects reached`)
-      oldest.destroy()
-    }
-    this.#pending.add(conn)
-    this.stats.pendingConnects = this.#pending.size
     this.connDeadlines.schedule(conn, conn.lastActivity + this.config.limits.connectTimeout * 1000)
-    socket.resume()
+    return conn
   }
 
   #connectionDue(conn: Connection, now: number): void {
@@ -435,33 +328,5 @@ export class BrokerImpl implements Broker, ConnectionHost {
     }
     this.logDebug(() => `Client ${conn.clientId} has exceeded timeout, disconnecting.`)
     conn.disconnect(RC.KEEP_ALIVE_TIMEOUT)
-  }
-
-  /** A store with persisted sessions: their subscriptions go back into the index. */
-  #restoreSubscriptions(): void {
-    const now = this.clock.now()
-    let orphans = 0
-    let queued = 0
-    for (const session of this.store.sessions()) {
-      this.subscriptions.restore(session)
-      if (session.disconnectedAt === 0) session.disconnectedAt = now
-      this.sessions.restored(session)
-      queued += session.queue?.length ?? 0
-      orphans++
-    }
-    this.stats.messagesQueued = queued
-    // Assigned, not added: nobody is connected yet, so every stored session is an orphan.
-    this.stats.sessionsOrphan = orphans
-    this.stats.sessionsTotal = this.store.sessionCount
-    this.stats.retainedMessages = this.store.retainedCount
-  }
-
-  /** A failed listen(): the restored subscriptions leave the index again. */
-  #unrestoreSubscriptions(): void {
-    for (const session of this.store.sessions()) {
-      this.subscriptions.unrestore(session)
-      this.sessions.deadlines.cancel(session)
-    }
-    this.stats.sessionsOrphan = 0
   }
 }

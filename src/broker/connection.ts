@@ -4,91 +4,25 @@
  * per connection per turn, backpressure via 'drain'). Socket listeners are shared functions (no
  * per-connection closures, no per-connection parser); session state lives in the Store, not here.
  */
-import type {Duplex} from 'node:stream'
 import type {Packet} from 'mqtt-packet'
+import {AckGates, type GatedConnection} from './ack-gate.js'
 import type {Identity} from './auth/authorizer.js'
-import type {Clock} from './clock.js'
+import {type ClientSocket, type OwnedSocket, ownSocket, type SocketOwner, writeShared} from './client-socket.js'
 import {ConnState, Paused} from './conn-state.js'
-import type {Decoder, FrameSink} from './decoder.js'
-import {SHARE_PAYLOAD_BYTES, encodePacket} from './encode.js'
-import type {Logger} from './log.js'
-import type {SessionRecord, Store, WillRecord} from './persistence/store.js'
+import type {ConnectionHost} from './connection-host.js'
+import type {FrameSink} from './decoder.js'
+import {encodePacket} from './encode.js'
+import type {SessionRecord, WillRecord} from './persistence/store.js'
 import {connackRefusal, parserErrorCode} from './protocol/errors.js'
 import {RC} from './protocol/reason-codes.js'
 import type {Violation} from './protocol/validate.js'
 import {MAX_PACKET_SIZE} from './protocol/versions.js'
-import type {BrokerStats} from './stats/counters.js'
 import type {Timed} from './timers.js'
 
 export {ConnState, Paused} from './conn-state.js'
 
-/**
- * What a connection reads and writes: a net.Socket or tls.TLSSocket from a listener, or any Duplex
- * (a test's in-memory pair, a WebSocket stream) with the same events and fields.
- */
-export type ClientSocket = Duplex & {
-  readonly remoteAddress?: string
-  readonly remotePort?: number
-  /** true on a TLS socket. */
-  readonly encrypted?: boolean
-}
-
-/** What a connection needs from the broker (BrokerImpl implements it). */
-export interface ConnectionHost {
-  readonly stats: BrokerStats
-  readonly clock: Clock
-  readonly logger: Logger
-  readonly store: Store
-  readonly decoder: Decoder
-  /** Flush cycles so far (read budgets are per cycle). */
-  readonly turn: number
-  /** limits.maxQueuedBytes: unsent bytes past which the client is not read until it drains. */
-  readonly maxQueuedBytes: number
-  /** The connection has bytes for this turn's flush. */
-  markDirty(conn: Connection): void
-  /** The connection read its budget this turn: it waits for the flush. */
-  pauseForTurn(conn: Connection): void
-  /** Room for more QoS 1/2 towards the client (after a write or 'drain'): queued deliveries move into flight. */
-  pull(conn: Connection): void
-  /** The connection stops being a client (end() or socket close). */
-  connectionEnding(conn: Connection, prev: ConnState): void
-  /** The socket is closed: final clean-up. */
-  connectionClosed(conn: Connection, prev: ConnState): void
-  /** A half-closed socket may linger until `at` (clock ms), then it is destroyed. */
-  lingerUntil(conn: Connection, at: number): void
-  logDebug(message: () => string): void
-  /** A fault while serving one client: counted and logged once per kind. */
-  fault(doing: string, who: string, err: unknown): void
-}
-
 /** Where decoded packets go (the dispatcher): given to each connection, not imported by it. */
 export type PacketSink = (conn: Connection, packet: Packet) => void
-
-/** An ack (or CONNACK) waiting for the store, and what was written to the connection after it. */
-interface Gate {
-  ready: boolean
-  err: Error | undefined
-  send: (err?: Error) => void
-  after: Buffer[] | undefined
-}
-
-const kConn = Symbol('connection')
-type OwnedSocket = ClientSocket & {[kConn]?: Connection}
-
-function onData(this: OwnedSocket, chunk: Buffer): void {
-  this[kConn]?.onData(chunk)
-}
-function onDrain(this: OwnedSocket): void {
-  this[kConn]?.onDrain()
-}
-function onSocketError(this: OwnedSocket, err: NodeJS.ErrnoException): void {
-  this[kConn]?.onSocketError(err)
-}
-function onSocketClose(this: OwnedSocket): void {
-  const conn = this[kConn]
-  this[kConn] = undefined
-  conn?.onClose()
-}
 
 const EMPTY = Buffer.alloc(0)
 
@@ -102,7 +36,7 @@ const CLOSE_GRACE_MS = 2000
  */
 const READ_BUDGET = 64 * 1024
 
-export class Connection implements FrameSink, Timed {
+export class Connection implements FrameSink, Timed, SocketOwner, GatedConnection {
   deadline = 0
   bucket = 0
   state = ConnState.Connecting
@@ -147,25 +81,16 @@ export class Connection implements FrameSink, Timed {
   rxFill = 0
   rxNeed = 0
   readonly socket: OwnedSocket
-  readonly host: ConnectionHost
+  readonly host: ConnectionHost<Connection>
   readonly #sink: PacketSink
-  /** Acks waiting for the store, oldest first (undefined when none waits: the common case). */
-  #gates: Gate[] | undefined = undefined
-  /** Bytes written behind a waiting ack. */
-  #heldBytes = 0
-  #releasing = false
+  /** Acks waiting for the store (undefined when none waits: the common case). */
+  #acks: AckGates | undefined = undefined
 
-  constructor(host: ConnectionHost, socket: ClientSocket, sink: PacketSink) {
+  constructor(host: ConnectionHost<Connection>, socket: ClientSocket, sink: PacketSink) {
     this.host = host
     this.#sink = sink
-    this.socket = socket as OwnedSocket
     this.lastActivity = host.clock.now()
-    this.socket[kConn] = this
-    // No setNoDelay here: the listener creates sockets with noDelay already.
-    socket.on('data', onData)
-    socket.on('drain', onDrain)
-    socket.on('error', onSocketError)
-    socket.on('close', onSocketClose)
+    this.socket = ownSocket(socket, this)
   }
 
   get connected(): boolean {
@@ -278,7 +203,7 @@ export class Connection implements FrameSink, Timed {
     this.rx = undefined
     this.out = undefined
     this.outBytes = 0
-    this.#dropGates()
+    this.#acks = undefined
     try {
       this.host.connectionClosed(this, prev)
     } catch (err) {
@@ -297,13 +222,9 @@ export class Connection implements FrameSink, Timed {
    */
   write(buf: Buffer, tail?: Buffer): void {
     if (this.state === ConnState.Closed) return
-    if (this.#gates !== undefined && !this.#releasing) {
-      const last = this.#gates[this.#gates.length - 1]
-      const after = (last.after ??= [])
-      // A held tail is written back as a packet of its own below: count the packet once.
-      if (tail === undefined) after.push(buf)
-      else after.push(Buffer.concat([buf, tail]))
-      this.#heldBytes += buf.length + (tail?.length ?? 0)
+    const acks = this.#acks
+    if (acks !== undefined && !acks.releasing) {
+      acks.hold(buf, tail)
       return
     }
     if (this.out === undefined) this.out = [buf]
@@ -336,53 +257,20 @@ export class Connection implements FrameSink, Timed {
     const store = this.host.store
     const seq = store.writeSeq
     if (seq === before) {
-      if (this.#gates === undefined) return send()
-      this.#gates.push({ready: true, err: undefined, send, after: undefined})
+      if (this.#acks === undefined) return send()
+      this.#acks.addReady(send)
       return
     }
-    const gate: Gate = {ready: false, err: undefined, send, after: undefined}
-    ;(this.#gates ??= []).push(gate)
-    store.whenDurable(seq, (err) => {
-      gate.ready = true
-      gate.err = err
-      this.#release()
-    })
+    ;(this.#acks ??= new AckGates(this)).addWaiting(store, seq, send)
   }
 
   /** Acks waiting for the store. */
   get acksWaiting(): number {
-    return this.#gates?.length ?? 0
+    return this.#acks?.length ?? 0
   }
 
-  #release(): void {
-    const gates = this.#gates
-    if (gates === undefined || this.#releasing) return
-    this.#releasing = true
-    try {
-      while (gates.length > 0 && gates[0].ready && this.state !== ConnState.Closed) {
-        const gate = gates.shift()!
-        try {
-          gate.send(gate.err)
-        } catch (err) {
-          this.internalError('acknowledging for', err)
-        }
-        if (gate.after !== undefined) {
-          for (const buf of gate.after) {
-            this.#heldBytes -= buf.length
-            this.write(buf)
-          }
-        }
-      }
-    } finally {
-      this.#releasing = false
-    }
-    if (this.state === ConnState.Closed) this.#dropGates()
-    else if (gates.length === 0) this.#gates = undefined
-  }
-
-  #dropGates(): void {
-    this.#gates = undefined
-    this.#heldBytes = 0
+  acksDone(gates: AckGates): void {
+    if (this.#acks === gates) this.#acks = undefined
   }
 
   /** Writes everything queued this turn in one socket write. */
@@ -399,7 +287,7 @@ export class Connection implements FrameSink, Timed {
     const socket = this.socket
     let ok: boolean
     if (!this.#tails || out.length === 1) ok = socket.write(out.length === 1 ? out[0] : Buffer.concat(out, bytes))
-    else ok = this.#writeShared(out)
+    else ok = writeShared(socket, out)
     this.#tails = false
     if (ok) {
       if (this.state === ConnState.Connected && this.session?.queue !== undefined) host.pull(this)
@@ -409,37 +297,9 @@ export class Connection implements FrameSink, Timed {
     }
   }
 
-  /**
-   * This turn's buffers when some are payloads shared with other connections: runs of small ones are
-   * joined, the large ones written by reference (one writev under cork), so no connection copies them.
-   */
-  #writeShared(out: Buffer[]): boolean {
-    const socket = this.socket
-    socket.cork()
-    let ok = true
-    let run: Buffer[] = []
-    let runBytes = 0
-    for (const b of out) {
-      if (b.length < SHARE_PAYLOAD_BYTES) {
-        run.push(b)
-        runBytes += b.length
-        continue
-      }
-      if (run.length > 0) {
-        ok = socket.write(run.length === 1 ? run[0] : Buffer.concat(run, runBytes))
-        run = []
-        runBytes = 0
-      }
-      ok = socket.write(b)
-    }
-    if (run.length > 0) ok = socket.write(run.length === 1 ? run[0] : Buffer.concat(run, runBytes))
-    socket.uncork()
-    return ok
-  }
-
   /** Bytes accepted for this client but not yet on the wire (held behind a waiting ack included). */
   get pendingBytes(): number {
-    return this.outBytes + this.#heldBytes + this.socket.writableLength
+    return this.outBytes + (this.#acks?.heldBytes ?? 0) + this.socket.writableLength
   }
 
   /**
@@ -479,11 +339,12 @@ export class Connection implements FrameSink, Timed {
     if (this.state === ConnState.Closed) return
     if (this.v5) {
       const properties = reasonString !== undefined ? {reasonString} : undefined
-      this.#releasing = true // a DISCONNECT does not wait behind acks: they will never be sent
+      const acks = this.#acks
+      if (acks !== undefined) acks.releasing = true // a DISCONNECT does not wait behind acks: they will never be sent
       try {
         this.sendPacket({cmd: 'disconnect', reasonCode, properties}, 5)
       } finally {
-        this.#releasing = false
+        if (acks !== undefined) acks.releasing = false
       }
     }
     this.end()
@@ -496,7 +357,7 @@ export class Connection implements FrameSink, Timed {
     this.flush()
     this.state = ConnState.Closed
     this.rx = undefined
-    this.#dropGates()
+    this.#acks = undefined
     this.socket.end()
     this.host.connectionEnding(this, prev)
     this.host.lingerUntil(this, this.host.clock.now() + CLOSE_GRACE_MS)
