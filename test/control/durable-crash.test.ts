@@ -7,37 +7,13 @@
  */
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import mqtt, {type IClientOptions, type MqttClient, type Packet} from 'mqtt'
-import {afterAll, describe, expect, it} from 'vitest'
-import {freePort, Sandbox} from './helpers.js'
+import mqtt, {type MqttClient, type Packet} from 'mqtt'
+import {describe, expect, it} from 'vitest'
+import {connect, durableBox, end, freePort, persistent, sleep, startDetached, until} from './helpers-durable.js'
 
-const box = new Sandbox()
-afterAll(() => box.cleanup())
+const box = durableBox()
 
 const KILLS = 3
-
-async function startDetached(data: string, port: number, config: string): Promise<number> {
-  const r = await box.cli(['start', '--detach', '--json', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data, '--config', config])
-  if (r.exitCode !== 0) throw new Error(`start failed (${r.exitCode}): ${r.stderr}`)
-  const pid = (JSON.parse(r.stdout) as {pid: number}).pid
-  box.track(pid)
-  return pid
-}
-
-function connect(port: number, o: IClientOptions): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    const c = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...o})
-    c.once('connect', () => resolve(c))
-    c.once('error', (e) => {
-      c.end(true)
-      reject(e)
-    })
-  })
-}
-
-function end(c: MqttClient): Promise<void> {
-  return new Promise((r) => c.end(true, {}, () => r()))
-}
 
 describe.each([4, 5] as const)('kill -9 under QoS 1/2 load, MQTT %s', (version) => {
   it(
@@ -47,8 +23,8 @@ describe.each([4, 5] as const)('kill -9 under QoS 1/2 load, MQTT %s', (version) 
       const port = await freePort()
       const config = join(data, 'config.json')
       writeFileSync(config, JSON.stringify({limits: {maxQueuedMessages: 1_000_000, maxQueuedBytes: 1024 * 1024 * 1024}}))
-      const session: IClientOptions = version === 5 ? {protocolVersion: 5, clean: false, properties: {sessionExpiryInterval: 3600}} : {protocolVersion: 4, clean: false}
-      let pid = await startDetached(data, port, config)
+      const session = persistent(version)
+      let pid = await startDetached(box, data, port, '--config', config)
 
       // Two persistent subscribers, offline for the whole test.
       for (const [id, filter, qos] of [
@@ -57,7 +33,7 @@ describe.each([4, 5] as const)('kill -9 under QoS 1/2 load, MQTT %s', (version) 
       ] as const) {
         const s = await connect(port, {...session, clientId: id})
         await s.subscribeAsync(filter, {qos})
-        await end(s)
+        await end(s, true)
       }
 
       const acked = {1: new Set<string>(), 2: new Set<string>()}
@@ -103,12 +79,11 @@ describe.each([4, 5] as const)('kill -9 under QoS 1/2 load, MQTT %s', (version) 
         }
         // A random moment under load, once both QoS have had acknowledgements (a busy host can take a while).
         const before = {1: acked[1].size, 2: acked[2].size}
-        const until = Date.now() + 30_000
-        while ((acked[1].size === before[1] || acked[2].size === before[2]) && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 500)))
+        await until(() => acked[1].size > before[1] && acked[2].size > before[2], 30_000)
+        await sleep(Math.floor(Math.random() * 500))
         process.kill(pid, 'SIGKILL')
-        await Promise.all(pubs.map((c) => end(c)))
-        pid = await startDetached(data, port, config)
+        await Promise.all(pubs.map((c) => end(c, true)))
+        pid = await startDetached(box, data, port, '--config', config)
       }
       expect(acked[1].size).toBeGreaterThan(0)
       expect(acked[2].size).toBeGreaterThan(0)
@@ -125,12 +100,11 @@ describe.each([4, 5] as const)('kill -9 under QoS 1/2 load, MQTT %s', (version) 
         s.on('error', () => {})
         subs.push(s)
       }
-      const deadline = Date.now() + 60_000
       const missing = (q: 1 | 2) => [...acked[q]].filter((k) => !got[q].has(k))
-      while ((missing(1).length > 0 || missing(2).length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      await until(() => missing(1).length === 0 && missing(2).length === 0, 60_000)
       // QoS 2 duplicates would arrive right behind: give the queue a moment to drain completely.
-      await new Promise((r) => setTimeout(r, 300))
-      await Promise.all(subs.map((s) => end(s)))
+      await sleep(300)
+      await Promise.all(subs.map((s) => end(s, true)))
       await box.cli(['stop', '--data-dir', data])
 
       const dupes2 = [...got[2]].filter(([, n]) => n > 1)

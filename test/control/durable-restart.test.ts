@@ -7,36 +7,14 @@
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
-import {afterAll, afterEach, describe, expect, it} from 'vitest'
+import mqtt from 'mqtt'
+import {afterEach, describe, expect, it} from 'vitest'
 import {closeAll} from '../helpers/mqtt.js'
 import {RawClient} from '../helpers/raw.js'
-import {freePort, Sandbox} from './helpers.js'
+import {connect, durableBox, end, freePort, persistent as persistentFor, rawPersistent, sleep, startDetached, until} from './helpers-durable.js'
 
-const box = new Sandbox()
-afterAll(() => box.cleanup())
+const box = durableBox()
 afterEach(closeAll)
-
-async function startDetached(data: string, port: number): Promise<number> {
-  const r = await box.cli(['start', '--detach', '--json', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data])
-  if (r.exitCode !== 0) throw new Error(`start failed (${r.exitCode}): ${r.stderr}`)
-  const pid = (JSON.parse(r.stdout) as {pid: number}).pid
-  box.track(pid)
-  return pid
-}
-
-function connect(port: number, o: IClientOptions): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    const c = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...o})
-    c.once('connect', () => resolve(c))
-    c.once('error', (e) => {
-      c.end(true)
-      reject(e)
-    })
-  })
-}
-
-const end = (c: MqttClient) => new Promise<void>((r) => c.end(false, {}, () => r()))
 
 const cases = [
   {version: 4 as const, stop: 'stop' as const},
@@ -49,11 +27,10 @@ describe.each(cases)('restart with the durable store: MQTT $version, $stop', ({v
   it('sessions, subscriptions, queued QoS 1/2, retained, half-done QoS 2 both ways and a delayed will come back', async () => {
     const data = box.dir('mqttctl-restart-')
     const port = await freePort()
-    let pid = await startDetached(data, port)
+    let pid = await startDetached(box, data, port)
     const v5 = version === 5
-    const persistent = (clientId: string): IClientOptions =>
-      v5 ? {protocolVersion: 5, clean: false, clientId, properties: {sessionExpiryInterval: 3600}} : {protocolVersion: 4, clean: false, clientId}
-    const rawSession = (clientId: string) => (v5 ? {clientId, clean: false, properties: {sessionExpiryInterval: 3600}} : {clientId, clean: false})
+    const persistent = (clientId: string) => persistentFor(version, clientId)
+    const rawSession = (clientId: string) => rawPersistent(version, clientId)
 
     // A persistent subscriber, offline while messages are queued for it.
     const sub = await connect(port, persistent('rs-sub'))
@@ -110,9 +87,9 @@ describe.each(cases)('restart with the durable store: MQTT $version, $stop', ({v
     if (v5) {
       // The will's delay runs out while the broker is down: it must go out at start.
       const left = willGoneAt + 2100 - Date.now()
-      if (left > 0) await new Promise((r) => setTimeout(r, left))
+      if (left > 0) await sleep(left)
     }
-    pid = await startDetached(data, port)
+    pid = await startDetached(box, data, port)
     const log = readFileSync(join(data, 'broker.log'), 'utf8')
     expect(log).toMatch(/Store: loaded \d+ persistent sessions/)
 
@@ -122,10 +99,7 @@ describe.each(cases)('restart with the durable store: MQTT $version, $stop', ({v
     back.on('message', (topic, payload) => got.push(`${topic}=${payload}`))
     const [connack] = (await new Promise((r) => back.once('connect', (...a) => r(a)))) as [{sessionPresent: boolean}]
     expect(connack.sessionPresent).toBe(true)
-    const waitGot = async (n: number) => {
-      const deadline = Date.now() + 10_000
-      while (got.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    }
+    const waitGot = (n: number) => until(() => got.length >= n, 10_000)
     await waitGot(3)
     expect(got.sort()).toEqual(['rs/q/1=one', 'rs/q/2=two', 'rs/q/3=three'])
 
@@ -169,7 +143,7 @@ describe.each(cases)('restart with the durable store: MQTT $version, $stop', ({v
       await end(watcher)
     }
     // Nothing arrived twice (QoS 2 exactly once across the restart).
-    await new Promise((r) => setTimeout(r, 200))
+    await sleep(200)
     expect(got.filter((g) => g === 'rs/q/3=three')).toHaveLength(1)
     await Promise.all([end(back), end(pub2), end(fresh)])
     halfIn2.destroy()

@@ -27,3 +27,24 @@ export interface StoreFigures {
   degradedEpisodes: number
   compactions: number
 }
+
+/** fdatasync latencies: a ring of the last `size` calls, ms. */
+export class LatencyRing {
+  readonly #lat: Float64Array
+  #n = 0
+
+  constructor(size = 1024) {
+    this.#lat = new Float64Array(size)
+  }
+
+  add(ms: number): void {
+    this.#lat[this.#n++ % this.#lat.length] = ms
+  }
+
+  percentile(p: number): number {
+    const n = Math.min(this.#n, this.#lat.length)
+    if (n === 0) return 0
+    const sorted = Array.from(this.#lat.subarray(0, n)).sort((a, b) => a - b)
+    return sorted[Math.min(n - 1, Math.floor(p * n))]
+  }
+}

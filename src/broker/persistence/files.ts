@@ -5,7 +5,16 @@
  */
 import * as fs from 'node:fs'
 import {basename, dirname, join} from 'node:path'
-import {HEADER_BYTES, MAX_RECORD_BYTES, type Rec, scanRecords} from './codec.js'
+import {HEADER_BYTES, MAX_RECORD_BYTES, type Rec} from './codec.js'
+import {scanRecords} from './decode.js'
+import {RecordWriter, writeHeader} from './encode.js'
+
+/** Store file names under <dataDir>/store: journal-<gen>.log, snapshot-<gen>.bin (and its .tmp while written). */
+export const JOURNAL = /^journal-(\d{1,15})\.log$/
+export const SNAPSHOT = /^snapshot-(\d{1,15})\.bin$/
+export const SNAPSHOT_TMP = /^snapshot-(\d{1,15})\.bin\.tmp$/
+export const journalPath = (storeDir: string, gen: number): string => join(storeDir, `journal-${gen}.log`)
+export const snapshotPath = (storeDir: string, gen: number): string => join(storeDir, `snapshot-${gen}.bin`)
 
 export interface StoreFs {
   open(path: string, flags: string): Promise<number>
@@ -194,4 +203,28 @@ export function moveAside(path: string, from: number, stamp: string): string {
 /** A file-name-safe UTC stamp: 20261203T092319Z. */
 export function stampOf(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+}
+
+/** An open journal file and its size. */
+export interface JournalFile {
+  path: string
+  fd: number
+  size: number
+}
+
+/** A new journal-<gen>.log holding only its header record, synced with its directory entry. */
+export async function createJournal(sfs: StoreFs, storeDir: string, gen: number): Promise<JournalFile> {
+  const path = journalPath(storeDir, gen)
+  const fd = await sfs.open(path, 'w')
+  try {
+    const w = new RecordWriter(64)
+    writeHeader(w, 0, gen)
+    const size = await writeAll(sfs, fd, w.take(), 0)
+    await sfs.fdatasync(fd)
+    await fsyncDir(sfs, storeDir)
+    return {path, fd, size}
+  } catch (error) {
+    await sfs.close(fd).catch(() => {})
+    throw error
+  }
 }

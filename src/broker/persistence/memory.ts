@@ -5,6 +5,7 @@
 import type {Delivery} from '../message.js'
 import {type RetainedMessage, RetainedIndex} from '../retained.js'
 import type {SubOptions} from '../topics/types.js'
+import {newSession, pushQueued, putIncoming, putInflight, shiftQueued, takeIncoming, takeInflight} from './session-record.js'
 import type {SessionRecord, Store} from './store.js'
 
 export class MemoryStore implements Store {
@@ -27,17 +28,7 @@ export class MemoryStore implements Store {
   }
 
   createSession(clientId: string, expiryInterval: number): SessionRecord {
-    const session: SessionRecord = {
-      clientId,
-      expiryInterval,
-      subscriptions: new Map(),
-      queuedBytes: 0,
-      lastPacketId: 0,
-      disconnectedAt: 0,
-      willAt: 0,
-      deadline: 0,
-      bucket: 0,
-    }
+    const session = newSession(clientId, expiryInterval)
     this.#sessions.set(clientId, session)
     return session
   }
@@ -65,39 +56,27 @@ export class MemoryStore implements Store {
   }
 
   enqueue(session: SessionRecord, delivery: Delivery): void {
-    ;(session.queue ??= []).push(delivery)
+    pushQueued(session, delivery)
   }
 
   dequeue(session: SessionRecord): Delivery | undefined {
-    const queue = session.queue
-    if (queue === undefined) return undefined
-    const d = queue.shift()
-    if (queue.length === 0) session.queue = undefined
-    return d
+    return shiftQueued(session)
   }
 
   setInflight(session: SessionRecord, delivery: Delivery): void {
-    ;(session.inflight ??= new Map()).set(delivery.packetId, delivery)
+    putInflight(session, delivery)
   }
 
   deleteInflight(session: SessionRecord, packetId: number): Delivery | undefined {
-    const inflight = session.inflight
-    const d = inflight?.get(packetId)
-    if (d === undefined) return undefined
-    inflight!.delete(packetId)
-    if (inflight!.size === 0) session.inflight = undefined
-    return d
+    return takeInflight(session, packetId)
   }
 
   addIncoming(session: SessionRecord, packetId: number): void {
-    ;(session.incoming ??= new Set()).add(packetId)
+    putIncoming(session, packetId)
   }
 
   deleteIncoming(session: SessionRecord, packetId: number): boolean {
-    const incoming = session.incoming
-    if (incoming === undefined || !incoming.delete(packetId)) return false
-    if (incoming.size === 0) session.incoming = undefined
-    return true
+    return takeIncoming(session, packetId)
   }
 
   setRetained(msg: RetainedMessage): void {

@@ -10,7 +10,7 @@ import type {Logger} from '../log.js'
 import {validateTopicFilter} from '../protocol/topics.js'
 import type {SubOptions} from '../topics/types.js'
 import {replaceFile, type StoreFs, stampOf} from './files.js'
-import type {SessionRecord} from './store.js'
+import type {SessionRecord, Store} from './store.js'
 
 /** Largest subscriptions.json read at start (a view: bigger than this is not parsed). */
 export const MAX_VIEW_BYTES = 512 * 1024 * 1024
@@ -213,4 +213,16 @@ export function readSubscriptionsFile(path: string, log: Logger, now: number): V
   }
   if (skipped > 0) log.warn(`Store: ${path}: skipped ${skipped} invalid entries (client id, expiry, filter, QoS or subscription id out of range)`)
   return out
+}
+
+/**
+ * A data directory from before the store (or a store removed by hand): the readable view's sessions
+ * and subscriptions go into the empty store.
+ */
+export function importView(view: ViewSession[], store: Pick<Store, 'createSession' | 'addSubscription'>, log: Logger): void {
+  for (const s of view) {
+    const session = store.createSession(s.clientId, s.expiryInterval)
+    for (const sub of s.subscriptions) store.addSubscription(session, sub.filter, sub.options)
+  }
+  log.info(`Store: imported ${view.length} sessions with their subscriptions from subscriptions.json (the store was empty)`)
 }

@@ -1,29 +1,22 @@
 /**
  * The durable store: the Store contract (with restarts), then what only it has: group commit,
- * compaction while changes keep coming, corrupt and truncated files, a full or unwritable disk
- * (an injected write error, and a real tmpfs when running as root), subscriptions.json.
+ * compaction while changes keep coming, a full or unwritable disk
+ * (an injected write error, and a real tmpfs when running as root), subscriptions.json. Damaged
+ * files: durable-damage.test.ts.
  */
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {memoryLogger} from '../../../src/broker/log.js'
-import type {Delivery, Message} from '../../../src/broker/message.js'
-import {DurableStore, type DurableStoreOptions} from '../../../src/broker/persistence/durable.js'
+import {DurableStore} from '../../../src/broker/persistence/durable.js'
 import {nodeFs, type StoreFs} from '../../../src/broker/persistence/files.js'
 import {crc32, crc32Portable} from '../../../src/broker/persistence/crc32.js'
-import {FORMAT_VERSION, MAGIC, RecordWriter, T, writeQueue, writeSession} from '../../../src/broker/persistence/codec.js'
-import type {SubOptions} from '../../../src/broker/topics/types.js'
 import {ManualClock} from '../../helpers/clock.js'
 import {picture, storeContract} from './contract.js'
+import {cleanupStores, delivery, msg, openStore, opts, queueOf, tempDir} from './helpers.js'
 
-const dirs: string[] = []
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'mqttctl-store-'))
-  dirs.push(d)
-  return d
-}
+cleanupStores()
 
 storeContract(
   'DurableStore',
@@ -44,27 +37,6 @@ storeContract(
   },
   {persistent: true},
 )
-
-const opts = (qos: 0 | 1 | 2): SubOptions => ({qos, noLocal: false, retainAsPublished: false, retainHandling: 0})
-const msg = (topic: string, payload: string | Buffer): Message => ({topic, payload: Buffer.from(payload), qos: 1, retain: false, expiresAt: 0})
-const delivery = (m: Message, qos: 0 | 1 | 2 = 1): Delivery => ({msg: m, qos, retain: false, packetId: 0, released: false, sent: false})
-
-const open: DurableStore[] = []
-async function openStore(o: Partial<DurableStoreOptions> & {dir: string}): Promise<DurableStore> {
-  const s = new DurableStore(o)
-  open.push(s)
-  await s.open()
-  return s
-}
-
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close()
-  for (const d of dirs.splice(0)) rmSync(d, {recursive: true, force: true})
-})
-
-function queueOf(store: DurableStore, id: string): string[] {
-  return (store.getSession(id)?.queue ?? []).map((d) => d.msg.payload.toString())
-}
 
 describe('DurableStore', () => {
   it('CRC-32: the native and the portable implementation agree', () => {
@@ -141,120 +113,6 @@ describe('DurableStore', () => {
     const again = await openStore({dir})
     expect(new Map([...again.sessions()].map((s) => [s.clientId, picture(s)]))).toEqual(live)
     expect(again.matchRetained('#', Date.now()).map((r) => `${r.topic}=${r.payload}`).sort()).toEqual(retained)
-  })
-
-  it('a truncated journal tail: one log line with what was kept, the tail moved aside, the rest loads', async () => {
-    const dir = tempDir()
-    const store = await openStore({dir})
-    const a = store.createSession('a', 60)
-    for (let i = 0; i < 10; i++) store.enqueue(a, delivery(msg('t', `m${i}`)))
-    await store.flushed()
-    await store.close()
-    const journal = readdirSync(join(dir, 'store')).find((n) => n.startsWith('journal-'))!
-    const path = join(dir, 'store', journal)
-    const size = statSync(path).size
-    truncateSync(path, size - 5) // the last record loses its end
-    const log = memoryLogger('info')
-    const again = await openStore({dir, logger: log})
-    expect(queueOf(again, 'a')).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'])
-    const lines = log.lines.filter((l) => l.includes('damaged'))
-    expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatch(/truncated record/)
-    expect(lines[0]).toMatch(/kept the \d+ changes/)
-    const aside = readdirSync(join(dir, 'store')).filter((n) => n.includes('.corrupt-'))
-    expect(aside).toHaveLength(1)
-    expect(statSync(join(dir, 'store', aside[0])).size).toBeGreaterThan(0)
-  })
-
-  it('flipped bytes in the middle of a journal: detected by the checksum, the rest moved aside', async () => {
-    const dir = tempDir()
-    const store = await openStore({dir})
-    const a = store.createSession('a', 60)
-    for (let i = 0; i < 10; i++) store.enqueue(a, delivery(msg('t', `payload-${i}-xxxxxxxx`)))
-    await store.flushed()
-    await store.close()
-    const path = join(dir, 'store', readdirSync(join(dir, 'store')).find((n) => n.startsWith('journal-'))!)
-    const bytes = readFileSync(path)
-    const at = bytes.indexOf('payload-5')
-    bytes[at + 3] ^= 0xff
-    writeFileSync(path, bytes)
-    const log = memoryLogger('info')
-    const again = await openStore({dir, logger: log})
-    expect(queueOf(again, 'a')).toEqual(['payload-0-xxxxxxxx', 'payload-1-xxxxxxxx', 'payload-2-xxxxxxxx', 'payload-3-xxxxxxxx', 'payload-4-xxxxxxxx'])
-    expect(log.lines.filter((l) => l.includes('checksum mismatch'))).toHaveLength(1)
-    const aside = readdirSync(join(dir, 'store')).find((n) => n.includes('.corrupt-'))!
-    expect(readFileSync(join(dir, 'store', aside)).includes('payload-9')).toBe(true)
-    // New changes after such a start are kept.
-    again.enqueue(again.getSession('a')!, delivery(msg('t', 'after')))
-    await again.flushed()
-    await again.close()
-    const third = await openStore({dir})
-    expect(queueOf(third, 'a').at(-1)).toBe('after')
-  })
-
-  it('a damaged snapshot: the good part and the journal load, the rest is moved aside', async () => {
-    const dir = tempDir()
-    const store = await openStore({dir})
-    for (let i = 0; i < 20; i++) store.createSession(`s${i}`, 60)
-    await store.compact()
-    store.createSession('after', 60)
-    await store.flushed()
-    await store.close()
-    const snap = join(dir, 'store', readdirSync(join(dir, 'store')).find((n) => n.startsWith('snapshot-'))!)
-    const bytes = readFileSync(snap)
-    bytes[bytes.indexOf('s15') + 1] ^= 0x55
-    writeFileSync(snap, bytes)
-    const log = memoryLogger('info')
-    const again = await openStore({dir, logger: log})
-    const ids = [...again.sessions()].map((s) => s.clientId)
-    expect(ids).toContain('after')
-    expect(ids).toContain('s0')
-    expect(ids).not.toContain('s19')
-    expect(log.lines.filter((l) => l.includes('damaged'))).toHaveLength(1)
-  })
-
-  it('a file with a store name that is not a store file (a snapshot, a journal): moved aside, the store starts', async () => {
-    const dir = tempDir()
-    const store = await openStore({dir})
-    store.createSession('kept', 60)
-    await store.flushed()
-    await store.close()
-    writeFileSync(join(dir, 'store', 'snapshot-1.bin'), 'this is not a snapshot at all')
-    writeFileSync(join(dir, 'store', 'journal-99.log'), Buffer.alloc(64, 0xff))
-    const log = memoryLogger('info')
-    const again = await openStore({dir, logger: log})
-    expect(log.lines.filter((l) => l.includes('damaged'))).toHaveLength(2)
-    expect(readdirSync(join(dir, 'store')).filter((n) => n.includes('.corrupt-'))).toHaveLength(2)
-    again.createSession('after', 60)
-    await again.flushed()
-    await again.close()
-    // A second start with the same damage moved aside again does not trip over the earlier copies.
-    writeFileSync(join(dir, 'store', 'journal-99.log'), Buffer.alloc(64, 0xff))
-    const third = await openStore({dir})
-    expect(third.getSession('after')).toBeDefined()
-  })
-
-  it('format versions: a version 1 journal still loads; a newer one is refused, untouched', async () => {
-    const dir = tempDir()
-    mkdirSync(join(dir, 'store'))
-    const w = new RecordWriter()
-    w.begin(T.Header).u32(MAGIC).u16(1).u8(0).f64(1).end()
-    writeSession(w, T.SessionNew, {clientId: 'old', expiryInterval: 60, disconnectedAt: 0, willAt: 0})
-    // A version 1 message record: no raw-properties field.
-    w.begin(T.Msg).f64(1).str16('t/1').bytes(Buffer.from('v1 payload')).u8(1).f64(0).str16('').u8(0).str32('').end()
-    writeQueue(w, 'old', 2, 1, {qos: 1, retain: false})
-    writeFileSync(join(dir, 'store', 'journal-1.log'), Buffer.concat(w.take()))
-    const store = await openStore({dir})
-    expect(queueOf(store, 'old')).toEqual(['v1 payload'])
-    await store.close()
-
-    const newer = new RecordWriter()
-    newer.begin(T.Header).u32(MAGIC).u16(FORMAT_VERSION + 1).u8(0).f64(50).end()
-    const bytes = Buffer.concat(newer.take())
-    writeFileSync(join(dir, 'store', 'journal-50.log'), bytes)
-    await expect(new DurableStore({dir}).open()).rejects.toThrow(/format version \d+, newer than this broker's/)
-    expect(readFileSync(join(dir, 'store', 'journal-50.log'))).toEqual(bytes)
-    expect(readdirSync(join(dir, 'store')).some((n) => n.includes('.corrupt-'))).toBe(false)
   })
 
   it('garbage subscriptions.json: one line, moved aside, rewritten from the store', async () => {
