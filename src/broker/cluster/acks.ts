@@ -9,6 +9,10 @@
  * arrived meanwhile, so the cost is per batch. A node killed after the PUBACK cannot have lost the
  * message on its way to NATS; what NATS does with it after that is docs/scale-out.md's business.
  * Without the link (messages stay local) nothing extra is waited for.
+ *
+ * A QoS 1/2 message that also went to JetStream for persistent sessions on other nodes (./durable.ts)
+ * carries the promise of JetStream's acknowledgement: the waiters covering it wait for that too, and
+ * fail when JetStream refused it (stream full, no stream, timeout): the PUBACK / PUBREC is refused.
  */
 import type {Store} from '../persistence/store.js'
 
@@ -22,6 +26,8 @@ export class ExportAcks {
   #flushed = 0
   #flushing = false
   #waiters: Array<{seq: number; cb: (err?: Error) => void}> = []
+  /** JetStream acknowledgements still outstanding, by export sequence. */
+  readonly #stored = new Map<number, Promise<void>>()
   readonly #flusher: Flusher
 
   constructor(flusher: Flusher) {
@@ -32,9 +38,13 @@ export class ExportAcks {
     return this.#exported
   }
 
-  /** A QoS 1/2 message was handed to NATS. */
-  exported(): void {
-    this.#exported++
+  /** A QoS 1/2 message was handed to NATS; `stored`: JetStream's acknowledgement of its copies, if any. */
+  exported(stored?: Promise<void>): void {
+    const seq = ++this.#exported
+    if (stored === undefined) return
+    const settled = stored.finally(() => this.#stored.delete(seq))
+    settled.catch(() => {}) // observed by the round that covers it
+    this.#stored.set(seq, settled)
   }
 
   /** cb() once every export up to `seq` reached the NATS server. */
@@ -48,7 +58,9 @@ export class ExportAcks {
     if (this.#flushing || this.#waiters.length === 0) return
     this.#flushing = true
     const target = this.#exported
-    this.#flusher.flush().then(
+    const waits: Array<Promise<void>> = [this.#flusher.flush()]
+    for (const [seq, p] of this.#stored) if (seq <= target) waits.push(p)
+    ;(waits.length === 1 ? waits[0] : Promise.all(waits)).then(
       () => this.#done(target),
       (error: unknown) => this.#done(target, error instanceof Error ? error : new Error(String(error))),
     )

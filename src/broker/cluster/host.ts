@@ -22,6 +22,25 @@ export interface ClusterHost {
   holds(clientId: string): boolean
   /** Client ids this node holds now (connected clients and stored sessions). */
   held(): Iterable<string>
+  /** cb() once what the local store holds now is durable (JetStream copies are acked after it). */
+  whenStored(cb: (err?: Error) => void): void
+}
+
+/** How a node reaches NATS. */
+export interface ClusterOptions {
+  /** NATS server URLs (nats://host:port), tried in turn. */
+  servers: string[]
+  /** First subject token(s); two clusters can share one NATS with different prefixes. */
+  prefix?: string
+  /** This node's name in logs and $SYS (default host-pid). */
+  name?: string
+  maxSubjectBytes?: number
+  /** JetStream replicas of the retained stream (1 on a single NATS server, 3 on a cluster of 3). */
+  replicas?: number
+  /** Milliseconds between reconnect attempts. */
+  reconnectWaitMs?: number
+  /** After joining, every message is exported this long while the other nodes' interest arrives (default 2 s). */
+  syncGraceMs?: number
 }
 
 /** Cluster figures for $SYS, Prometheus and monitor. */
@@ -49,4 +68,10 @@ export class ClusterStats {
   retainedOut = 0
   retainedIn = 0
   retainedErrors = 0
+  /** QoS 1/2 copies for persistent sessions on other nodes: written to JetStream / refused by it. */
+  durableOut = 0
+  durableErrors = 0
+  /** Copies read from this node's JetStream consumer and delivered / repeats acked without delivery. */
+  durableIn = 0
+  durableDuplicates = 0
 }

@@ -28,6 +28,7 @@ import type {ClaimResult, MovedSession} from './sessions.js'
 import {checkClusterConfig} from './config.js'
 import {startClusterSys} from './sys.js'
 import {ExportAcks, withExportAcks} from './acks.js'
+import {watchDurableSubscriptions} from './durable-subs.js'
 import {MemoryStore} from '../persistence/memory.js'
 import {RC} from '../protocol/reason-codes.js'
 import {type ClusterHost, ClusterNode, type ClusterStats} from './node.js'
@@ -63,9 +64,9 @@ export class ClusterRouter implements Router {
       if (msg.retain && !nodeLocal(msg.topic)) node.retainOnly(msg)
       return
     }
-    node.export(msg)
-    // Its PUBACK / PUBREC waits until NATS has it (./acks.ts).
-    if (msg.qos !== 0) this.#acks.exported()
+    const stored = node.export(msg)
+    // Its PUBACK / PUBREC waits until NATS has it, and JetStream its copies for persistent sessions elsewhere (./acks.ts).
+    if (msg.qos !== 0) this.#acks.exported(stored)
   }
 }
 
@@ -87,12 +88,13 @@ export class ClusterBroker implements Broker {
     const clock = options.clock ?? systemClock
     const logger = options.logger ?? silentLogger
     const inner = options.authorizer ?? authorizerFromConfig(config, {clock, logger, counters: stats})
+    const innerStore = options.store ?? new MemoryStore()
     const impl = new BrokerImpl(config, {
       ...options,
       stats,
       clock,
       logger,
-      store: withExportAcks(options.store ?? new MemoryStore(), acks),
+      store: withExportAcks(innerStore, acks),
       authorizer: new ClusterAuthorizer(inner, (id, user) => claim(id, user), () => node?.connected ?? false),
       router: (fanout) => {
         local = fanout as Fanout
@@ -107,6 +109,7 @@ export class ClusterBroker implements Broker {
       applyRetained: (msg) => this.#applyRetained(msg),
       holds: (id) => this.impl.clients.has(id) || this.impl.store.getSession(id) !== undefined,
       held: () => this.#held(),
+      whenStored: (cb) => innerStore.whenDurable(innerStore.writeSeq, cb),
       sessions: {
         disconnect: (id) => {
           const conn = this.impl.clients.get(id)
@@ -132,6 +135,7 @@ export class ClusterBroker implements Broker {
     const router = new ClusterRouter(local!, node, acks)
     claim = (id, user) => node!.claimSession(id, user)
     impl.subscriptions.observer = {added: (f) => node.addFilter(f), removed: (f) => node.removeFilter(f)}
+    watchDurableSubscriptions(impl.subscriptions, node.durableInterest)
     this.impl = impl
     this.node = node
   }

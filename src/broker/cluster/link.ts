@@ -32,6 +32,32 @@ export class Retry {
     })
   }
 
+  /**
+   * Starts what needs JetStream, retrying until it answers (a NATS cluster just started may still be
+   * electing its leaders): `make` builds fresh parts for each attempt, a failed attempt stops them.
+   * undefined once close() was called.
+   */
+  async jetStream<T extends ReadonlyArray<{start(): Promise<void>; stop(): Promise<void>; readonly stream: string}>>(
+    make: () => T,
+    waitMs: number,
+    failed: (error: unknown, first: boolean) => void,
+  ): Promise<{parts: T; retried: boolean} | undefined> {
+    let retried = false
+    while (!this.#closed) {
+      const parts = make()
+      try {
+        for (const p of parts) await p.start()
+        return {parts, retried}
+      } catch (error) {
+        for (const p of parts) await p.stop().catch(() => {})
+        failed(error, !retried)
+        retried = true
+        await this.pause(waitMs)
+      }
+    }
+    return undefined
+  }
+
   /** connect() until it works (warning once) or close() is called (undefined). */
   async connect(opts: ConnectionOptions, waitMs: number, logger: Logger): Promise<NatsConnection | undefined> {
     let warned = false
@@ -71,4 +97,17 @@ export async function drainAll(conns: Array<NatsConnection | undefined>): Promis
       await c.close().catch(() => {})
     }
   }))
+}
+
+/** A round trip to the NATS server on `nc`, rejected after `ms` (e.g. while NATS is away) or without a connection. */
+export function flushWithin(nc: NatsConnection | undefined, ms: number): Promise<void> {
+  if (nc === undefined) return Promise.reject(new Error('not connected to NATS'))
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`NATS did not confirm within ${ms / 1000} s`)), ms)
+    timer.unref()
+    nc.flush().then(
+      () => (clearTimeout(timer), resolve()),
+      (error: unknown) => (clearTimeout(timer), reject(error instanceof Error ? error : new Error(String(error)))),
+    )
+  })
 }

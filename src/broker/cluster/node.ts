@@ -13,6 +13,7 @@
  * down, locally.
  *
  * Retained messages: a JetStream stream keeping the last message per subject (./retained.ts).
+ * QoS 1/2 to persistent sessions on other nodes: JetStream as well (./durable.ts).
  * Interest announcements (./interest.ts), session moves (./sessions.ts), figures (./figures.ts).
  *
  * Connection loss: NATS reconnects by itself (forever); meanwhile messages stay local, counted in
@@ -20,38 +21,23 @@
  */
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
-import type {NatsConnection} from 'nats'
+import {type NatsConnection, headers as natsHeaders} from 'nats'
 import {systemClock} from '../clock.js'
 import type {Message} from '../message.js'
+import {DurableQueue, JS_HEADER, nodeToken, viaJetStream} from './durable.js'
+import {DurableInterest} from './durable-subs.js'
 import {type NodeFigures, PeerFigures} from './figures.js'
 import {NatsFilters} from './filters.js'
-import {type ClusterHost, ClusterStats} from './host.js'
+import {type ClusterHost, type ClusterOptions, ClusterStats} from './host.js'
 import {RemoteInterest} from './interest.js'
-import {Retry, drainAll, jetStreamHint} from './link.js'
+import {Retry, drainAll, flushWithin, jetStreamHint} from './link.js'
 import {RetainedSync} from './retained.js'
 import {type ClaimResult, SessionMover} from './sessions.js'
 import {SubjectMap} from './subjects.js'
 import {encodeHeaders} from './wire.js'
 
-export {type ClusterHost, ClusterStats} from './host.js'
+export {type ClusterHost, type ClusterOptions, ClusterStats} from './host.js'
 export type {NodeFigures} from './figures.js'
-
-export interface ClusterOptions {
-  /** NATS server URLs (nats://host:port), tried in turn. */
-  servers: string[]
-  /** First subject token(s); two clusters can share one NATS with different prefixes. */
-  prefix?: string
-  /** This node's name in logs and $SYS (default host-pid). */
-  name?: string
-  maxSubjectBytes?: number
-  /** JetStream replicas of the retained stream (1 on a single NATS server, 3 on a cluster of 3). */
-  replicas?: number
-  /** Milliseconds between reconnect attempts. */
-  reconnectWaitMs?: number
-  /** After joining, every message is exported this long while the other nodes' interest arrives (default 2 s). */
-  syncGraceMs?: number
-}
-
 
 const LOG_EVERY_MS = 60_000
 const HEARTBEAT_MS = 10_000
@@ -61,6 +47,8 @@ export class ClusterNode {
   readonly name: string
   /** Unique per process run: tells this run's messages from an earlier run's. */
   readonly id: string
+  /** Stable across restarts (the node name as a NATS token): names this node's JetStream consumer. */
+  readonly token: string
   readonly stats = new ClusterStats()
   readonly map: SubjectMap
   readonly #host: ClusterHost
@@ -70,6 +58,9 @@ export class ClusterNode {
   readonly #filters: NatsFilters
   #retained: RetainedSync | undefined
   #interest: RemoteInterest | undefined
+  /** Persistent sessions' QoS 1/2 filters: here (the broker adds and removes them) and on the other nodes. */
+  readonly durableInterest = new DurableInterest()
+  #durable: DurableQueue | undefined
   /** Other nodes' latest figures by node id, with the time they arrived. */
   readonly peers = new PeerFigures()
   #mover: SessionMover | undefined
@@ -90,10 +81,12 @@ export class ClusterNode {
     this.map = new SubjectMap({prefix: options.prefix, maxSubjectBytes: options.maxSubjectBytes})
     this.name = options.name ?? `${hostname()}-${process.pid}`
     this.id = randomBytes(6).toString('base64url')
+    this.token = nodeToken(this.name)
     this.#ready = new Promise((resolve) => (this.#resolveReady = resolve))
     this.#filters = new NatsFilters(this.map, host, this.stats, {
       added: (filter) => this.#interest?.added(filter),
       removed: (filter) => this.#interest?.removed(filter),
+      skip: (m) => this.#durable !== undefined && viaJetStream(m.headers, this.token),
       unmapped: (filter) => {
         this.stats.unmapped++
         this.#logUnmapped(`filter ${JSON.stringify(filter.slice(0, 200))}`)
@@ -145,7 +138,6 @@ export class ClusterNode {
     this.#filters.attach(main, shared)
     const host = this.#host
     this.#mover = new SessionMover(main, this.map.prefix, this.name, {...host.sessions, logger: host.logger, clock: host.clock})
-    // Clients that ended here stop being announced (their subscription is dropped) once a minute.
     // Announce what this node holds: sessions restored from the store, clients that connected while
     // the link was down; then once a minute, drop the ones that ended and add any missed.
     const announce = (): void => {
@@ -160,6 +152,7 @@ export class ClusterNode {
     // Interest is network timing, not protocol time: the system clock even when the broker's is manual.
     const interest = (this.#interest = new RemoteInterest(main, this.map.prefix, this.id, () => systemClock.now(), this.#options.syncGraceMs))
     interest.start(() => this.#ownFilters())
+    this.durableInterest.start(main, this.map.prefix, this.token)
     // Heartbeats: a node silent for PEER_TIMEOUT_MS (dead, partitioned) stops attracting exports.
     main.subscribe(`${this.map.prefix}.n.hb`, {callback: (err, m) => err === null && m.data.length <= 64 && interest.heard(Buffer.from(m.data).toString())})
     this.#heartbeat = setInterval(() => {
@@ -170,23 +163,18 @@ export class ClusterNode {
     this.#setConnected()
     this.#host.logger.info(`cluster: node ${this.name} joined through NATS ${main.getServer()}`)
     // JetStream may still be electing its leaders (a NATS cluster just started): retry until it answers.
-    let warned = false
-    while (!this.#closed) {
-      const retained = new RetainedSync(main, this.#options.prefix, this.#options.replicas ?? 1, this.#host, this.stats)
-      try {
-        await retained.start()
-        this.#retained = retained
-        if (warned) this.#host.logger.info(`cluster: retained messages available again (JetStream stream ${retained.stream})`)
-        break
-      } catch (error) {
-        await retained.stop().catch(() => {})
+    const replicas = this.#options.replicas ?? 1
+    const started = await this.#retry.jetStream(
+      () => [new RetainedSync(main, o.prefix, replicas, host, this.stats), new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats)] as const,
+      Math.max(o.reconnectWaitMs ?? 1000, 250),
+      (error, first) => {
         this.#resolveReady() // linked; retained messages follow once JetStream answers
-        if (!warned) {
-          warned = true
-          this.#host.logger.error(`cluster: retained messages not shared with other nodes until JetStream answers (${jetStreamHint(error)}); retrying`)
-        }
-        await this.#retry.pause(Math.max(this.#options.reconnectWaitMs ?? 1000, 250))
-      }
+        if (first) host.logger.error(`cluster: retained messages and QoS 1/2 copies for persistent sessions not shared with other nodes until JetStream answers (${jetStreamHint(error)}); retrying`)
+      },
+    )
+    if (started !== undefined) {
+      ;[this.#retained, this.#durable] = started.parts
+      if (started.retried) host.logger.info(`cluster: JetStream available again (streams ${started.parts.map((p) => p.stream).join(', ')})`)
     }
     this.#resolveReady()
   }
@@ -203,7 +191,10 @@ export class ClusterNode {
           this.#setConnected()
         } else if (s.type === 'reconnect') {
           this.#down.delete(which)
-          if (which === 'main') this.#interest?.joined(() => this.#ownFilters())
+          if (which === 'main') {
+            this.#interest?.joined(() => this.#ownFilters())
+            this.durableInterest.rejoined()
+          }
           const was = this.stats.connected
           this.#setConnected()
           if (!was && this.stats.connected) this.#host.logger.info(`cluster: NATS connection back (${s.data}); rejoined`)
@@ -236,6 +227,11 @@ export class ClusterNode {
     this.#filters.remove(filter)
   }
 
+  /** Tokens of the other nodes that get `topic`'s QoS 1/2 messages through JetStream (empty while it is not available). */
+  durableTargets(topic: string): string[] {
+    return this.#durable === undefined ? [] : this.durableInterest.wanting(topic)
+  }
+
   /**
    * Can this message go to the other nodes now? false when it stays local: the link is down, or the
    * topic is too long for a NATS subject, or the payload larger than NATS accepts (each counted and
@@ -264,19 +260,26 @@ export class ClusterNode {
     return true
   }
 
-  /** Hands a message published on this node to the other nodes (after exportable(msg) said yes). */
-  export(msg: Message): void {
+  /**
+   * Hands a message published on this node to the other nodes (after exportable(msg) said yes).
+   * Returns JetStream's acknowledgement when copies went to nodes with persistent sessions that
+   * want it (./durable.ts), else undefined.
+   */
+  export(msg: Message): Promise<void> | undefined {
     const subject = this.map.topic(msg.topic)!
-    const headers = encodeHeaders(msg, this.#host.clock.now())
+    let headers = encodeHeaders(msg, this.#host.clock.now())
+    const targets = msg.qos === 0 ? [] : this.durableTargets(msg.topic)
+    if (targets.length > 0) (headers ??= natsHeaders()).set(JS_HEADER, targets.join(','))
     try {
       this.#main!.publish(subject, msg.payload, headers === undefined ? undefined : {headers})
     } catch (error) {
       this.stats.localOnly++
       this.#host.logger.warn(`cluster: publish to NATS failed: ${(error as Error)?.message ?? error}`)
-      return
+      return undefined
     }
     this.stats.exported++
     if (msg.retain) this.#retained?.publish(msg)
+    return targets.length > 0 ? this.#durable!.publish(msg, targets) : undefined
   }
 
   #logUnmapped(what: string, why = `is longer than a NATS subject may be (${this.map.maxSubjectBytes} bytes mapped)`): void {
@@ -320,16 +323,7 @@ export class ClusterNode {
 
   /** A round trip on the publishing connection (bounded: rejects after 5 s, e.g. while NATS is away). */
   flushExports(): Promise<void> {
-    const main = this.#main
-    if (main === undefined) return Promise.reject(new Error('not connected to NATS'))
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('NATS did not confirm within 5 s')), 5000)
-      timer.unref()
-      main.flush().then(
-        () => (clearTimeout(timer), resolve()),
-        (error: unknown) => (clearTimeout(timer), reject(error instanceof Error ? error : new Error(String(error)))),
-      )
-    })
+    return flushWithin(this.#main, 5000)
   }
 
   /** A round trip to NATS on both connections: every subscription and publish before it reached the server. */
@@ -347,6 +341,7 @@ export class ClusterNode {
     clearInterval(this.#heartbeat)
     this.#mover?.close()
     await this.#retained?.stop()
+    await this.#durable?.stop()
     await drainAll([this.#main, this.#shared])
   }
 }

@@ -73,3 +73,28 @@ describe('ExportAcks', () => {
     expect(durable).toBe(true)
   })
 })
+
+describe('ExportAcks with JetStream copies', () => {
+  it('a waiter covering a JetStream copy waits for its ack, and fails when JetStream refused it', async () => {
+    const f = manualFlusher()
+    const acks = new ExportAcks(f)
+    let ack!: () => void
+    let refuse!: (e: Error) => void
+    acks.exported(new Promise<void>((resolve) => (ack = resolve)))
+    const done: Array<string> = []
+    acks.whenFlushed(acks.seq, (e) => done.push(e?.message ?? 'ok 1'))
+    f.pending.shift()!.resolve() // NATS has it, JetStream not yet
+    await tick()
+    expect(done).toEqual([])
+    ack()
+    await tick()
+    expect(done).toEqual(['ok 1'])
+    acks.exported(new Promise<void>((_, reject) => (refuse = reject)))
+    acks.exported() // core only, after it: covered by the same round
+    acks.whenFlushed(acks.seq, (e) => done.push(e?.message ?? 'ok 2'))
+    refuse(new Error('maximum bytes exceeded'))
+    f.pending.shift()!.resolve()
+    await tick()
+    expect(done).toEqual(['ok 1', 'maximum bytes exceeded'])
+  })
+})

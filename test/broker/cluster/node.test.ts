@@ -48,6 +48,7 @@ function host(): RecordingHost {
     adopted: [],
     holds: (id) => h.connected.has(id) || h.stored.has(id),
     held: () => [...new Set([...h.connected, ...h.stored.keys()])],
+    whenStored: (cb) => cb(),
     sessions: {
       mayTakeOver: (id, next) => !h.protected.has(id) || next.username === h.protected.get(id),
       disconnect: (id) => h.connected.delete(id),

@@ -1,0 +1,204 @@
+/**
+ * QoS 1/2 messages for persistent sessions on other nodes go through JetStream, not only core NATS
+ * (which is at most once: a slow node is cut off at 64 MiB of backlog, a node that is down misses
+ * what was sent meanwhile).
+ *
+ *   - Every node has a stable token (its name: cluster.nodeName, or host-pid by default) and a
+ *     durable JetStream consumer "node_<token>" on the work-queue stream MQTT_DURABLE_<prefix>,
+ *     filtered on "<prefix>.d.<token>.>": the stream keeps a node's copies until that node acked them,
+ *     across restarts of the node and of nats-server.
+ *   - Every node announces the filters of its persistent sessions (session expiry > 0) subscribed at
+ *     QoS 1/2 (RemoteInterest channel "dint"). A QoS 1/2 message published on node A whose topic one of
+ *     them matches on node B is published to "<prefix>.d.<B>.<topic subject>" through JetStream; A's
+ *     PUBACK / PUBREC waits for JetStream's acknowledgement (./acks.ts) and is refused when JetStream
+ *     refuses. The core NATS copy names B in its Mqtt-Js header and B ignores it: B delivers the
+ *     JetStream copy instead, to all its local (non-shared) subscribers, exactly as a core copy.
+ *   - B acknowledges a copy to JetStream only once its own store has the deliveries durable
+ *     (Store.whenDurable); unacknowledged copies come again. Copies carry a message id
+ *     (Mqtt-Id, also JetStream's Nats-Msg-Id); B remembers the last DEDUPE_IDS ids and acks a repeat without delivering it,
+ *     so a QoS 2 message is delivered once unless B restarts between its store write and the ack.
+ * QoS 0, clean sessions only, shared subscriptions: core NATS as before (the fast path).
+ */
+import {createHash} from 'node:crypto'
+import {AckPolicy, type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, type JsMsg, type MsgHdrs, type NatsConnection, RetentionPolicy, StorageType, nanos} from 'nats'
+import type {Message} from '../message.js'
+import type {ClusterHost, ClusterStats} from './host.js'
+import {SubjectMap} from './subjects.js'
+import {WireError, decodeMessage, encodeHeaders} from './wire.js'
+
+/** Header of a core copy: the nodes (tokens, comma-separated) that get this message through JetStream. */
+export const JS_HEADER = 'Mqtt-Js'
+/** Header with the message id a receiving node deduplicates on (also JetStream's Nats-Msg-Id). */
+export const ID_HEADER = 'Mqtt-Id'
+/** Message ids remembered per node for deduplication. */
+export const DEDUPE_IDS = 100_000
+/** Stream bounds: beyond them JetStream refuses new copies (the publisher's ack is refused). */
+export const STREAM_MAX_BYTES = 1024 * 1024 * 1024
+export const STREAM_MAX_AGE_MS = 7 * 24 * 3600 * 1000
+/** Copies delivered to a node and not yet acked, at most. */
+const MAX_ACK_PENDING = 10_000
+
+/** A node name as a NATS token and consumer name: itself when it is one, else a hash of it. */
+export function nodeToken(name: string): string {
+  if (/^[A-Za-z0-9_-]{1,48}$/.test(name)) return name
+  return `h${createHash('sha256').update(name).digest('hex').slice(0, 24)}`
+}
+
+export function durableStreamName(prefix = 'mqtt'): string {
+  return `MQTT_DURABLE_${prefix.replaceAll('.', '_')}`
+}
+
+/** What the durable path needs from the broker besides ClusterHost. */
+export interface DurableHost extends Pick<ClusterHost, 'logger' | 'clock' | 'deliverLocal'> {
+  /** cb() once what the local store holds now is durable (cb(err) when it cannot be). */
+  whenStored(cb: (err?: Error) => void): void
+}
+
+export class DurableQueue {
+  readonly stream: string
+  readonly token: string
+  readonly #prefix: string
+  readonly #nc: NatsConnection
+  readonly #js: JetStreamClient
+  readonly #replicas: number
+  readonly #host: DurableHost
+  readonly #stats: ClusterStats
+  readonly #own: SubjectMap
+  readonly #maps = new Map<string, SubjectMap>()
+  readonly #seen = new Set<string>()
+  readonly #runId: string
+  #seq = 0
+  #messages: ConsumerMessages | undefined
+  #stopped = false
+
+  constructor(nc: NatsConnection, prefix: string, token: string, runId: string, replicas: number, host: DurableHost, stats: ClusterStats) {
+    this.#nc = nc
+    this.#js = nc.jetstream()
+    this.#prefix = prefix
+    this.token = token
+    this.#runId = runId
+    this.stream = durableStreamName(prefix)
+    this.#replicas = replicas
+    this.#host = host
+    this.#stats = stats
+    this.#own = this.#map(token)
+  }
+
+  #map(token: string): SubjectMap {
+    let m = this.#maps.get(token)
+    if (m === undefined) {
+      if (this.#maps.size > 4096) this.#maps.clear()
+      m = new SubjectMap({prefix: this.#prefix}, `d.${token}`)
+      this.#maps.set(token, m)
+    }
+    return m
+  }
+
+  /** Makes sure the stream and this node's consumer exist, then reads this node's copies. */
+  async start(): Promise<void> {
+    const jsm = await this.#nc.jetstreamManager()
+    try {
+      await jsm.streams.info(this.stream)
+    } catch (error) {
+      if (!/stream not found/i.test((error as Error).message)) throw error
+      await jsm.streams.add({
+        name: this.stream,
+        subjects: [`${this.#prefix}.d.>`],
+        retention: RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+        discard: DiscardPolicy.New,
+        max_bytes: STREAM_MAX_BYTES,
+        max_age: nanos(STREAM_MAX_AGE_MS),
+        num_replicas: this.#replicas,
+      })
+    }
+    const durable = `node_${this.token}`
+    await jsm.consumers.add(this.stream, {
+      durable_name: durable,
+      filter_subject: this.#own.all,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(30_000),
+      max_ack_pending: MAX_ACK_PENDING,
+    })
+    if (this.#stopped) return
+    const consumer = await this.#js.consumers.get(this.stream, durable)
+    const messages = (this.#messages = await consumer.consume({max_messages: 256}))
+    void (async () => {
+      for await (const m of messages) this.#receive(m)
+    })().catch((error: unknown) => {
+      if (!this.#stopped) this.#host.logger.error(`cluster: JetStream reader of ${this.stream} stopped: ${(error as Error)?.message ?? error}`)
+    })
+  }
+
+  /**
+   * Publishes a copy of `msg` for each node in `targets`; resolves once JetStream acked every copy,
+   * rejects with the first refusal.
+   */
+  publish(msg: Message, targets: string[]): Promise<void> {
+    const headers = encodeHeaders(msg, this.#host.clock.now(), {absoluteExpiry: true}) as MsgHdrs
+    const msgID = `${this.#runId}-${++this.#seq}`
+    headers.set(ID_HEADER, msgID)
+    const copies = targets.map(async (token) => {
+      const subject = this.#map(token).topic(msg.topic)
+      if (subject === undefined) throw new Error(`topic too long for a NATS subject: ${JSON.stringify(msg.topic.slice(0, 100))}`)
+      await this.#js.publish(subject, msg.payload, {headers, msgID, timeout: 5000})
+      this.#stats.durableOut++
+    })
+    const all = copies.length === 1 ? copies[0] : Promise.all(copies).then(() => {})
+    return all.catch((error: unknown) => {
+      this.#stats.durableErrors++
+      throw new Error(`JetStream did not store the message for another node: ${(error as Error)?.message ?? error}`)
+    })
+  }
+
+  #receive(m: JsMsg): void {
+    const id = m.headers?.get(ID_HEADER) ?? ''
+    if (id !== '' && this.#seen.has(id)) {
+      this.#stats.durableDuplicates++
+      m.ack()
+      return
+    }
+    const topic = this.#own.toTopic(m.subject)
+    let msg: Message | undefined
+    try {
+      if (topic !== undefined) msg = decodeMessage(topic, Buffer.from(m.data), m.headers, this.#host.clock.now()).msg
+    } catch (error) {
+      if (!(error instanceof WireError)) throw error
+    }
+    if (msg === undefined) {
+      this.#stats.malformed++
+      m.term() // never again
+      return
+    }
+    msg.owned = true // Buffer.from(m.data) is its own copy
+    if (id !== '' && id.length <= 64) {
+      if (this.#seen.size >= DEDUPE_IDS) this.#seen.delete(this.#seen.values().next().value as string)
+      this.#seen.add(id)
+    }
+    this.#stats.durableIn++
+    try {
+      this.#host.deliverLocal(msg)
+    } catch (error) {
+      this.#host.logger.error(`cluster: internal error delivering ${JSON.stringify(msg.topic)} from JetStream: ${(error as Error)?.stack ?? error}`)
+    }
+    this.#host.whenStored((err) => {
+      if (err === undefined) return m.ack()
+      // Not stored here: JetStream sends it again later (a repeat is recognised by its id).
+      this.#seen.delete(id)
+      m.nak(1000)
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await this.#messages?.close()
+  }
+}
+
+/** Is this node (token) named in a core copy's Mqtt-Js header (it gets the JetStream copy instead)? */
+export function viaJetStream(headers: MsgHdrs | undefined, token: string): boolean {
+  if (headers === undefined) return false
+  const v = headers.get(JS_HEADER)
+  return v !== '' && v.split(',').includes(token)
+}

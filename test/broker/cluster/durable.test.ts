@@ -1,0 +1,122 @@
+/**
+ * QoS 1/2 to persistent sessions on another node through JetStream (src/broker/cluster/durable.ts),
+ * end to end: two broker nodes, one real nats-server with JetStream (store in a temporary directory),
+ * real MQTT clients. The publisher's PUBACK comes only after JetStream stored the copy; node B gets
+ * every acknowledged message through its durable consumer even while it is down (the core NATS copy
+ * is not what it relies on); the queue is then found by the client reconnecting to node A; a refusal
+ * by JetStream is a refused PUBACK; repeats are delivered once; malformed copies are dropped.
+ */
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {type NatsConnection, connect as natsConnect, headers as natsHeaders} from 'nats'
+import {type NatsServer, startNats} from '../../helpers/nats.js'
+import {type StartedNode, startNode} from '../../helpers/cluster.js'
+import {closeAll, collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
+import {MemoryStore} from '../../../src/broker/persistence/memory.js'
+import {ID_HEADER, durableStreamName} from '../../../src/broker/cluster/durable.js'
+import {SubjectMap} from '../../../src/broker/cluster/subjects.js'
+
+let nats: NatsServer
+let nc: NatsConnection
+
+beforeAll(async () => {
+  nats = await startNats({jetstream: true})
+  nc = await natsConnect({servers: nats.url})
+}, 30_000)
+afterAll(async () => {
+  await nc?.close()
+  await nats?.stop()
+})
+afterEach(closeAll)
+
+let seq = 0
+const newPrefix = () => `d${process.pid}x${++seq}`
+
+/** Two nodes; B holds a persistent MQTT 5 session subscribed to `<topic>/#` at QoS 1; A knows it. */
+async function setup(prefix: string, topic: string, storeB = new MemoryStore()) {
+  const a = await startNode([nats.url], {name: 'node-a', prefix})
+  const b = await startNode([nats.url], {name: 'node-b', prefix, store: storeB})
+  const sub = await connect(b.url, {protocolVersion: 5, clientId: `dur-${prefix}`, clean: false, properties: {sessionExpiryInterval: 600}})
+  await sub.subscribeAsync(`${topic}/#`, {qos: 1})
+  await waitFor(() => a.broker.node.durableTargets(`${topic}/x`).includes('node-b'), 10_000, 'A learns B\'s durable interest')
+  return {a, b, sub, storeB}
+}
+
+const payloads = (ms: Array<{payload: Buffer}>) => ms.map((m) => m.payload.toString())
+
+describe('QoS 1/2 to persistent sessions on another node through JetStream', () => {
+  it('PUBACK after the JetStream ack; B gets everything, also what was sent while it was down; the queue follows the client to A', async () => {
+    const prefix = newPrefix()
+    const topic = uniqueTopic('dur')
+    const {a, b, sub, storeB} = await setup(prefix, topic)
+    const inbox = collect(sub)
+    const pub = await connect(a.url, {protocolVersion: 5})
+    // (That the PUBACK waits for JetStream's answer is shown by the refusal test below.)
+    for (let i = 0; i < 20; i++) await pub.publishAsync(`${topic}/m`, `live-${i}`, {qos: i % 2 === 0 ? 1 : 2})
+    expect(a.broker.clusterStats.durableOut).toBe(20)
+    await waitFor(() => inbox.messages.length >= 20, 10_000, '20 live messages on B')
+    expect(payloads(inbox.messages)).toEqual(Array.from({length: 20}, (_, i) => `live-${i}`))
+    // Through B's JetStream consumer, not the core copy (which B ignores: it names B in Mqtt-Js).
+    expect(b.broker.clusterStats.durableIn).toBe(20)
+    expect(b.broker.clusterStats.imported).toBe(0)
+
+    // B goes away (its persistent session stays in its store); A keeps publishing, PUBACKs keep coming.
+    await sub.endAsync()
+    await b.close()
+    for (let i = 0; i < 30; i++) await pub.publishAsync(`${topic}/m`, `offline-${i}`, {qos: 1})
+    expect(a.broker.clusterStats.durableOut).toBe(50)
+    const jsm = await nc.jetstreamManager()
+    const pending = await jsm.consumers.info(durableStreamName(prefix), 'node_node-b')
+    expect(pending.num_pending + pending.num_ack_pending).toBe(30)
+
+    // B comes back under the same name: its consumer hands it the 30 copies, queued for the session.
+    const b2 = await startNode([nats.url], {name: 'node-b', prefix, store: storeB})
+    await waitFor(() => b2.broker.clusterStats.durableIn === 30, 10_000, 'B reads its 30 copies')
+    // The client reconnects to A, not B: its session and queue move from B to A.
+    const back = await connect(a.url, {protocolVersion: 5, clientId: `dur-${prefix}`, clean: false, properties: {sessionExpiryInterval: 600}})
+    const again = collect(back)
+    await waitFor(() => again.messages.length >= 30, 10_000, `30 queued messages on A (got ${again.messages.length})`)
+    expect(payloads(again.messages)).toEqual(Array.from({length: 30}, (_, i) => `offline-${i}`))
+    await waitFor(async () => (await jsm.consumers.info(durableStreamName(prefix), 'node_node-b')).num_ack_pending === 0, 5000, 'B acked every copy')
+  }, 60_000)
+
+  it('a copy JetStream refuses is a refused PUBACK (MQTT 5 0x97), not a silent loss', async () => {
+    const prefix = newPrefix()
+    const topic = uniqueTopic('refuse')
+    const {a} = await setup(prefix, topic)
+    const jsm = await nc.jetstreamManager()
+    await jsm.streams.delete(durableStreamName(prefix))
+    const pub = await connect(a.url, {protocolVersion: 5})
+    await expect(pub.publishAsync(`${topic}/m`, 'x', {qos: 1})).rejects.toThrow(/quota|0x97|151/i)
+    expect(a.broker.clusterStats.durableErrors).toBe(1)
+    // QoS 0 and topics without durable interest elsewhere never wait for JetStream.
+    await pub.publishAsync(`${topic}/m`, 'y', {qos: 0})
+    await pub.publishAsync(`${uniqueTopic('other')}/m`, 'z', {qos: 1})
+    expect(a.broker.clusterStats.durableErrors).toBe(1)
+  }, 30_000)
+
+  it('a repeated message id is delivered once; a malformed copy is dropped and counted', async () => {
+    const prefix = newPrefix()
+    const topic = uniqueTopic('dedupe')
+    const {b, sub} = await setup(prefix, topic)
+    const inbox = collect(sub)
+    const js = nc.jetstream()
+    const subject = new SubjectMap({prefix}, 'd.node-b').topic(`${topic}/m`)!
+    const copy = (id: string, extra?: [string, string]) => {
+      const h = natsHeaders()
+      h.set('Mqtt-Qos', '2')
+      h.set(ID_HEADER, id)
+      if (extra) h.set(...extra)
+      return h
+    }
+    // Different JetStream ids (JetStream's own deduplication does not catch them), one message id.
+    await js.publish(subject, Buffer.from('once'), {headers: copy('run-1'), msgID: 'js-1'})
+    await js.publish(subject, Buffer.from('once'), {headers: copy('run-1'), msgID: 'js-2'})
+    await js.publish(subject, Buffer.from('bad'), {headers: copy('run-2', ['Mqtt-Retain', 'maybe']), msgID: 'js-3'})
+    await js.publish(subject, Buffer.from('after'), {headers: copy('run-3'), msgID: 'js-4'})
+    await waitFor(() => inbox.messages.some((m) => m.payload.toString() === 'after'), 10_000, 'the last copy')
+    expect(payloads(inbox.messages)).toEqual(['once', 'after'])
+    expect(inbox.messages[0].packet.qos).toBe(1) // the subscription's QoS
+    expect(b.broker.clusterStats.durableDuplicates).toBe(1)
+    expect(b.broker.clusterStats.malformed).toBe(1)
+  }, 30_000)
+})
