@@ -14,7 +14,7 @@ import type {BrokerStats} from './stats/counters.js'
 
 export interface OutboundDeps {
   readonly limits: {readonly maxQueuedMessages: number; readonly maxQueuedBytes: number; readonly maxAliasBytes: number}
-  /** limits.maxMemory state: while active, QoS 0 to a client with unsent bytes is shed. */
+  /** limits.maxMemory state: while active, QoS 0 to a client whose socket has a backlog is shed. */
   readonly overload?: {readonly active: boolean}
   readonly stats: BrokerStats
   readonly store: Store
@@ -215,8 +215,10 @@ export class Outbound {
       return
     }
     const pending = conn.pendingBytes
-    if (pending > 0 && (pending + msg.payload.length > this.#deps.limits.maxQueuedBytes || this.#deps.overload?.active === true)) {
-      stats.messagesDropped++ // slow consumer (or memory past limits.maxMemory): QoS 0 may be dropped
+    // A slow consumer: past maxQueuedBytes unsent, or (memory past limits.maxMemory) any backlog its
+    // socket has not taken (not this turn's own buffer: every client has that while a turn writes).
+    if (pending > 0 && (pending + msg.payload.length > this.#deps.limits.maxQueuedBytes || (this.#deps.overload?.active === true && conn.socket.writableLength > 0))) {
+      stats.messagesDropped++ // QoS 0 may be dropped
       return
     }
     const v = conn.aliasMaxOut > 0 ? this.#aliased(conn, msg, 0, retain, subscriptionIds, now) : variantFor(msg, 0, retain, conn.v5, subscriptionIds, now)

@@ -25,8 +25,8 @@ export class Overload {
     readonly maxMemory: number,
     readonly clock: Clock,
     readonly logger: Logger,
-    /** Resident memory in bytes (injectable for tests). */
-    readonly rss: () => number = () => process.memoryUsage.rss(),
+    /** Resident memory in bytes; replaceable (tests inject a probe instead of real memory pressure). */
+    public rss: () => number = () => process.memoryUsage.rss(),
     /** Called when an episode starts or ends (statistics). */
     readonly onChange: (active: boolean, episodes: number) => void = () => {},
   ) {}
