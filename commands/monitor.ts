@@ -29,7 +29,7 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
     password: Flags.string({char: 'P', env: 'MQTTCTL_PASSWORD', description: 'MQTT password (prefer MQTTCTL_PASSWORD over the command line)'}),
     'client-id': Flags.string({description: 'MQTT client id (default: mqttctl-monitor-<pid>-<random>)'}),
     once: Flags.boolean({exclusive: ['interval'], description: 'print one snapshot and exit'}),
-    'heap-limit': Flags.string({helpValue: 'MB', env: 'MQTTCTL_HEAP_LIMIT', description: 'the broker\'s V8 heap limit (its runtime.maxOldSpaceMb, which plan --write sets): warn above 85 % of it'}),
+    'heap-limit': Flags.string({helpValue: 'MB', env: 'MQTTCTL_HEAP_LIMIT', description: 'V8 heap limit to warn against (above 85 %) when the broker does not publish its own ($SYS/broker/mqttctl/process/heap/limit, which mqttctl brokers do)'}),
     interval: Flags.string({helpValue: 'SECONDS', description: 'print a line (or JSON object) every SECONDS, 1 to 86,400, instead of the dashboard or a line on each broker update'}),
     timeout: Flags.string({default: '5', helpValue: 'SECONDS', description: 'give up when the broker cannot be reached, or sends no $SYS, within SECONDS (1 to 3,600)'}),
     color: Flags.boolean({allowNo: true, description: 'colour the dashboard (default: on when stdout is a terminal and NO_COLOR is not set)'}),

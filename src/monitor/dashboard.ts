@@ -7,7 +7,7 @@ import {formatBytes, formatInt, visibleWidth} from '../cli/render.js'
 import {formatDuration} from '../broker/stats/format.js'
 import type {Point, RateName} from './history.js'
 import type {Figures} from './snapshot.js'
-import {THRESHOLDS, type Warning} from './warnings.js'
+import {heapLimitOf, THRESHOLDS, type Warning} from './warnings.js'
 
 export interface DashboardInput {
   url: string
@@ -15,6 +15,8 @@ export interface DashboardInput {
   warnings: readonly Warning[]
   /** Memory the plan expects for the live connections, bytes. */
   plannedMemory?: number
+  /** V8 heap limit when the broker publishes none (monitor --heap-limit), bytes. */
+  heapLimitBytes?: number
   width?: number
   color?: boolean
   /** Shown in the footer. */
@@ -100,7 +102,9 @@ export function renderDashboard(input: DashboardInput): string[] {
   const rss = f.rssBytes ?? f.heapUsedBytes
   const plan = input.plannedMemory === undefined ? '' : `   plan ${formatBytes(input.plannedMemory)}`
   const cpu = f.cpuPercent === undefined ? na : `${f.cpuPercent.toFixed(1)} %`
-  lines.push(`${label('Process')}RSS ${hot('memory', bytes(f.rssBytes))}   heap ${hot('heap', bytes(f.heapUsedBytes))}   CPU ${cpu}${rss === undefined ? '' : plan}`)
+  const heapLimit = heapLimitOf(f, input)
+  const ofLimit = heapLimit === undefined ? '' : ` of ${formatBytes(heapLimit)}`
+  lines.push(`${label('Process')}RSS ${hot('memory', bytes(f.rssBytes))}   heap ${hot('heap', bytes(f.heapUsedBytes))}${ofLimit}   CPU ${cpu}${rss === undefined ? '' : plan}`)
 
   // History
   lines.push('')

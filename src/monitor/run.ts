@@ -31,7 +31,7 @@ export interface MonitorOptions {
   /** Where streamed JSON lines and plain lines go (defaults to out.write with a newline). A single
    * --json snapshot is not printed: it is the return value. */
   print?(line: string): void
-  /** The broker's V8 heap limit, bytes: warn when the heap nears it. */
+  /** V8 heap limit, bytes, when the broker publishes none ($SYS .../process/heap/limit): warn when the heap nears it. */
   heapLimitBytes?: number
   /** Resolves to stop a live monitor (tests); SIGINT/SIGTERM always stop it. */
   stopSignal?: Promise<void>
@@ -136,6 +136,7 @@ function dashboardLines(options: MonitorOptions, history: History, footer?: stri
     points: history.points,
     warnings,
     plannedMemory: planned,
+    heapLimitBytes: options.heapLimitBytes,
     width: Math.min(options.out.columns ?? 80, 120),
     color: options.color,
     footer,

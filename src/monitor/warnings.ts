@@ -25,11 +25,20 @@ export interface Warning {
 export interface WarningOptions {
   /** Memory the capacity plan expects for this many live connections, bytes (src/sizing). */
   plannedMemory?(liveConnections: number): number | undefined
-  /** The broker's V8 heap limit, bytes (its configuration's runtime.maxOldSpaceMb: monitor --heap-limit or --config). */
+  /**
+   * V8 heap limit, bytes, for a broker that does not publish its own ($SYS/broker/mqttctl/process/heap/limit:
+   * an mqttctl broker before 0.1.0's heap figures, or another broker): monitor --heap-limit.
+   */
   heapLimitBytes?: number
 }
 
 const pct = (r: number) => `${(r * 100).toFixed(1)} %`
+
+/** The heap limit to warn against: the broker's published one, else the option's (undefined: none known). */
+export function heapLimitOf(figures: {heapLimitBytes?: number}, options: Pick<WarningOptions, 'heapLimitBytes'> = {}): number | undefined {
+  const own = figures.heapLimitBytes
+  return own !== undefined && own > 0 ? own : options.heapLimitBytes
+}
 
 export function warningsFor(points: readonly Point[], options: WarningOptions = {}): Warning[] {
   const cur = points.at(-1)?.snapshot.figures
@@ -66,7 +75,8 @@ export function warningsFor(points: readonly Point[], options: WarningOptions = 
     })
   }
   const heap = cur.heapUsedBytes
-  const limit = options.heapLimitBytes
+  // The broker's own figure (V8's heap_size_limit) when it publishes one; else what the user gave.
+  const limit = heapLimitOf(cur, options)
   if (heap !== undefined && limit !== undefined && limit > 0 && heap / limit > THRESHOLDS.heapRatio) {
     out.push({figure: 'heap', message: `V8 heap ${formatBytes(heap)} is ${pct(heap / limit)} of its ${formatBytes(limit)} limit: raise runtime.maxOldSpaceMb (mqttctl plan --write) before "heap out of memory"`})
   }

@@ -5,12 +5,20 @@
  * is too short to mean anything: then the average since the process started is reported instead.
  */
 
+import {getHeapStatistics} from 'node:v8'
+
 const MIN_WINDOW_MICROS = 1_000_000
 
 export interface ProcessSample {
   rssBytes: number
   heapUsedBytes: number
   heapTotalBytes: number
+  /**
+   * V8's heap limit, bytes (v8.getHeapStatistics().heap_size_limit): --max-old-space-size (the
+   * configuration's runtime.maxOldSpaceMb) plus the young generation, or V8's default. The process
+   * dies with "heap out of memory" when the heap in use reaches it; 0 when unknown.
+   */
+  heapLimitBytes: number
   /** Largest heapUsedBytes seen by this sampler (Mosquitto's heap/maximum). */
   heapPeakBytes: number
   /** User + system CPU time since the process started, seconds. */
@@ -28,6 +36,8 @@ export interface ProcessClock {
   /** Seconds since the process started. */
   uptime(): number
   memoryUsage(): {rss: number; heapUsed: number; heapTotal: number}
+  /** V8's heap limit, bytes (absent: 0, unknown). */
+  heapSizeLimit?(): number
 }
 
 const PROCESS_CLOCK: ProcessClock = {
@@ -35,6 +45,7 @@ const PROCESS_CLOCK: ProcessClock = {
   now: () => performance.now(),
   uptime: () => process.uptime(),
   memoryUsage: () => process.memoryUsage(),
+  heapSizeLimit: () => getHeapStatistics().heap_size_limit,
 }
 
 export class ProcessSampler {
@@ -78,6 +89,7 @@ export class ProcessSampler {
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
       heapTotalBytes: mem.heapTotal,
+      heapLimitBytes: this.#clock.heapSizeLimit?.() ?? 0,
       heapPeakBytes: this.#heapPeak,
       cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
       cpuPercent,

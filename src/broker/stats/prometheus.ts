@@ -26,11 +26,9 @@ const m = (name: string, type: Type, help: string, value: number | Sample[]): Me
   samples: typeof value === 'number' ? [{value}] : value,
 })
 
-const byQos = (q0: number, q1: number, q2: number): Sample[] => [
-  {labels: {qos: '0'}, value: q0},
-  {labels: {qos: '1'}, value: q1},
-  {labels: {qos: '2'}, value: q2},
-]
+/** One sample per label value: by('qos', {0: a, 1: b}) -> [{labels: {qos: '0'}, value: a}, ...]. */
+const by = (label: string, values: Record<string, number>): Sample[] => Object.entries(values).map(([v, value]) => ({labels: {[label]: v}, value}))
+const byQos = (q0: number, q1: number, q2: number): Sample[] => by('qos', {0: q0, 1: q1, 2: q2})
 
 /** The metric families, in exposition order. */
 export function prometheusMetrics(s: StatsSnapshot): Metric[] {
@@ -51,11 +49,7 @@ export function prometheusMetrics(s: StatsSnapshot): Metric[] {
     m('mqtt_broker_overloaded', 'gauge', '1 while resident memory is above limits.maxMemory, else 0.', s.overloaded),
     m('mqtt_broker_auth_failures_total', 'counter', 'CONNECTs refused by authentication (bad credentials, anonymous, take-over by another user).', s.authFailures),
     m('mqtt_broker_auth_delayed_total', 'counter', 'Login attempts held back by failed-login slowing per source address.', s.loginsDelayed),
-    m('mqtt_broker_acl_denied_total', 'counter', 'Operations the ACL refused, by operation.', [
-      {labels: {operation: 'publish'}, value: s.publishDenied},
-      {labels: {operation: 'subscribe'}, value: s.subscribeDenied},
-      {labels: {operation: 'deliver'}, value: s.deliveriesDenied},
-    ]),
+    m('mqtt_broker_acl_denied_total', 'counter', 'Operations the ACL refused, by operation.', by('operation', {publish: s.publishDenied, subscribe: s.subscribeDenied, deliver: s.deliveriesDenied})),
     m('mqtt_broker_sessions', 'gauge', 'Sessions known (connected and orphan).', s.sessionsTotal),
     m('mqtt_broker_sessions_orphan', 'gauge', 'Sessions with no live connection (orphan clients).', s.sessionsOrphan),
     m('mqtt_broker_messages_received_total', 'counter', 'PUBLISH messages received, by QoS.', byQos(s.receivedQos0, s.receivedQos1, s.receivedQos2)),
@@ -78,15 +72,13 @@ export function prometheusMetrics(s: StatsSnapshot): Metric[] {
     m('mqtt_broker_store_sessions', 'gauge', 'Persistent sessions (expiry > 0) kept by the store.', s.storeSessions),
     m('mqtt_broker_store_messages', 'gauge', 'Queued and in-flight QoS 1/2 messages of persistent sessions.', s.storeMessages),
     m('mqtt_broker_store_fsyncs_total', 'counter', 'fdatasync calls of the store (one per group-commit batch with sync always).', s.storeFsyncs),
-    m('mqtt_broker_store_fsync_seconds', 'gauge', 'fdatasync latency over the last 1,024 calls, by quantile.', [
-      {labels: {quantile: '0.5'}, value: s.storeFsyncP50Ms / 1000},
-      {labels: {quantile: '0.99'}, value: s.storeFsyncP99Ms / 1000},
-    ]),
+    m('mqtt_broker_store_fsync_seconds', 'gauge', 'fdatasync latency over the last 1,024 calls, by quantile.', by('quantile', {'0.5': s.storeFsyncP50Ms / 1000, '0.99': s.storeFsyncP99Ms / 1000})),
     m('mqtt_broker_store_degraded', 'gauge', '1 while the store cannot write: new QoS 1/2 work that needs the disk is refused.', s.storeDegraded),
     m('mqtt_broker_store_refusals_total', 'counter', 'Acks refused because the store could not make the operation durable.', s.storeRefusals),
     m('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', s.rssBytes),
     m('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use, bytes.', s.heapUsedBytes),
     m('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap reserved, bytes.', s.heapTotalBytes),
+    m('nodejs_heap_size_limit_bytes', 'gauge', 'V8 heap limit, bytes (runtime.maxOldSpaceMb plus the young generation); the process dies with "heap out of memory" at it.', s.heapLimitBytes),
     m('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', s.cpuSecondsTotal),
     m('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', s.processStartTimeSeconds),
   ]

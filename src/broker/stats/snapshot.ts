@@ -83,6 +83,8 @@ export interface StatsSnapshot {
   rssBytes: number
   heapUsedBytes: number
   heapTotalBytes: number
+  /** V8's heap limit (0: unknown): the heap in use must stay well below it. */
+  heapLimitBytes: number
   heapPeakBytes: number
   cpuSecondsTotal: number
   cpuPercent: number
@@ -147,6 +149,7 @@ export function takeSnapshot(stats: BrokerStats, proc: ProcessSample, version: s
     rssBytes: proc.rssBytes,
     heapUsedBytes: proc.heapUsedBytes,
     heapTotalBytes: proc.heapTotalBytes,
+    heapLimitBytes: proc.heapLimitBytes,
     heapPeakBytes: proc.heapPeakBytes,
     cpuSecondsTotal: proc.cpuSecondsTotal,
     cpuPercent: proc.cpuPercent,

@@ -39,6 +39,7 @@ export const PROC: ProcessSample = {
   rssBytes: 1_300_000_000,
   heapUsedBytes: 800_000_000,
   heapTotalBytes: 900_000_000,
+  heapLimitBytes: 0, // unknown here (tests that need one set it; the monitor's golden dashboard has none)
   heapPeakBytes: 850_000_000,
   cpuSecondsTotal: 1234.5,
   cpuPercent: 37.25,

@@ -1,3 +1,4 @@
+import {getHeapStatistics} from 'node:v8'
 import {describe, expect, it} from 'vitest'
 import {type ProcessClock, ProcessSampler} from '../../../src/broker/stats/process.js'
 
@@ -59,5 +60,10 @@ describe('ProcessSampler', () => {
     const a = sampler.sample()
     expect(a.heapPeakBytes).toBe(a.heapUsedBytes)
     expect(a.rssBytes).toBe(50e6)
+  })
+
+  it("reports V8's heap limit: this process's own by default, 0 when the clock has none", () => {
+    expect(new ProcessSampler().sample().heapLimitBytes).toBe(getHeapStatistics().heap_size_limit)
+    expect(new ProcessSampler(fakeClock()).sample().heapLimitBytes).toBe(0)
   })
 })

@@ -4,7 +4,7 @@ import {filledSnapshot} from './fixtures.js'
 import {parsePrometheus} from './parse-prometheus.js'
 
 describe('Prometheus text', () => {
-  const text = prometheusText(filledSnapshot())
+  const text = prometheusText({...filledSnapshot(), heapLimitBytes: 1_200_000_000})
   const parsed = parsePrometheus(text)
 
   it('parses: every sample has HELP and TYPE, counters end in _total', () => {
@@ -37,6 +37,11 @@ describe('Prometheus text', () => {
     expect(v('mqtt_broker_info', {version: 'mqttctl 0.1.0'})).toBe(1)
     expect(v('process_resident_memory_bytes')).toBe(1_300_000_000)
     expect(v('process_cpu_seconds_total')).toBe(1234.5)
+    expect(v('nodejs_heap_size_used_bytes')).toBe(800_000_000)
+    expect(v('nodejs_heap_size_limit_bytes')).toBe(1_200_000_000)
+    expect(v('mqtt_broker_acl_denied_total', {operation: 'deliver'})).toBe(0)
+    expect(parsed.get('mqtt_broker_acl_denied_total')?.samples.map((s) => s.labels.operation)).toEqual(['publish', 'subscribe', 'deliver'])
+    expect(parsed.get('mqtt_broker_store_fsync_seconds')?.samples.map((s) => s.labels.quantile)).toEqual(['0.5', '0.99'])
     expect(parsed.get('mqtt_broker_connections_total')?.type).toBe('counter')
     expect(parsed.get('mqtt_broker_connections')?.type).toBe('gauge')
   })

@@ -5,7 +5,7 @@ import {filledSnapshot} from './fixtures.js'
 
 describe('$SYS topics', () => {
   it("uses Mosquitto's names and payload formats", () => {
-    const snap = filledSnapshot()
+    const snap = {...filledSnapshot(), heapLimitBytes: 1_200_000_000}
     const topics = new Map(sysMessages(snap, new LoadAverages().values))
     expect(topics.get('$SYS/broker/version')).toBe('mqttctl 0.1.0')
     expect(topics.get('$SYS/broker/uptime')).toBe('3723 seconds')
@@ -26,6 +26,11 @@ describe('$SYS topics', () => {
     expect(topics.get('$SYS/broker/mqttctl/clients/limit')).toBe('1000000')
     expect(topics.get('$SYS/broker/mqttctl/cache/hit-ratio')).toBe('0.9920')
     expect(topics.get('$SYS/broker/mqttctl/process/cpu/percent')).toBe('37.25')
+    expect(topics.get('$SYS/broker/mqttctl/process/heap/used')).toBe('800000000')
+    expect(topics.get('$SYS/broker/mqttctl/process/heap/limit')).toBe('1200000000')
+    expect(topics.get('$SYS/broker/mqttctl/publish/received/qos2')).toBe('10000')
+    expect(topics.get('$SYS/broker/mqttctl/publish/sent/qos1')).toBe('400000')
+    expect(topics.get("$SYS/broker/mqttctl/store/fsync-p99-ms")).toBe(snap.storeFsyncP99Ms.toFixed(2))
     expect(topics.get(SYS_TIMESTAMP_TOPIC)).toBe(String(snap.time))
   })
 
