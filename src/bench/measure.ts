@@ -13,20 +13,16 @@
  *
  * Linux only (RSS and CPU time from /proc). Bounded: every step has its own time limit.
  */
-import {spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, hostname, platform, release, tmpdir, totalmem} from 'node:os'
 import {join} from 'node:path'
 import {BROKER_NODE_FLAGS, isMemoryFlag} from '../broker/node-flags.js'
-import {freePort, waitForPort} from '../net.js'
-import {ourBrokerEntry} from './brokers.js'
-import {hold, holdWs, subscribeHeld} from './hold.js'
-import {publishAcked} from './hold.js'
+import {hold, holdWs, publishAcked, subscribeHeld} from './hold.js'
 import {runBench} from './index.js'
+import {type BrokerSpec, checkAborted, MeasureError, type MeasuredBroker, settled, sleep, startBroker, withBroker} from './measure-broker.js'
 import {normalize} from './options.js'
-import {cpuMillis, rssBytes} from './proc.js'
 
-export interface MeasureSpec {
+export interface MeasureSpec extends BrokerSpec {
   /** Idle connections for the memory figures. */
   connections: number
   /** Subscriptions per connection in the second memory step (at least 1). */
@@ -42,16 +38,7 @@ export interface MeasureSpec {
   retainedMessages: number
   /** TLS connections (0: skip the TLS step); also the WebSocket step's connections. */
   tlsConnections: number
-  /** How long a step waits for V8 to settle after a storm, ms. */
-  settleMs: number
-  /** Node.js flags of the broker (default: the launchers' BROKER_NODE_FLAGS). */
-  nodeFlags?: readonly string[]
-  /** The broker's process entry (default: the one `start` runs, ownRuntime); its memory flags are replaced by nodeFlags. */
-  entry?: {cmd: string; args: string[]}
-  /** A broker configuration file (the plan's); the listener, data directory and limits are overridden. */
-  configFile?: string
   log?: (line: string) => void
-  signal?: AbortSignal
 }
 
 export interface Measurement {
@@ -85,116 +72,6 @@ export interface HostInfo {
 export function hostInfo(): HostInfo {
   const c = cpus()
   return {name: hostname(), cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryBytes: totalmem(), os: `${platform()} ${release()}`, node: process.version}
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const t = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, {once: true})
-  })
-
-export class MeasureError extends Error {}
-
-interface Broker {
-  pid: number
-  port: number
-  tlsPort?: number
-  wsPort?: number
-  rss(): number
-  cpu(): number
-  stop(): Promise<void>
-}
-
-let tlsFiles: {dir: string; cert: string; key: string} | undefined
-
-/** A throwaway self-signed certificate for the TLS step (openssl), removed when the process exits. */
-function selfSigned(): {cert: string; key: string} {
-  if (tlsFiles) return tlsFiles
-  const dir = mkdtempSync(join(tmpdir(), 'mqttctl-measure-tls-'))
-  const cert = join(dir, 'cert.pem')
-  const key = join(dir, 'key.pem')
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], {encoding: 'utf8'})
-  if (r.status !== 0) throw new MeasureError(`openssl could not make a test certificate: ${r.error?.message ?? r.stderr.trim().split('\n').at(-1)}`)
-  tlsFiles = {dir, cert, key}
-  process.once('exit', () => rmSync(dir, {recursive: true, force: true}))
-  return tlsFiles
-}
-
-async function startBroker(spec: MeasureSpec, maxConnections: number, withTls = false, withWs = false): Promise<Broker> {
-  const entry = spec.entry ?? ourBrokerEntry()
-  if (!entry) throw new MeasureError('our broker runtime is missing (no dist/src/broker/main.js); run `npm run build`')
-  const nodeArgs = entry.args.filter((a) => !isMemoryFlag(a))
-  const flags = spec.nodeFlags ?? BROKER_NODE_FLAGS
-  const dir = mkdtempSync(join(tmpdir(), 'mqttctl-measure-'))
-  const port = await freePort()
-  const args = [...flags, ...nodeArgs]
-  if (spec.configFile) args.push('--config', spec.configFile)
-  args.push('--host', '127.0.0.1', '--port', String(port), '--data-dir', dir, '--log-level', 'error', '--stats-interval', '5')
-  // The plan's configuration keeps its own limit (verify drives at most the plan's live devices).
-  if (!spec.configFile) args.push('--max-connections', String(maxConnections))
-  let tlsPort: number | undefined
-  if (withTls) {
-    const t = selfSigned()
-    tlsPort = await freePort()
-    args.push('--tls-cert', t.cert, '--tls-key', t.key, '--tls-host', '127.0.0.1', '--tls-port', String(tlsPort))
-  }
-  let wsPort: number | undefined
-  if (withWs) {
-    wsPort = await freePort()
-    args.push('--ws-port', String(wsPort))
-  }
-  const child = spawn(entry.cmd, args, {stdio: ['ignore', 'ignore', 'pipe']})
-  let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      const t = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(t)
-    }
-    rmSync(dir, {recursive: true, force: true})
-  }
-  try {
-    await waitForPort(port, 30_000, child)
-    if (tlsPort) await waitForPort(tlsPort, 10_000, child)
-    if (wsPort) await waitForPort(wsPort, 10_000, child)
-  } catch (error) {
-    await stop()
-    throw new MeasureError(`the broker did not start: ${(error as Error).message}${stderr ? `\n${stderr.trim()}` : ''}`)
-  }
-  const pid = child.pid!
-  return {pid, port, tlsPort, wsPort, rss: () => rssBytes(pid) ?? 0, cpu: () => cpuMillis(pid) ?? 0, stop}
-}
-
-async function withBroker<T>(spec: MeasureSpec, maxConnections: number, fn: (b: Broker) => Promise<T>, withTls = false): Promise<T> {
-  const b = await startBroker(spec, maxConnections, withTls)
-  try {
-    return await fn(b)
-  } finally {
-    await b.stop()
-  }
-}
-
-/** RSS after a settle window: the least of a few readings (V8's memory reducer works in steps). */
-async function settled(b: Broker, spec: MeasureSpec): Promise<number> {
-  let least = Number.POSITIVE_INFINITY
-  const step = 500
-  for (let t = 0; t < spec.settleMs; t += step) {
-    await sleep(step, spec.signal)
-    least = Math.min(least, b.rss())
-  }
-  return Number.isFinite(least) ? least : b.rss()
-}
-
-function checkAborted(spec: MeasureSpec): void {
-  if (spec.signal?.aborted) throw new MeasureError('stopped: the time limit was reached')
 }
 
 /**
@@ -300,7 +177,7 @@ async function broadcastStep(spec: MeasureSpec) {
 
 /** WebSocket connections (no subscription) on a fresh broker with a WebSocket listener; MeasureError when it has none. */
 async function wsStep(spec: MeasureSpec): Promise<NonNullable<Measurement['ws']>> {
-  let b: Broker
+  let b: MeasuredBroker
   try {
     b = await startBroker(spec, spec.tlsConnections + 100, false, true)
   } catch (error) {
