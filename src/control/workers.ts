@@ -9,6 +9,12 @@
  * <data-dir>/worker-<i> and reports its listeners once listening. A worker that dies is started again
  * (at most RESTARTS_PER_MINUTE times a minute); SIGTERM/SIGINT to the primary stops the workers
  * gracefully, then NATS.
+ *
+ * nats-server must not outlive a primary killed with SIGKILL (Node cannot ask the kernel for a
+ * parent-death signal), so it runs under a small /bin/sh watchdog (WATCHDOG): the watchdog's stdin is
+ * a pipe only the primary holds; when that pipe ends (the primary stopping it, or the kernel closing
+ * it because the primary died) the watchdog sends nats-server SIGTERM. Workers leave with the primary
+ * by themselves (Node's cluster workers exit when their IPC channel closes).
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import cluster, {type Worker} from 'node:cluster'
@@ -76,6 +82,14 @@ function freePort(): Promise<number> {
   })
 }
 
+/**
+ * sh -c WATCHDOG nats-server ARGS...: starts nats-server (stdin /dev/null, stdout discarded, stderr
+ * ours), prints its pid, and has a background reader wait for the end of stdin (kept on fd 3: a
+ * background list's stdin is /dev/null otherwise) to SIGTERM it; the shell's exit status is
+ * nats-server's.
+ */
+export const WATCHDOG = 'exec 3<&0; "$0" "$@" </dev/null >/dev/null 3<&- & pid=$!; echo "$pid"; (read -r _ <&3; kill -TERM "$pid" 2>/dev/null) >/dev/null 2>&1 & wait "$pid"'
+
 export interface LocalNats {
   url: string
   pid: number
@@ -91,7 +105,17 @@ export async function startLocalNats(dir: string, logger: Logger, env: Record<st
   }
   mkdirSync(dir, {recursive: true})
   const port = await freePort()
-  const child: ChildProcess = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, '-n', `mqttctl-${process.pid}`], {stdio: ['ignore', 'ignore', 'pipe']})
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, '-n', `mqttctl-${process.pid}`]
+  const child: ChildProcess = spawn('/bin/sh', ['-c', WATCHDOG, bin, ...args], {stdio: ['pipe', 'pipe', 'pipe']})
+  let natsPid = 0
+  let out = ''
+  child.stdout!.on('data', (chunk: Buffer) => {
+    if (natsPid !== 0 || out.length > 64) return
+    out += chunk.toString()
+    const m = /^(\d+)\n/.exec(out)
+    if (m !== null) natsPid = Number(m[1])
+  })
+  child.stdin!.on('error', () => {}) // the watchdog gone already: nothing to tell it
   let log = ''
   let exited = false
   const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())))
@@ -101,7 +125,7 @@ export async function startLocalNats(dir: string, logger: Logger, env: Record<st
       const timer = setTimeout(() => reject(new ControlError(`nats-server (${bin}) was not ready within 10 s: ${log.trim().split('\n').slice(-3).join(' | ')}`)), 10_000)
       child.stderr!.on('data', (chunk: Buffer) => {
         if (log.length < 64_000) log += chunk.toString()
-        if (log.includes('Server is ready')) {
+        if (log.includes('Server is ready') && natsPid !== 0) {
           clearTimeout(timer)
           resolve()
         }
@@ -112,22 +136,33 @@ export async function startLocalNats(dir: string, logger: Logger, env: Record<st
       })
     })
   } catch (error) {
+    if (natsPid !== 0) killQuietly(natsPid, 'SIGKILL')
     if (!exited) child.kill('SIGKILL')
     throw error
   }
   child.stderr!.resume()
-  logger.info(`Started nats-server ${bin} on 127.0.0.1:${port} (pid ${child.pid}, JetStream in ${dir})`)
+  logger.info(`Started nats-server ${bin} on 127.0.0.1:${port} (pid ${natsPid}, JetStream in ${dir})`)
   return {
     url: `nats://127.0.0.1:${port}`,
-    pid: child.pid!,
+    pid: natsPid,
     async stop() {
       if (exited) return
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => !exited && child.kill('SIGKILL'), 5000)
+      child.stdin!.end() // the watchdog sends nats-server SIGTERM; the shell exits when it has
+      const timer = setTimeout(() => {
+        if (exited) return
+        killQuietly(natsPid, 'SIGKILL')
+        child.kill('SIGKILL')
+      }, 5000)
       await exit
       clearTimeout(timer)
     },
   }
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch {}
 }
 
 export interface PrimaryOptions {

@@ -1,9 +1,11 @@
 /**
  * `mqttctl start --workers 2` on one port: two broker processes behind one listener, joined through
  * the local nats-server the primary starts; clients spread over both see each other's messages;
- * SIGTERM stops the workers and nats-server. And --cluster / --workers refuse bad values in one line.
+ * SIGTERM stops the workers and nats-server; SIGKILL of the primary leaves neither behind. And
+ * --cluster / --workers refuse bad values in one line.
  */
 import {readFileSync} from 'node:fs'
+import {execa} from 'execa'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {Sandbox, freePort, waitFor as waitUntil} from '../../control/helpers.js'
@@ -72,6 +74,33 @@ describe('start --workers', () => {
     expect(result.exitCode).toBe(0)
     expect(isAlive(natsPid)).toBe(false)
     expect(out).toMatch(/stopping 2 workers/)
+  }, 60_000)
+
+  it('SIGKILL of the primary: the workers and the nats-server it started do not stay behind', async () => {
+    await requireNatsServer()
+    const dir = box.dir()
+    const port = await freePort()
+    const child = box.spawn(['start', '--workers', '2', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dir])
+    let out = ''
+    child.all!.on('data', (d: Buffer) => (out += d.toString()))
+    const state = (await waitUntil('broker.json', () => {
+      try {
+        return JSON.parse(readFileSync(join(dir, 'broker.json'), 'utf8')) as {pid: number}
+      } catch {
+        return undefined
+      }
+    }, 30_000))!
+    const natsPid = Number(/nats-server .* \(pid (\d+)/.exec(out)?.[1])
+    expect(natsPid).toBeGreaterThan(0)
+    box.track(natsPid)
+    const ps = await execa('ps', ['-o', 'pid=', '--ppid', String(state.pid)])
+    const children = ps.stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0)
+    for (const pid of children) box.track(pid)
+    expect(children.length).toBeGreaterThanOrEqual(3) // two workers and the watchdog shell
+    expect(isAlive(natsPid)).toBe(true)
+    process.kill(state.pid, 'SIGKILL')
+    await child.catch(() => {})
+    await waitUntil('nats-server and the workers gone', () => (![natsPid, ...children].some(isAlive) ? true : undefined), 15_000)
   }, 60_000)
 
   it('refuses a bad --cluster URL and a bad --workers count in one line', async () => {
