@@ -25,6 +25,9 @@ export interface OutboundDeps {
   readonly authorizer: Authorizer
 }
 
+/** Outbound.room(): room now, after an ack or 'drain', or next turn. */
+export const ROOM = {Now: 0, Event: 1, Turn: 2} as const
+
 /** Something waiting for room towards one client: woken once (wake) or dropped with the connection (cancel). */
 export interface RoomWaiter {
   wake(): void
@@ -84,15 +87,18 @@ export class Outbound {
   }
 
   /**
-   * Can `conn` take a delivery of `bytes` payload at `qos` now, without it being queued or dropped:
-   * its socket is not backed up, its unsent bytes stay within maxQueuedBytes and, for QoS 1/2, its
-   * receive maximum has room and nothing waits in its queue.
+   * Can `conn` take a delivery of `bytes` payload at `qos` now, without it being queued or dropped?
+   * ROOM.Now: yes. ROOM.Event: no, until an ack or 'drain' (both call pull(), which wakes whenRoom
+   * waiters): its socket is backed up, or (QoS 1/2) its receive maximum is full or its queue waits.
+   * ROOM.Turn: no, this turn's writes fill maxQueuedBytes; try again next turn.
    */
-  hasRoom(conn: Connection, qos: number, bytes: number): boolean {
-    if (conn.socket.writableNeedDrain || this.#full(conn, bytes)) return false
-    if (qos === 0) return true
-    const session = conn.session
-    return session !== undefined && session.queue === undefined && (session.inflight?.size ?? 0) < conn.sendMax
+  room(conn: Connection, qos: number, bytes: number): number {
+    if (conn.socket.writableNeedDrain) return ROOM.Event
+    if (qos > 0) {
+      const session = conn.session
+      if (session === undefined || session.queue !== undefined || (session.inflight?.size ?? 0) >= conn.sendMax) return ROOM.Event
+    }
+    return this.#full(conn, bytes) ? ROOM.Turn : ROOM.Now
   }
 
   /**

@@ -9,6 +9,7 @@ import type {BrokerContext} from '../context.js'
 import type {Message} from '../message.js'
 import {type RetainedMessage, retainedChanges} from '../retained.js'
 import {malformed, protocolError} from '../protocol/errors.js'
+import {ROOM} from '../outbound.js'
 import {RC, V3_SUBACK_FAILURE} from '../protocol/reason-codes.js'
 import {parseShared, topicMatchesFilter, validateTopicFilter} from '../protocol/topics.js'
 import type {SubOptions} from '../topics/types.js'
@@ -234,9 +235,10 @@ class RetainedWalk {
       }
       const options = entry.options
       const qos = Math.min(r.qos, options.qos) as 0 | 1 | 2
-      if (!outbound.hasRoom(conn, qos, r.payload.length)) {
-        // Full by its receive maximum (an ack wakes us) or backed up ('drain' wakes us); else next turn.
-        if (conn.socket.writableNeedDrain || qos > 0) outbound.whenRoom(conn, this.#waiter)
+      const room = outbound.room(conn, qos, r.payload.length)
+      if (room !== ROOM.Now) {
+        // Receive maximum full or socket backed up: an ack or 'drain' wakes the walk; else next turn.
+        if (room === ROOM.Event) outbound.whenRoom(conn, this.#waiter)
         else this.#schedule()
         return
       }

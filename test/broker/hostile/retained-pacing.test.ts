@@ -109,6 +109,15 @@ describe('hostile: paced retained delivery', () => {
     expect(h.errors()).toEqual([])
   })
 
+  it('messages that fill maxQueuedBytes within a turn go on next turn (no ack needed while the receive maximum has room)', async () => {
+    const h = await hostileBroker({limits: {maxQueuedBytes: 8 * 1024}})
+    await retain(h, 20, 1, 5 * 1024) // two per turn pass 8 KB, one write stays under the socket's 16 KB mark (no 'drain')
+    const c = await connected(h.port, 5, {properties: {receiveMaximum: 100}})
+    c.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: '#', qos: 1}]})
+    await waitFor(() => publishes(c).length === 20, 10_000, 'all 20, none acknowledged')
+    expect(h.broker.stats.messagesDropped).toBe(0)
+  })
+
   it('a client that disconnects stops the walk', async () => {
     const h = await hostileBroker()
     await retain(h, 500, 1)
