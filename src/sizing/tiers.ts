@@ -1,8 +1,10 @@
 /**
  * The deployment guide's tier table (SIZING.md §1, §2; guide §2.1 and §4), as data.
- * Every other module (plan, tune, build, doctor, config defaults) reads tiers from here:
- * no figure in this file is typed anywhere else.
+ * Every other module (plan, tune, build, doctor) reads tiers from here. The broker settings of each
+ * tier (and so each tier's device range) come from src/config/tier-figures.ts, the leaf the broker's
+ * configuration defaults read too: no figure is typed twice.
  */
+import {TIER_BROKER} from '../config/tier-figures.js'
 
 export type TierName = 'small' | 'medium' | 'large'
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -75,9 +77,9 @@ export const TIERS: readonly Tier[] = [
   {
     name: 'small',
     minDevices: 1,
-    maxDevices: 9_999,
+    maxDevices: TIER_BROKER.small.maxConnections - 1,
     guideRange: '< 10K',
-    broker: {maxConnections: 10_000, ioEntries: 256, clientPool: 1_024, forwardBatchSize: 100, logLevel: 'info'},
+    broker: {...TIER_BROKER.small},
     hardware: {cores: {min: 2, max: 4}, ramGiB: {min: 4, max: 8}, network: '1 GbE'},
     queueBuffers: {bytes: {min: 20 * MB, max: 50 * MB}, stated: false, source: 'not stated by the guide; modelled as the large tier\'s 2 – 5 KB per configured connection (2 – 5 GB / 1,000,000) × 10,000'},
     guideMemory: {computed: {min: 130 * MB, max: 130 * MB}, observed: {min: 200 * MB, max: 300 * MB}},
@@ -86,10 +88,10 @@ export const TIERS: readonly Tier[] = [
   },
   {
     name: 'medium',
-    minDevices: 10_000,
-    maxDevices: 99_999,
+    minDevices: TIER_BROKER.small.maxConnections,
+    maxDevices: TIER_BROKER.medium.maxConnections - 1,
     guideRange: '10K – 100K',
-    broker: {maxConnections: 100_000, ioEntries: 1_024, clientPool: 10_000, forwardBatchSize: 1_000, logLevel: 'info'},
+    broker: {...TIER_BROKER.medium},
     hardware: {cores: {min: 8, max: 16}, ramGiB: {min: 16, max: 32}, network: '1 GbE (10 GbE recommended)'},
     queueBuffers: {bytes: {min: 500 * MB, max: 500 * MB}, stated: true, source: 'guide §4: ~500 MB'},
     guideMemory: {computed: {min: 1.7 * GB, max: 1.7 * GB}, observed: {min: 2 * GB, max: 3 * GB}},
@@ -98,10 +100,10 @@ export const TIERS: readonly Tier[] = [
   },
   {
     name: 'large',
-    minDevices: 100_000,
-    maxDevices: 999_999,
+    minDevices: TIER_BROKER.medium.maxConnections,
+    maxDevices: TIER_BROKER.large.maxConnections - 1,
     guideRange: '100K – 1M',
-    broker: {maxConnections: 1_000_000, ioEntries: 4_095, clientPool: 100_000, forwardBatchSize: 5_000, logLevel: 'warn'},
+    broker: {...TIER_BROKER.large},
     hardware: {cores: {min: 32, max: null}, ramGiB: {min: 64, max: 256}, network: '10 GbE required'},
     queueBuffers: {bytes: {min: 2 * GB, max: 5 * GB}, stated: true, source: 'guide §4: 2 – 5 GB'},
     guideMemory: {computed: {min: 14 * GB, max: 17 * GB}, observed: {min: 20 * GB, max: 25 * GB}},

@@ -1,5 +1,6 @@
 /** The workload flags: what each accepts, and filling in defaults (SIZING.md has none of these). */
 import {formatInt} from '../cli/render.js'
+import {MAX_PACKET_SIZE} from '../broker/protocol/versions.js'
 import type {Qos, Workload} from './capacity.js'
 import {ASSUMED, MAX_DEVICES} from './guide.js'
 import {type CountSpec, DEVICES, InputError, allowed, parseCount} from './parse.js'
@@ -20,14 +21,13 @@ export interface PlanInput {
   retained?: number
 }
 
-const MAX_PACKET = 268_435_455
 
 /** Limits of each workload input, by PlanInput key. `active`'s max is the fleet size. */
 export const WORKLOAD_SPECS = {
   devices: DEVICES,
   active: {name: '--active', min: 0, max: MAX_DEVICES, unit: 'live connections'},
   msgRate: {name: '--msg-rate', min: 0, max: 100_000_000, unit: 'messages per second'},
-  payload: {name: '--payload', min: 0, max: MAX_PACKET, unit: 'bytes'},
+  payload: {name: '--payload', min: 0, max: MAX_PACKET_SIZE, unit: 'bytes'},
   qos: {name: '--qos', min: 0, max: 2, unit: 'QoS levels'},
   subsPerDevice: {name: '--subs-per-device', min: 0, max: 10_000, unit: 'subscriptions'},
   retained: {name: '--retained', min: 0, max: 100_000_000, unit: 'retained messages'},
