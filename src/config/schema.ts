@@ -237,7 +237,7 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'runtime.maxSemiSpaceMb', kind: 'int', min: 0, max: 1_024, help: 'V8 semi-space of the broker process, MB (node --max-semi-space-size; 0 = V8 default)'},
   {key: 'cluster.servers', kind: 'strings', help: 'NATS server URLs (nats://host:4222) joining this broker to a cluster; empty = single process'},
   {key: 'cluster.subjectPrefix', kind: 'string', help: 'first token(s) of the NATS subjects and stream names (letters, digits, - and _, dot-separated)'},
-  {key: 'cluster.nodeName', kind: 'optString', env: 'MQTTCTL_NODE_NAME', help: 'this node\'s name in logs and $SYS (unset: host name and pid)'},
+  {key: 'cluster.nodeName', kind: 'optString', env: 'MQTTCTL_NODE_NAME', help: 'this node\'s name in logs, $SYS and its JetStream consumer: keep it across restarts (unset: host name and first listener port, pid when that port is 0)'},
   {key: 'cluster.replicas', kind: 'int', min: 1, max: 5, help: 'JetStream replicas of the retained-message stream'},
   {key: 'cluster.workers', kind: 'int', min: 1, max: 1_024, help: 'broker processes on this host sharing the listening ports'},
   {key: 'persistence.mode', kind: 'enum', values: ['durable', 'none'], env: 'MQTTCTL_PERSISTENCE', help: 'durable: sessions, queued and retained messages kept in <dataDir>/store across restarts; none: memory only'},

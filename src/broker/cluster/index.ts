@@ -11,6 +11,7 @@
  *      message once in the whole cluster, this node's members included); while it is down, locally.
  * '$SYS/...' topics stay on the node that made them: each node has its own $SYS.
  */
+import {hostname} from 'node:os'
 import type {BrokerConfig} from '../../config/schema.js'
 import {BrokerImpl} from '../broker.js'
 import type {Fanout} from '../fanout.js'
@@ -129,7 +130,7 @@ export class ClusterBroker implements Broker {
     node = new ClusterNode(host, {
       servers: cluster.servers,
       prefix: cluster.subjectPrefix,
-      name: cluster.nodeName,
+      name: cluster.nodeName ?? defaultNodeName(config),
       replicas: cluster.replicas,
     })
     const router = new ClusterRouter(local!, node, acks)
@@ -283,6 +284,16 @@ class ClusterAuthorizer implements Authorizer {
   canTakeOver(next: Identity, current: Identity): boolean {
     return this.#inner.canTakeOver(next, current)
   }
+}
+
+/**
+ * host-port of the first listener with a fixed port: the same across restarts (a node's JetStream
+ * consumer is named after it) and different for two nodes on one host. undefined (host-pid) when every
+ * port is 0.
+ */
+function defaultNodeName(config: BrokerConfig): string | undefined {
+  const port = config.listeners.find((l) => l.port > 0)?.port
+  return port === undefined ? undefined : `${hostname()}-${port}`
 }
 
 /** A cluster node when config.cluster.servers is set; the caller decides (the single-process default never loads this module). */
