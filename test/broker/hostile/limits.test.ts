@@ -36,13 +36,9 @@ describe('hostile limits', () => {
     expect(l.receiveMaximum).toBeLessThanOrEqual(100)
     expect(l.maxSessionExpiry).toBeLessThan(0xffffffff)
     expect(l.topicAliasMaximum).toBeLessThanOrEqual(100)
-    expect(l.maxPendingConnects).toBeGreaterThan(0)
-    expect(l.maxSubscriptionsPerClient).toBeGreaterThan(0)
-    expect(l.maxSessions).toBeGreaterThan(0)
-    expect(l.maxRetainedMessages).toBeGreaterThan(0)
-    expect(l.maxRetainedBytes).toBeGreaterThan(0)
-    expect(l.maxAliasBytes).toBeGreaterThan(0)
-    expect(l.matchCacheBytes).toBeGreaterThan(0)
+    for (const key of ['maxPendingConnects', 'maxSubscriptionsPerClient', 'maxSessions', 'maxRetainedMessages', 'maxRetainedBytes', 'maxAliasBytes', 'matchCacheBytes'] as const) {
+      expect(l[key], key).toBeGreaterThan(0)
+    }
   })
 
   it('CONNACK announces the receive maximum; the broker keeps to the client\'s towards it', async () => {
