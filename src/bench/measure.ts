@@ -31,6 +31,8 @@ export interface MeasureSpec extends BrokerSpec {
   qos: 0 | 1 | 2
   /** Messages per second for the CPU steps (pub only and 1:1 pairs). */
   msgRate: number
+  /** Seconds each CPU step measures, after 1 s of warm-up (default 5; a test may take 1). */
+  cpuSeconds?: number
   /** Subscribers of the broadcast step. */
   broadcastSubscribers: number
   /** Messages queued for offline sessions (spread over sessions of at most 1,000 each). */
@@ -146,7 +148,7 @@ async function stores(spec: MeasureSpec) {
 
 async function cpuSteps(spec: MeasureSpec) {
   return withBroker(spec, 1000, async (b) => {
-    const common = {port: b.port, host: '127.0.0.1', clients: 10, rate: spec.msgRate, size: Math.max(12, spec.payloadBytes), qos: spec.qos, duration: 5, warmup: 1, brokerPid: b.pid, window: 0}
+    const common = {port: b.port, host: '127.0.0.1', clients: 10, rate: spec.msgRate, size: Math.max(12, spec.payloadBytes), qos: spec.qos, duration: spec.cpuSeconds ?? 5, warmup: 1, brokerPid: b.pid, window: 0}
     const pub = await runBench(normalize('pub', {...common, topic: 'cpu/in/%i'}))
     checkAborted(spec)
     const pairs = await runBench(normalize('pubsub', {...common, topic: 'cpu/pair/%i'}))
