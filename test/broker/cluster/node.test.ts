@@ -95,12 +95,16 @@ async function settled(...ns: ClusterNode[]): Promise<void> {
   for (const n of ns) await n.flush()
 }
 
+/** Two linked nodes on `prefix`, with their recording hosts. */
+async function twoNodes(prefix: string) {
+  const ha = host()
+  const hb = host()
+  return {ha, hb, a: await node(ha, prefix), b: await node(hb, prefix)}
+}
+
 describe('ClusterNode', () => {
   it('routes by interest, once per message even with overlapping filters, and never back to the publisher', async () => {
-    const ha = host()
-    const hb = host()
-    const a = await node(ha, 'p1')
-    const b = await node(hb, 'p1')
+    const {ha, hb, a, b} = await twoNodes('p1')
     b.addFilter('a/#')
     b.addFilter('a/+')
     b.addFilter('a/b')
@@ -157,10 +161,7 @@ describe('ClusterNode', () => {
   })
 
   it('carries QoS, retain, publisher, expiry and MQTT 5 properties with user properties in order', async () => {
-    const ha = host()
-    const hb = host()
-    const a = await node(ha, 'p2')
-    const b = await node(hb, 'p2')
+    const {ha, hb, a, b} = await twoNodes('p2')
     b.addFilter('#')
     await settled(b)
     const now = Date.now()
@@ -218,10 +219,7 @@ describe('ClusterNode', () => {
   })
 
   it('retained messages reach every node through the stream, deletions too, and a new node loads them', async () => {
-    const ha = host()
-    const hb = host()
-    const a = await node(ha, 'p4')
-    const b = await node(hb, 'p4')
+    const {ha, hb, a, b} = await twoNodes('p4')
     send(a, msg('r/1', 'one', {retain: true, qos: 1, properties: {userProperties: {k: 'v'}}}))
     send(a, msg('r/2', 'two', {retain: true}))
     send(a, msg('$SYS/x', 'sys', {retain: true}))
@@ -238,10 +236,7 @@ describe('ClusterNode', () => {
   })
 
   it('moves a session with its messages to the node where the client connects, and takes the connection over', async () => {
-    const ha = host()
-    const hb = host()
-    const a = await node(ha, 'p6')
-    const b = await node(hb, 'p6')
+    const {ha, hb, a, b} = await twoNodes('p6')
     // Nobody holds "nobody": answered at once (no responders), nothing adopted.
     await b.claimSession('nobody')
     expect(hb.adopted).toEqual([])
