@@ -16,10 +16,10 @@ import type {SubOptions} from '../topics/types.js'
 import type {WillRecord} from './store.js'
 
 /**
- * 2: message records carry the publisher's raw MQTT 5 property bytes; 3: retained records too.
- * Older files still load.
+ * 2: message records carry the publisher's raw MQTT 5 property bytes; 3: retained records too;
+ * 4: session records carry the will of the session's live connection. Older files still load.
  */
-export const FORMAT_VERSION = 3
+export const FORMAT_VERSION = 4
 /** "MQJ1": the first 4 bytes of every store file's header record body. */
 export const MAGIC = 0x4d514a31
 export const HEADER_BYTES = 8
@@ -57,6 +57,8 @@ export interface SessionHeader {
   disconnectedAt: number
   willAt: number
   pendingWill?: WillRecord
+  /** Written only while the session is connected (disconnectedAt 0). */
+  connectionWill?: WillRecord
 }
 
 export interface DeliveryRef {

@@ -6,6 +6,7 @@ import type {ForwardedProperties, Message} from '../message.js'
 import type {SubOptions} from '../topics/types.js'
 import {FORMAT_VERSION, HEADER_BYTES, MAGIC, MAX_RECORD_BYTES, NewerFormatError, parseProps, type Rec, type SessionHeader, T} from './codec.js'
 import {crc32Range} from './crc32.js'
+import type {WillRecord} from './store.js'
 
 class Reader {
   buf: Buffer = Buffer.alloc(0)
@@ -91,6 +92,18 @@ class Reader {
   }
 }
 
+function readWill(r: Reader): WillRecord | undefined {
+  if (r.u8() !== 1) return undefined
+  const topic = r.str16()
+  const payload = r.bytes()
+  const qos = qosOf(r.u8())
+  const retain = r.u8() === 1
+  const properties = parseProps(r.str32())
+  const will: WillRecord = {topic, payload, qos, retain, properties, delay: r.u32()}
+  if (properties === undefined) delete will.properties
+  return will
+}
+
 function qosOf(v: number): 0 | 1 | 2 {
   const q = v & 3
   if (q > 2) throw new RangeError(`QoS ${q}`)
@@ -136,15 +149,8 @@ export function decodeBody(buf: Buffer, start: number, end: number, version = FO
     case T.Session:
     case T.SessionNew: {
       const h: {t: T.Session | T.SessionNew} & SessionHeader = {t, clientId: r.str16(), expiryInterval: r.u32(), disconnectedAt: r.f64(), willAt: r.f64(), pendingWill: undefined}
-      if (r.u8() === 1) {
-        const topic = r.str16()
-        const payload = r.bytes()
-        const qos = qosOf(r.u8())
-        const retain = r.u8() === 1
-        const properties = parseProps(r.str32())
-        h.pendingWill = {topic, payload, qos, retain, properties, delay: r.u32()}
-        if (properties === undefined) delete h.pendingWill.properties
-      }
+      h.pendingWill = readWill(r)
+      h.connectionWill = version >= 4 ? readWill(r) : undefined
       rec = h
       break
     }

@@ -18,6 +18,7 @@ import {type Logger, silentLogger} from '../log.js'
 import type {Delivery} from '../message.js'
 import type {RetainedMessage} from '../retained.js'
 import type {SubOptions} from '../topics/types.js'
+import {AliveMark, readAlive} from './alive.js'
 import {T} from './codec.js'
 import {type RecordWriter, writeDequeue, writeId, writeInflight, writeKey, writeQueue, writeSession, writeSub, writeUnsub} from './encode.js'
 import type {StoreFigures, SyncMode} from './figures.js'
@@ -28,7 +29,7 @@ import {MessageRefs} from './refs.js'
 import {newSession, pushQueued, putIncoming, putInflight, shiftQueued, takeIncoming, takeInflight} from './session-record.js'
 import {JournaledRetained} from './retained-journal.js'
 import {type SnapshotSource, writeSnapshot} from './snapshot.js'
-import type {SessionRecord, Store} from './store.js'
+import type {SessionRecord, Store, WillRecord} from './store.js'
 import {importView, readSubscriptionsFile, SubscriptionsFile} from './subscriptions-file.js'
 
 export type {StoreFigures, SyncMode} from './figures.js'
@@ -68,6 +69,7 @@ export class DurableStore implements Store {
   readonly #clock: Clock
   readonly #journal: Journal
   readonly #subsFile: SubscriptionsFile
+  readonly #alive: AliveMark
   #opened = false
   #closed = false
 
@@ -96,6 +98,7 @@ export class DurableStore implements Store {
       snapshot: (gen) => writeSnapshot(source, gen),
     })
     this.#retained = new JournaledRetained(() => this.#begin())
+    this.#alive = new AliveMark(join(this.#storeDir, 'alive'), fs, this.#clock)
     this.#subsFile = new SubscriptionsFile({
       path: join(options.dir, 'subscriptions.json'),
       intervalMs: options.subscriptionsIntervalMs ?? 10_000,
@@ -128,8 +131,12 @@ export class DurableStore implements Store {
     mkdirSync(this.#storeDir, {recursive: true, mode: 0o700})
     const started = this.#clock.now()
     const loaded = loadStore(this.#storeDir, this.#log, this.#clock, this.#fileSizes)
+    // The previous run went down when it was last alive (or, without a mark, now: from before marks).
+    const lastAlive = readAlive(this.#alive.path)
+    const downAt = lastAlive !== undefined && lastAlive <= started ? lastAlive : started
+    const crashed: SessionRecord[] = []
     let messages = 0
-    for (const s of loaded.state.finish()) {
+    for (const s of loaded.state.finish(downAt, crashed)) {
       messages += (s.queue?.length ?? 0) + (s.inflight?.size ?? 0)
       this.#sessions.set(s.clientId, s)
       this.#onDisk.add(s)
@@ -138,6 +145,15 @@ export class DurableStore implements Store {
     for (const r of loaded.state.retained.values()) this.#retained.load(r)
     this.#refs.loaded(loaded.state.maxId)
     await this.#journal.start(loaded.maxGen + 1, loaded.journalBytes, loaded.journals > 2)
+    await this.#alive.start()
+    if (crashed.length > 0) {
+      // Disconnected since the broker went down, on disk too (a second crash must not move that time).
+      for (const s of crashed) writeSession(this.#begin(), T.Session, s)
+      const wills = crashed.filter((s) => s.pendingWill !== undefined).length
+      this.#log.info(
+        `Store: ${crashed.length} persistent sessions were connected when the broker went down (last alive ${new Date(downAt).toISOString()}): disconnected since then, ${wills} of their wills due by their delay from then`,
+      )
+    }
     const secs = ((this.#clock.now() - started) / 1000).toFixed(2)
     this.#log.info(
       `Store: loaded ${this.#sessions.size} persistent sessions, ${messages} queued or in-flight messages and ${this.#retained.size} retained messages from ${this.#storeDir} in ${secs} s (sync ${this.#sync})`,
@@ -151,6 +167,7 @@ export class DurableStore implements Store {
     if (!this.#opened || this.#closed) return
     this.#closed = true
     await this.#journal.close()
+    await this.#alive.stop()
     await this.#subsFile.stop()
   }
 
@@ -160,8 +177,8 @@ export class DurableStore implements Store {
     return this.#sessions.get(clientId)
   }
 
-  createSession(clientId: string, expiryInterval: number): SessionRecord {
-    const session = newSession(clientId, expiryInterval)
+  createSession(clientId: string, expiryInterval: number, will?: WillRecord): SessionRecord {
+    const session = newSession(clientId, expiryInterval, will)
     const old = this.#sessions.get(clientId)
     const oldOnDisk = old !== undefined && this.#forget(old)
     this.#sessions.set(clientId, session)
@@ -187,6 +204,7 @@ export class DurableStore implements Store {
 
   touchSession(session: SessionRecord): void {
     if (this.#sessions.get(session.clientId) !== session) return
+    if (session.disconnectedAt !== 0) session.connectionWill = undefined // its connection is gone
     if (session.expiryInterval > 0) {
       if (!this.#onDisk.has(session)) this.#persist(session)
       else writeSession(this.#begin(), T.Session, session)

@@ -6,6 +6,7 @@ import type {Message} from '../message.js'
 import type {SubOptions} from '../topics/types.js'
 import {type DeliveryFields, FORMAT_VERSION, HEADER_BYTES, MAGIC, propsJson, type SessionHeader, T} from './codec.js'
 import {crc32Range} from './crc32.js'
+import type {WillRecord} from './store.js'
 
 /**
  * Appends records to one growing buffer: a record is written in place (header reserved, body, then
@@ -148,12 +149,15 @@ export function writeHeader(w: RecordWriter, kind: 0 | 1, gen: number): void {
 
 export function writeSession(w: RecordWriter, type: T.Session | T.SessionNew, h: SessionHeader): void {
   w.begin(type).str16(h.clientId).u32(h.expiryInterval).f64(h.disconnectedAt).f64(h.willAt)
-  const will = h.pendingWill
-  if (will === undefined) w.u8(0)
-  else {
-    w.u8(1).str16(will.topic).bytes(will.payload).u8(will.qos).u8(will.retain ? 1 : 0).str32(propsJson(will.properties)).u32(will.delay)
-  }
+  writeWill(w, h.pendingWill)
+  // A connection's will means nothing once the session is disconnected (its will went out or is pending).
+  writeWill(w, h.disconnectedAt === 0 ? h.connectionWill : undefined)
   w.end()
+}
+
+function writeWill(w: RecordWriter, will: WillRecord | undefined): void {
+  if (will === undefined) w.u8(0)
+  else w.u8(1).str16(will.topic).bytes(will.payload).u8(will.qos).u8(will.retain ? 1 : 0).str32(propsJson(will.properties)).u32(will.delay)
 }
 
 export function writeKey(w: RecordWriter, type: T.SessionDel, clientId: string): void {

@@ -41,6 +41,7 @@ export class LoadState {
         s.willAt = rec.willAt
         s.pendingWill = rec.pendingWill
         if (rec.pendingWill === undefined) delete s.pendingWill
+        s.connectionWill = rec.connectionWill
         return
       }
       case T.SessionDel:
@@ -101,10 +102,25 @@ export class LoadState {
     }
   }
 
-  /** The loaded sessions as store records: queues in id order with their byte counts, packet ids past the in-flight ones. */
-  *finish(): Generator<SessionRecord> {
+  /**
+   * The loaded sessions as store records: queues in id order with their byte counts, packet ids past
+   * the in-flight ones. A session that was connected when the broker went down (at `downAt`) is
+   * disconnected from then on (a crash ends every connection without DISCONNECT): its connection's
+   * will becomes its pending will, due `delay` seconds after `downAt`; `crashed` gets it.
+   */
+  *finish(downAt: number, crashed: SessionRecord[]): Generator<SessionRecord> {
     for (const ls of this.sessions.values()) {
       const s = ls.rec
+      if (s.disconnectedAt === 0) {
+        s.disconnectedAt = downAt
+        const will = s.connectionWill
+        s.connectionWill = undefined
+        if (will !== undefined) {
+          s.pendingWill = will
+          s.willAt = downAt + will.delay * 1000
+        }
+        crashed.push(s)
+      }
       if (ls.queue.size > 0) {
         const qids = [...ls.queue.keys()]
         if (ls.unsorted) qids.sort((a, b) => a - b)

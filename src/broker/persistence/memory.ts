@@ -6,7 +6,7 @@ import type {Delivery} from '../message.js'
 import {type RetainedMessage, RetainedIndex} from '../retained.js'
 import type {SubOptions} from '../topics/types.js'
 import {newSession, pushQueued, putIncoming, putInflight, shiftQueued, takeIncoming, takeInflight} from './session-record.js'
-import type {SessionRecord, Store} from './store.js'
+import type {SessionRecord, Store, WillRecord} from './store.js'
 
 export class MemoryStore implements Store {
   readonly #sessions = new Map<string, SessionRecord>()
@@ -27,8 +27,8 @@ export class MemoryStore implements Store {
     return this.#sessions.get(clientId)
   }
 
-  createSession(clientId: string, expiryInterval: number): SessionRecord {
-    const session = newSession(clientId, expiryInterval)
+  createSession(clientId: string, expiryInterval: number, will?: WillRecord): SessionRecord {
+    const session = newSession(clientId, expiryInterval, will)
     this.#sessions.set(clientId, session)
     return session
   }
@@ -45,7 +45,9 @@ export class MemoryStore implements Store {
     return this.#sessions.size
   }
 
-  touchSession(_session: SessionRecord): void {}
+  touchSession(session: SessionRecord): void {
+    if (session.disconnectedAt !== 0) session.connectionWill = undefined // its connection is gone
+  }
 
   addSubscription(session: SessionRecord, filter: string, options: SubOptions): void {
     session.subscriptions.set(filter, options)

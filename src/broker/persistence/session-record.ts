@@ -4,10 +4,10 @@
  * the lazily created queue, in-flight map and incoming set (undefined when empty).
  */
 import type {Delivery} from '../message.js'
-import type {SessionRecord} from './store.js'
+import type {SessionRecord, WillRecord} from './store.js'
 
 /** A new session, every field present in one order. */
-export function newSession(clientId: string, expiryInterval: number): SessionRecord {
+export function newSession(clientId: string, expiryInterval: number, connectionWill?: WillRecord): SessionRecord {
   return {
     clientId,
     expiryInterval,
@@ -16,6 +16,7 @@ export function newSession(clientId: string, expiryInterval: number): SessionRec
     lastPacketId: 0,
     disconnectedAt: 0,
     willAt: 0,
+    connectionWill,
     deadline: 0,
     bucket: 0,
   }

@@ -47,6 +47,14 @@ export interface SessionRecord {
   pendingWill?: WillRecord
   /** clock.now() at which pendingWill is published. */
   willAt: number
+  /**
+   * The will of the connection the session has now (Store.createSession, or set before touchSession
+   * on a resume); gone once the session is disconnected. A durable store keeps it with the session
+   * (written with the CONNECT's own record: nothing per message) so a crash, which ends every
+   * connection without DISCONNECT, does not lose it: the next start publishes it as if the
+   * connection had dropped when the broker went down.
+   */
+  connectionWill?: WillRecord
   /** Runtime bookkeeping for the broker's deadline wheel (timers.ts); not persisted. */
   deadline: number
   bucket: number
@@ -75,11 +83,12 @@ export interface Store {
   close(): Promise<void>
 
   getSession(clientId: string): SessionRecord | undefined
-  createSession(clientId: string, expiryInterval: number): SessionRecord
+  /** A new session; `will` is the connecting client's will (SessionRecord.connectionWill). */
+  createSession(clientId: string, expiryInterval: number, will?: WillRecord): SessionRecord
   deleteSession(clientId: string): void
   sessions(): Iterable<SessionRecord>
   readonly sessionCount: number
-  /** Expiry or disconnect time changed. */
+  /** Expiry, disconnect time, pending will or connection will changed. */
   touchSession(session: SessionRecord): void
 
   addSubscription(session: SessionRecord, filter: string, options: SubOptions): void

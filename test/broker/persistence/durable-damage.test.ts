@@ -9,7 +9,7 @@ import {describe, expect, it} from 'vitest'
 import {memoryLogger} from '../../../src/broker/log.js'
 import {FORMAT_VERSION, MAGIC, T} from '../../../src/broker/persistence/codec.js'
 import {DurableStore} from '../../../src/broker/persistence/durable.js'
-import {RecordWriter, writeQueue, writeSession} from '../../../src/broker/persistence/encode.js'
+import {RecordWriter, writeQueue} from '../../../src/broker/persistence/encode.js'
 import {cleanupStores, delivery, msg, openStore, opts, queueOf, tempDir} from './helpers.js'
 
 cleanupStores()
@@ -111,7 +111,8 @@ describe('DurableStore: damaged files', () => {
     mkdirSync(join(dir, 'store'))
     const w = new RecordWriter()
     w.begin(T.Header).u32(MAGIC).u16(1).u8(0).f64(1).end()
-    writeSession(w, T.SessionNew, {clientId: 'old', expiryInterval: 60, disconnectedAt: 0, willAt: 0})
+    // A version 1-3 session record: a pending will, no connection will (version 4).
+    w.begin(T.SessionNew).str16('old').u32(60).f64(1000).f64(0).u8(0).end()
     // A version 1 message record: no raw-properties field.
     w.begin(T.Msg).f64(1).str16('t/1').bytes(Buffer.from('v1 payload')).u8(1).f64(0).str16('').u8(0).str32('').end()
     writeQueue(w, 'old', 2, 1, {qos: 1, retain: false})

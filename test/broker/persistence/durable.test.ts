@@ -107,7 +107,7 @@ describe('DurableStore', () => {
     const names = readdirSync(join(dir, 'store'))
     expect(names.filter((n) => n.startsWith('snapshot-'))).toHaveLength(1)
     expect(names.filter((n) => n.startsWith('journal-'))).toHaveLength(1)
-    const live = new Map([...store.sessions()].map((s) => [s.clientId, picture(s)]))
+    const live = new Map([...store.sessions()].map((s) => [s.clientId, picture(s, true)]))
     const retained = store.matchRetained('#', Date.now()).map((r) => `${r.topic}=${r.payload}`).sort()
     await store.close()
     const again = await openStore({dir})
