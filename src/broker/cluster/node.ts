@@ -152,7 +152,6 @@ export class ClusterNode {
     // Interest is network timing, not protocol time: the system clock even when the broker's is manual.
     const interest = (this.#interest = new RemoteInterest(main, this.map.prefix, this.id, () => systemClock.now(), this.#options.syncGraceMs))
     interest.start(() => this.#ownFilters())
-    this.durableInterest.start(main, this.map.prefix, this.token)
     // Heartbeats: a node silent for PEER_TIMEOUT_MS (dead, partitioned) stops attracting exports.
     main.subscribe(`${this.map.prefix}.n.hb`, {callback: (err, m) => err === null && m.data.length <= 64 && interest.heard(Buffer.from(m.data).toString())})
     this.#heartbeat = setInterval(() => {
@@ -174,6 +173,8 @@ export class ClusterNode {
     )
     if (started !== undefined) {
       ;[this.#retained, this.#durable] = started.parts
+      // Only now: a node that announced durable interest without its consumer could deliver a core copy and later its JetStream twin.
+      this.durableInterest.start(main, this.map.prefix, this.token)
       if (started.retried) host.logger.info(`cluster: JetStream available again (streams ${started.parts.map((p) => p.stream).join(', ')})`)
     }
     this.#resolveReady()
