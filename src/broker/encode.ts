@@ -7,14 +7,20 @@
  */
 import mqtt from 'mqtt-packet'
 import type {EncodedVariant, Message} from './message.js'
-import {type HeadProperties, publishHead, rawProperties} from './protocol/publish-encode.js'
+import {type HeadProperties, publishHead, rawProperties, varintSize, writePublishStart} from './protocol/publish-encode.js'
 
 const MAX_VARIANTS = 8
 
 /** PUBLISH with no properties (3.1.1, or MQTT 5 with an empty property block), in one buffer. */
 export function encodePlainPublish(topic: string, payload: Buffer, qos: number, retain: boolean, v5: boolean): EncodedVariant {
-  const {head, idOffset} = publishHead(topic, payload.length, qos, retain, v5, undefined, payload)
-  return {slot: -1, key: '', buf: head, tail: undefined, idOffset}
+  const topicLen = Buffer.byteLength(topic)
+  const remaining = 2 + topicLen + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload.length
+  const fixed = 1 + varintSize(remaining)
+  const buf = Buffer.allocUnsafe(fixed + remaining)
+  let off = writePublishStart(buf, topic, topicLen, qos, retain, remaining)
+  if (v5) buf[off++] = 0 // property length 0
+  payload.copy(buf, off)
+  return {slot: -1, key: '', buf, tail: undefined, idOffset: fixed + 2 + topicLen}
 }
 
 /**

@@ -23,7 +23,7 @@ export interface HeadProperties {
   subscriptionIds?: readonly number[]
 }
 
-function varintSize(n: number): number {
+export function varintSize(n: number): number {
   return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4
 }
 
@@ -35,6 +35,24 @@ function writeVarint(buf: Buffer, offset: number, n: number): number {
     buf[offset++] = byte
   } while (n > 0)
   return offset
+}
+
+/**
+ * Writes a PUBLISH's fixed header, topic and (QoS > 0) a zero packet id slot at the start of `buf`
+ * (`remaining`: the packet's remaining length, `topicLen`: the topic's UTF-8 bytes); returns the
+ * offset just after them. The one writer of PUBLISH heads (encode.ts's plain encoder uses it too).
+ */
+export function writePublishStart(buf: Buffer, topic: string, topicLen: number, qos: number, retain: boolean, remaining: number): number {
+  buf[0] = 0x30 | (qos << 1) | (retain ? 1 : 0)
+  let off = writeVarint(buf, 1, remaining)
+  buf.writeUInt16BE(topicLen, off)
+  off += 2
+  off += buf.write(topic, off, 'utf8')
+  if (qos > 0) {
+    buf.writeUInt16BE(0, off)
+    off += 2
+  }
+  return off
 }
 
 /**
@@ -53,16 +71,8 @@ export function publishHead(topic: string, payloadLength: number, qos: number, r
   const remaining = 2 + topicLen + (qos > 0 ? 2 : 0) + (v5 ? varintSize(props) + props : 0) + payloadLength
   const headLen = 1 + varintSize(remaining) + remaining - payloadLength
   const head = Buffer.allocUnsafe(payload === undefined ? headLen : headLen + payload.length)
-  head[0] = 0x30 | (qos << 1) | (retain ? 1 : 0)
-  let off = writeVarint(head, 1, remaining)
-  head.writeUInt16BE(topicLen, off)
-  off += 2
-  off += head.write(topic, off, 'utf8')
-  const idOffset = off
-  if (qos > 0) {
-    head.writeUInt16BE(0, off)
-    off += 2
-  }
+  let off = writePublishStart(head, topic, topicLen, qos, retain, remaining)
+  const idOffset = qos > 0 ? off - 2 : off
   if (v5) {
     off = writeVarint(head, off, props)
     if (p !== undefined && props > 0) {
