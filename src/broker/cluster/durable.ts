@@ -32,7 +32,11 @@ export const JS_HEADER = 'Mqtt-Js'
 export const ID_HEADER = 'Mqtt-Id'
 /** Message ids remembered per node for deduplication. */
 export const DEDUPE_IDS = 100_000
-/** Stream bounds: beyond them JetStream refuses new copies (the publisher's ack is refused). */
+/**
+ * Stream bounds: beyond them JetStream refuses new copies and the copy is dropped (counted, logged
+ * once a minute), as a single broker drops a message for a session whose queue is full: the
+ * publisher's PUBACK is not refused for it. Any other refusal (no stream, no answer) refuses it.
+ */
 export const STREAM_MAX_BYTES = 1024 * 1024 * 1024
 export const STREAM_MAX_AGE_MS = 7 * 24 * 3600 * 1000
 /** Copies delivered to a node and not yet acked, at most. */
@@ -70,6 +74,7 @@ export class DurableQueue {
   #seq = 0
   #messages: ConsumerMessages | undefined
   #stopped = false
+  #lastDropLog = -Infinity
 
   constructor(nc: NatsConnection, prefix: string, token: string, runId: string, replicas: number, host: DurableHost, stats: ClusterStats) {
     this.#nc = nc
@@ -142,14 +147,32 @@ export class DurableQueue {
     const copies = targets.map(async (token) => {
       const subject = this.#map(token).topic(msg.topic)
       if (subject === undefined) throw new Error(`topic too long for a NATS subject: ${JSON.stringify(msg.topic.slice(0, 100))}`)
-      await this.#js.publish(subject, msg.payload, {headers, msgID, timeout: 5000})
+      try {
+        await this.#js.publish(subject, msg.payload, {headers, msgID, timeout: 5000})
+      } catch (error) {
+        // nats.js puts JetStream's reason in api_error (the message is only "503").
+        const why = (error as {api_error?: {description?: unknown}})?.api_error?.description
+        if (typeof why !== 'string' || !/maximum (bytes|messages)/i.test(why)) throw error
+        this.#dropped(token, why)
+        return
+      }
       this.#stats.durableOut++
     })
     const all = copies.length === 1 ? copies[0] : Promise.all(copies).then(() => {})
     return all.catch((error: unknown) => {
       this.#stats.durableErrors++
-      throw new Error(`JetStream did not store the message for another node: ${(error as Error)?.message ?? error}`)
+      const why = (error as {api_error?: {description?: unknown}})?.api_error?.description ?? (error as Error)?.message ?? error
+      throw new Error(`JetStream did not store the message for another node: ${why}`)
     })
+  }
+
+  /** The stream is full: this copy is dropped, like a message for a full session queue. */
+  #dropped(token: string, why: string): void {
+    this.#stats.durableDropped++
+    const now = this.#host.clock.now()
+    if (now - this.#lastDropLog < 60_000) return
+    this.#lastDropLog = now
+    this.#host.logger.warn(`cluster: a QoS 1/2 copy for node ${token} was dropped: ${this.stream} is full (${why}; ${this.#stats.durableDropped} so far, logged once a minute); a node that is gone for good: nats consumer rm ${this.stream} node_<name>`)
   }
 
   #receive(m: JsMsg): void {

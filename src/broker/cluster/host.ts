@@ -71,6 +71,8 @@ export class ClusterStats {
   /** QoS 1/2 copies for persistent sessions on other nodes: written to JetStream / refused by it. */
   durableOut = 0
   durableErrors = 0
+  /** Copies dropped because the stream was full (the publisher's ack not refused for them). */
+  durableDropped = 0
   /** Copies read from this node's JetStream consumer and delivered / repeats acked without delivery. */
   durableIn = 0
   durableDuplicates = 0

@@ -50,6 +50,7 @@ export function clusterSysMessages(node: ClusterNode, stats: BrokerStats, now: n
     ['unmapped', String(s.unmapped)],
     ['durable/stored', String(s.durableOut)],
     ['durable/refused', String(s.durableErrors)],
+    ['durable/dropped', String(s.durableDropped)],
     ['durable/delivered', String(s.durableIn)],
     ['durable/duplicates', String(s.durableDuplicates)],
     ['sessions/moved-away', String(moves.moved)],

@@ -4,10 +4,11 @@
  * real MQTT clients. The publisher's PUBACK comes only after JetStream stored the copy; node B gets
  * every acknowledged message through its durable consumer even while it is down (the core NATS copy
  * is not what it relies on); the queue is then found by the client reconnecting to node A; a refusal
- * by JetStream is a refused PUBACK; repeats are delivered once; malformed copies are dropped.
+ * by JetStream is a refused PUBACK, a full stream a dropped copy; repeats are delivered once;
+ * malformed copies are dropped.
  */
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {type NatsConnection, connect as natsConnect, headers as natsHeaders} from 'nats'
+import {DiscardPolicy, type NatsConnection, RetentionPolicy, StorageType, connect as natsConnect, headers as natsHeaders} from 'nats'
 import {type NatsServer, startNats} from '../../helpers/nats.js'
 import {type StartedNode, startNode} from '../../helpers/cluster.js'
 import {closeAll, collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
@@ -93,6 +94,28 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     await pub.publishAsync(`${uniqueTopic('other')}/m`, 'z', {qos: 1})
     expect(a.broker.clusterStats.durableErrors).toBe(1)
   }, 30_000)
+
+  it('a full stream drops the copy (counted), as a full session queue does, without refusing the PUBACK', async () => {
+    const prefix = newPrefix()
+    const topic = uniqueTopic('full')
+    const jsm = await nc.jetstreamManager()
+    // A stream bounded to 5 messages, made before the nodes (they use an existing one as it is).
+    await jsm.streams.add({name: durableStreamName(prefix), subjects: [`${prefix}.d.>`], retention: RetentionPolicy.Workqueue, storage: StorageType.File, discard: DiscardPolicy.New, max_msgs: 5})
+    const {a, b, sub, storeB} = await setup(prefix, topic)
+    await sub.endAsync()
+    await b.close()
+    const pub = await connect(a.url, {protocolVersion: 5})
+    for (let i = 0; i < 8; i++) await pub.publishAsync(`${topic}/m`, `m-${i}`, {qos: 1})
+    expect(a.broker.clusterStats.durableOut).toBe(5)
+    expect(a.broker.clusterStats.durableDropped).toBe(3)
+    expect(a.broker.clusterStats.durableErrors).toBe(0)
+    const b2 = await startNode([nats.url], {name: 'node-b', prefix, store: storeB})
+    await waitFor(() => b2.broker.clusterStats.durableIn === 5, 10_000, 'B reads the 5 stored copies')
+    const back = await connect(b2.url, {protocolVersion: 5, clientId: `dur-${prefix}`, clean: false, properties: {sessionExpiryInterval: 600}})
+    const inbox = collect(back)
+    await waitFor(() => inbox.messages.length >= 5, 10_000, '5 queued messages')
+    expect(payloads(inbox.messages)).toEqual(['m-0', 'm-1', 'm-2', 'm-3', 'm-4'])
+  }, 60_000)
 
   it('a repeated message id is delivered once; a malformed copy is dropped and counted', async () => {
     const prefix = newPrefix()
