@@ -1,0 +1,63 @@
+/**
+ * What a broker loads at start follows its configuration (docs/sizing.md, "What the idle runtime
+ * costs"): `ws` and node:http only with a WebSocket listener or the metrics listener, the NATS client
+ * only for a cluster, and no Intl anywhere in the runtime (its first use loads ICU's data, ~7 MB RSS).
+ * Each case runs in a fresh Node.js process, since a module once loaded stays loaded.
+ */
+import {execFile} from 'node:child_process'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+import {afterAll, describe, expect, it} from 'vitest'
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
+const src = (path: string) => pathToFileURL(join(ROOT, path)).href
+const dir = mkdtempSync(join(tmpdir(), 'mqttctl-lazy-'))
+
+/** Starts a broker (and its reporter) with `overrides` in a child process; what it had loaded once listening. */
+function loadedWith(overrides: string): Promise<Record<string, boolean>> {
+  const script = join(dir, `probe-${Math.random().toString(36).slice(2)}.mts`)
+  writeFileSync(
+    script,
+    `import {createRequire} from 'node:module'
+import {createBroker} from '${src('src/broker/index.ts')}'
+import {startReporter} from '${src('src/broker/stats/reporter.ts')}'
+import {DEFAULT_CONFIG} from '${src('src/config/index.ts')}'
+const cache = () => Object.keys(createRequire(import.meta.url).cache)
+const broker = createBroker({...DEFAULT_CONFIG, ...${overrides}})
+await broker.listen()
+const reporter = startReporter(broker)
+await reporter.metrics
+const builtin = (name) => process.moduleLoadList.includes('NativeModule ' + name)
+process.stdout.write(JSON.stringify({ws: cache().some((k) => k.includes('/node_modules/ws/')), nats: cache().some((k) => k.includes('/node_modules/nats/')), http: builtin('http'), https: builtin('https')}))
+await reporter.stop()
+await broker.close()
+`,
+  )
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', script], {cwd: ROOT, timeout: 60_000}, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${error.message}\n${stderr}`))
+      else resolve(JSON.parse(stdout) as Record<string, boolean>)
+    })
+  })
+}
+
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+describe('the broker loads only what its configuration uses', () => {
+  it('a plain TCP broker without metrics loads neither ws, node:http, node:https nor nats', async () => {
+    expect(await loadedWith(`{listeners: [{host: '127.0.0.1', port: 0}]}`)).toEqual({ws: false, nats: false, http: false, https: false})
+  })
+
+  it('a WebSocket listener loads ws and node:http; metrics load node:http', async () => {
+    expect(await loadedWith(`{listeners: [{host: '127.0.0.1', port: 0}, {host: '127.0.0.1', port: 0, websocket: true}]}`)).toMatchObject({ws: true, http: true})
+    expect(await loadedWith(`{listeners: [{host: '127.0.0.1', port: 0}], metrics: {...DEFAULT_CONFIG.metrics, enabled: true, host: '127.0.0.1', port: 0}}`)).toMatchObject({ws: false, http: true})
+  })
+
+  it('no Intl in the runtime sources (the broker, its process entry, its configuration)', () => {
+    const files = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : f.endsWith('.ts') ? [join(d, f)] : []))
+    const offenders = ['src/broker', 'src/config'].flatMap((d) => files(join(ROOT, d))).filter((f) => /\bIntl\.|toLocale(String|DateString|TimeString)\(/.test(readFileSync(f, 'utf8').replace(/^\s*(\/\/|\*).*$/gm, '')))
+    expect(offenders).toEqual([])
+  })
+})
