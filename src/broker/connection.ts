@@ -11,9 +11,10 @@ import {type ClientSocket, type OwnedSocket, ownSocket, type SocketOwner, writeS
 import {ConnState, Paused} from './conn-state.js'
 import type {ConnectionHost} from './connection-host.js'
 import type {FrameSink} from './decoder.js'
+import {onParseError, onViolation} from './frame-errors.js'
 import {encodePacket} from './encode.js'
 import type {SessionRecord, WillRecord} from './persistence/store.js'
-import {connackRefusal, parserErrorCode} from './protocol/errors.js'
+import {connackRefusal} from './protocol/errors.js'
 import {RC} from './protocol/reason-codes.js'
 import type {Violation} from './protocol/validate.js'
 import {MAX_PACKET_SIZE} from './protocol/versions.js'
@@ -162,30 +163,11 @@ export class Connection implements FrameSink, Timed, SocketOwner, GatedConnectio
   }
 
   onParseError(err: Error, cmd: string | undefined, protocolVersion: number): void {
-    if (this.state === ConnState.Closed) return
-    const reason = parserErrorCode(err.message)
-    this.host.stats.protocolErrors++
-    if (this.state === ConnState.Connecting) {
-      // A CONNECT we could not read: answer in the client's version when it got that far (3.1.1 has
-      // a return code only for an unsupported protocol level).
-      const version = cmd === 'connect' && protocolVersion === 5 ? 5 : reason === RC.UNSUPPORTED_PROTOCOL_VERSION ? 4 : 0
-      this.refuse(version, reason, err.message)
-      return
-    }
-    this.fail(reason, err.message)
+    onParseError(this, err, cmd, protocolVersion)
   }
 
   onViolation(v: Violation, cmd: string, protocolVersion: number): void {
-    if (this.state === ConnState.Closed) return
-    this.host.stats.protocolErrors++
-    const message = `${v.message} (${cmd})`
-    if (this.state === ConnState.Connecting) {
-      // MQTT 5: CONNACK with the reason; 3.1/3.1.1: close without one (no return code fits) [MQTT-3.1.4-1].
-      this.refuse(protocolVersion === 5 ? 5 : 0, v.reasonCode, message)
-      return
-    }
-    this.host.logDebug(() => `Client ${this.clientId || this.remote}: ${message}`)
-    this.fail(v.reasonCode, message)
+    onViolation(this, v, cmd, protocolVersion)
   }
 
   onDrain(): void {
