@@ -4,12 +4,16 @@
  * then times open() from the journal, and again from a snapshot after a compaction.
  *
  *   node --import tsx bench/store-restart.ts [--sessions 100000] [--messages 1000000] [--payload 64] [--dir DIR]
+ *   node --import tsx bench/store-restart.ts --dir DIR --open-only [--rounds 3]
+ *
+ * --open-only times open() of a store an earlier run left in --dir (nothing is written), --rounds
+ * times: what to profile (`node --cpu-prof ...`) and to compare before and after a change.
  *
  * Bounded: everything is in one temporary directory (removed at the end unless --dir is given).
  * Wall time and the CPU time of this process are both printed: on a shared host the CPU time is the
  * steadier figure.
  */
-import {mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {cpSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
@@ -23,6 +27,8 @@ const {values} = parseArgs({
     messages: {type: 'string', default: '1000000'},
     payload: {type: 'string', default: '64'},
     dir: {type: 'string'},
+    'open-only': {type: 'boolean', default: false},
+    rounds: {type: 'string', default: '1'},
   },
 })
 const sessions = Number(values.sessions)
@@ -31,7 +37,7 @@ const payloadBytes = Number(values.payload)
 for (const [k, v] of Object.entries({sessions, messages, payload: payloadBytes})) {
   if (!Number.isInteger(v) || v < 0 || v > 50_000_000) throw new Error(`--${k} ${v}: expected an integer from 0 to 50,000,000`)
 }
-const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'mqttctl-store-bench-'))
+let dir = values.dir ?? mkdtempSync(join(tmpdir(), 'mqttctl-store-bench-'))
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
 const secs = (t0: number) => ((performance.now() - t0) / 1000).toFixed(2)
 
@@ -59,6 +65,21 @@ async function reopen(label: string): Promise<DurableStore> {
 }
 
 async function main(): Promise<void> {
+  if (values['open-only']) {
+    if (values.dir === undefined) throw new Error('--open-only needs --dir (a store an earlier run left there)')
+    const rounds = Number(values.rounds)
+    if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new Error(`--rounds ${values.rounds}: expected an integer from 1 to 100`)
+    const kept = dir
+    for (let i = 0; i < rounds; i++) {
+      // A copy each round: open() starts a new journal generation, and --dir stays as it was.
+      dir = mkdtempSync(join(tmpdir(), 'mqttctl-store-bench-open-'))
+      cpSync(join(kept, 'store'), join(dir, 'store'), {recursive: true})
+      const store = await reopen(`round ${i + 1}`)
+      await store.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+    return
+  }
   console.log(`store restart bench: ${sessions} sessions, ${messages} messages of ${payloadBytes} bytes, in ${dir}`)
   let store = new DurableStore({dir, compactBytes: 2 ** 40})
   await store.open()

@@ -8,14 +8,20 @@ import {FORMAT_VERSION, HEADER_BYTES, MAGIC, MAX_RECORD_BYTES, NewerFormatError,
 import {crc32Range} from './crc32.js'
 import type {WillRecord} from './store.js'
 
+const TOPIC_SLOTS = 16_381 // prime: the slot is the hash modulo it
+const TOPIC_MAX = 64
+
 class Reader {
   buf: Buffer = Buffer.alloc(0)
   pos = 0
   end = 0
-  /** The last short string decoded and its bytes: consecutive records of one session share the id. */
+  /** The last client id decoded and its bytes (key16). */
   #lastStr = ''
   #lastBytes = Buffer.alloc(256)
   #lastLen = -1
+  #topicBytes: Buffer | undefined
+  #topicLens: Int32Array | undefined
+  readonly #topics: string[] = []
 
   reset(buf: Buffer, start: number, end: number): this {
     this.buf = buf
@@ -57,13 +63,60 @@ class Reader {
   str16(): string {
     const n = this.u16()
     this.#need(n)
+    const s = this.buf.toString('utf8', this.pos, this.pos + n)
+    this.pos += n
+    return s
+  }
+
+  /**
+   * A message topic (u16-length UTF-8): many stored messages share a few topics, so a small
+   * direct-mapped cache by a hash of the bytes hands out one string per topic (no string allocated and
+   * kept per message); a slot holds topics of up to TOPIC_MAX bytes.
+   */
+  topic16(): string {
+    const n = this.u16()
+    this.#need(n)
     const buf = this.buf
     const at = this.pos
     this.pos += n
-    if (n === this.#lastLen && buf.compare(this.#lastBytes, 0, n, at, at + n) === 0) return this.#lastStr
+    if (n > TOPIC_MAX) return buf.toString('utf8', at, at + n)
+    let h = n
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ buf[at + i], 16777619)
+    const slot = (h >>> 0) % TOPIC_SLOTS
+    const base = slot * TOPIC_MAX
+    const bytes = (this.#topicBytes ??= Buffer.alloc(TOPIC_SLOTS * TOPIC_MAX))
+    const lens = (this.#topicLens ??= new Int32Array(TOPIC_SLOTS).fill(-1))
+    if (lens[slot] === n) {
+      let i = 0
+      while (i < n && buf[at + i] === bytes[base + i]) i++
+      if (i === n) return this.#topics[slot]
+    }
     const s = buf.toString('utf8', at, at + n)
-    if (n <= this.#lastBytes.length) {
-      buf.copy(this.#lastBytes, 0, at, at + n)
+    for (let i = 0; i < n; i++) bytes[base + i] = buf[at + i]
+    lens[slot] = n
+    this.#topics[slot] = s
+    return s
+  }
+
+  /**
+   * A client id (u16-length UTF-8): the records of one session come one after another in a snapshot,
+   * so the last id is reused when the bytes match (compared in JS: cheaper than a native call here).
+   */
+  key16(): string {
+    const n = this.u16()
+    this.#need(n)
+    const buf = this.buf
+    const at = this.pos
+    this.pos += n
+    const last = this.#lastBytes
+    if (n === this.#lastLen) {
+      let i = 0
+      while (i < n && buf[at + i] === last[i]) i++
+      if (i === n) return this.#lastStr
+    }
+    const s = buf.toString('utf8', at, at + n)
+    if (n <= last.length) {
+      for (let i = 0; i < n; i++) last[i] = buf[at + i]
       this.#lastLen = n
       this.#lastStr = s
     }
@@ -148,17 +201,17 @@ export function decodeBody(buf: Buffer, start: number, end: number, version = FO
     }
     case T.Session:
     case T.SessionNew: {
-      const h: {t: T.Session | T.SessionNew} & SessionHeader = {t, clientId: r.str16(), expiryInterval: r.u32(), disconnectedAt: r.f64(), willAt: r.f64(), pendingWill: undefined}
+      const h: {t: T.Session | T.SessionNew} & SessionHeader = {t, clientId: r.key16(), expiryInterval: r.u32(), disconnectedAt: r.f64(), willAt: r.f64(), pendingWill: undefined}
       h.pendingWill = readWill(r)
       h.connectionWill = version >= 4 ? readWill(r) : undefined
       rec = h
       break
     }
     case T.SessionDel:
-      rec = {t, clientId: r.str16()}
+      rec = {t, clientId: r.key16()}
       break
     case T.Sub: {
-      const clientId = r.str16()
+      const clientId = r.key16()
       const filter = r.str16()
       const qos = qosOf(r.u8())
       const f = r.u8()
@@ -171,11 +224,11 @@ export function decodeBody(buf: Buffer, start: number, end: number, version = FO
       break
     }
     case T.Unsub:
-      rec = {t, clientId: r.str16(), filter: r.str16()}
+      rec = {t, clientId: r.key16(), filter: r.str16()}
       break
     case T.Msg: {
       const msgId = r.f64()
-      const topic = r.str16()
+      const topic = r.topic16()
       const payload = r.bytes()
       const flags = r.u8()
       const expiresAt = r.f64()
@@ -193,7 +246,7 @@ export function decodeBody(buf: Buffer, start: number, end: number, version = FO
       break
     }
     case T.Queue: {
-      const clientId = r.str16()
+      const clientId = r.key16()
       const qid = r.f64()
       const q = queueRec
       q.clientId = clientId
@@ -208,10 +261,10 @@ export function decodeBody(buf: Buffer, start: number, end: number, version = FO
       break
     }
     case T.Dequeue:
-      rec = {t, clientId: r.str16(), qid: r.f64()}
+      rec = {t, clientId: r.key16(), qid: r.f64()}
       break
     case T.Inflight: {
-      const clientId = r.str16()
+      const clientId = r.key16()
       const packetId = r.u16()
       const fromQid = r.f64()
       const released = r.u8() === 1
@@ -233,7 +286,7 @@ export function decodeBody(buf: Buffer, start: number, end: number, version = FO
     case T.InflightDel:
     case T.Incoming:
     case T.IncomingDel:
-      rec = {t, clientId: r.str16(), packetId: r.u16()}
+      rec = {t, clientId: r.key16(), packetId: r.u16()}
       break
     case T.Retain: {
       const topic = r.str16()

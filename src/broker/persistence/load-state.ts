@@ -9,12 +9,51 @@ import {type Rec, T} from './codec.js'
 import {newSession, putIncoming, putInflight, takeIncoming, takeInflight} from './session-record.js'
 import type {SessionRecord} from './store.js'
 
-interface LoadSession {
-  rec: SessionRecord
-  /** By queue id; in insertion order, which is id order unless `unsorted`. */
-  queue: Map<number, Delivery>
-  lastQid: number
-  unsorted: boolean
+/**
+ * A loading session. Its queue: queue ids and deliveries in two arrays, in id order (ids only grow
+ * in a journal and a snapshot writes a queue in order), a removed one left as a hole (undefined) found
+ * by binary search; no Map per session, no sort at the end. A queue id that does not come after the
+ * last (a journal replayed over a snapshot that already has it) replaces or goes in its place.
+ */
+class LoadSession {
+  readonly qids: number[] = []
+  readonly items: Array<Delivery | undefined> = []
+  constructor(readonly rec: SessionRecord) {}
+
+  /** Index of `qid` in qids, or -(insertion point) - 1. */
+  #find(qid: number): number {
+    const q = this.qids
+    let lo = 0
+    let hi = q.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      const v = q[mid]
+      if (v < qid) lo = mid + 1
+      else if (v > qid) hi = mid - 1
+      else return mid
+    }
+    return -lo - 1
+  }
+
+  enqueue(qid: number, d: Delivery): void {
+    const q = this.qids
+    if (q.length === 0 || qid > q[q.length - 1]) {
+      q.push(qid)
+      this.items.push(d)
+      return
+    }
+    const i = this.#find(qid)
+    if (i >= 0) this.items[i] = d
+    else {
+      q.splice(-i - 1, 0, qid)
+      this.items.splice(-i - 1, 0, d)
+    }
+  }
+
+  dequeue(qid: number): void {
+    const i = this.#find(qid)
+    if (i >= 0) this.items[i] = undefined
+  }
 }
 
 export class LoadState {
@@ -22,6 +61,25 @@ export class LoadState {
   readonly retained = new Map<string, RetainedMessage>()
   readonly msgs = new Map<number, Message>()
   maxId = 0
+  // The session and the message of the last record: a snapshot writes a session's records one after
+  // another, and a message's body right before its first delivery (two Map lookups saved per message).
+  #lastKey = ''
+  #lastSession: LoadSession | undefined
+  #lastMsgId = -1
+  #lastMsg: Message | undefined
+
+  /** The loading session with this id (the key16 strings of consecutive records are one string). */
+  #session(clientId: string): LoadSession | undefined {
+    if (clientId === this.#lastKey) return this.#lastSession
+    const ls = this.sessions.get(clientId)
+    this.#lastKey = clientId
+    this.#lastSession = ls
+    return ls
+  }
+
+  #msg(id: number): Message | undefined {
+    return id === this.#lastMsgId ? this.#lastMsg : this.msgs.get(id)
+  }
 
   apply(rec: Rec): void {
     switch (rec.t) {
@@ -32,8 +90,10 @@ export class LoadState {
       case T.Session: {
         let ls = this.sessions.get(rec.clientId)
         if (ls === undefined || rec.t === T.SessionNew) {
-          ls = {rec: newSession(rec.clientId, 0), queue: new Map(), lastQid: 0, unsorted: false}
+          ls = new LoadSession(newSession(rec.clientId, 0))
           this.sessions.set(rec.clientId, ls)
+          this.#lastKey = rec.clientId
+          this.#lastSession = ls
         }
         const s = ls.rec
         s.expiryInterval = rec.expiryInterval
@@ -46,42 +106,44 @@ export class LoadState {
       }
       case T.SessionDel:
         this.sessions.delete(rec.clientId)
+        this.#lastKey = ''
+        this.#lastSession = undefined
         return
       case T.Sub:
-        this.sessions.get(rec.clientId)?.rec.subscriptions.set(rec.filter, internOptions(rec.options))
+        this.#session(rec.clientId)?.rec.subscriptions.set(rec.filter, internOptions(rec.options))
         return
       case T.Unsub:
-        this.sessions.get(rec.clientId)?.rec.subscriptions.delete(rec.filter)
+        this.#session(rec.clientId)?.rec.subscriptions.delete(rec.filter)
         return
       case T.Msg:
         this.msgs.set(rec.msgId, rec.msg)
+        this.#lastMsgId = rec.msgId
+        this.#lastMsg = rec.msg
         if (rec.msgId > this.maxId) this.maxId = rec.msgId
         return
       case T.Queue: {
-        const ls = this.sessions.get(rec.clientId)
-        const msg = this.msgs.get(rec.msgId)
+        const ls = this.#session(rec.clientId)
+        const msg = this.#msg(rec.msgId)
         if (rec.qid > this.maxId) this.maxId = rec.qid
         if (ls === undefined || msg === undefined) return
-        if (rec.qid < ls.lastQid) ls.unsorted = true
-        ls.lastQid = rec.qid
-        ls.queue.set(rec.qid, delivery(rec, msg, 0, false))
+        ls.enqueue(rec.qid, delivery(rec, msg, 0, false, rec.qid))
         return
       }
       case T.Dequeue:
-        this.sessions.get(rec.clientId)?.queue.delete(rec.qid)
+        this.#session(rec.clientId)?.dequeue(rec.qid)
         return
       case T.Inflight: {
-        const ls = this.sessions.get(rec.clientId)
-        const msg = this.msgs.get(rec.msgId)
+        const ls = this.#session(rec.clientId)
+        const msg = this.#msg(rec.msgId)
         if (ls === undefined || msg === undefined) return
-        if (rec.fromQid !== 0) ls.queue.delete(rec.fromQid)
-        putInflight(ls.rec, delivery(rec, msg, rec.packetId, rec.released))
+        if (rec.fromQid !== 0) ls.dequeue(rec.fromQid)
+        putInflight(ls.rec, delivery(rec, msg, rec.packetId, rec.released, undefined))
         return
       }
       case T.InflightDel:
       case T.Incoming:
       case T.IncomingDel: {
-        const s = this.sessions.get(rec.clientId)?.rec
+        const s = this.#session(rec.clientId)?.rec
         if (s === undefined) return
         if (rec.t === T.InflightDel) takeInflight(s, rec.packetId)
         else if (rec.t === T.Incoming) putIncoming(s, rec.packetId)
@@ -121,23 +183,25 @@ export class LoadState {
         }
         crashed.push(s)
       }
-      if (ls.queue.size > 0) {
-        const qids = [...ls.queue.keys()]
-        if (ls.unsorted) qids.sort((a, b) => a - b)
-        s.queue = qids.map((q) => {
-          const d = ls.queue.get(q)!
-          d.storeQid = q
-          s.queuedBytes += messageBytes(d)
-          return d
-        })
+      const queue: Delivery[] = []
+      const items = ls.items
+      for (let i = 0; i < items.length; i++) {
+        const d = items[i]
+        if (d === undefined) continue
+        s.queuedBytes += messageBytes(d)
+        queue.push(d)
       }
+      if (queue.length > 0) s.queue = queue
       if (s.inflight !== undefined) for (const id of s.inflight.keys()) s.lastPacketId = Math.max(s.lastPacketId, id)
       yield s
     }
   }
 }
 
-/** A loaded delivery, its fields in the order Outbound creates them (one hidden class). */
-function delivery(ref: {qos: 0 | 1 | 2; retain: boolean; subscriptionIds?: number[]; shared?: string}, msg: Message, packetId: number, released: boolean): Delivery {
-  return {msg, qos: ref.qos, retain: ref.retain, subscriptionIds: ref.subscriptionIds, packetId, released, sent: packetId !== 0, shared: ref.shared}
+/**
+ * A loaded delivery, its fields in the order Outbound creates them and the durable store adds
+ * storeQid (in the literal: no property backing store allocated per delivery afterwards).
+ */
+function delivery(ref: {qos: 0 | 1 | 2; retain: boolean; subscriptionIds?: number[]; shared?: string}, msg: Message, packetId: number, released: boolean, storeQid: number | undefined): Delivery {
+  return {msg, qos: ref.qos, retain: ref.retain, subscriptionIds: ref.subscriptionIds, packetId, released, sent: packetId !== 0, shared: ref.shared, storeQid}
 }
