@@ -4,19 +4,12 @@
  * removeAll / restore / unrestore, wrapped on this instance only) and tells `sink` when a
  * (client, filter) pair becomes durable interest or stops being it. A session is persistent when its
  * expiry interval is above 0 at the time it subscribes; shared subscriptions stay on core NATS.
- * DurableInterest (below) counts them and shares them with the other nodes.
+ * DurableInterest (./durable-interest.ts) counts them and shares them with the other nodes.
  */
-import type {NatsConnection} from 'nats'
-import {systemClock} from '../clock.js'
 import type {SessionRecord} from '../persistence/store.js'
 import type {Subscriptions} from '../subscriptions.js'
 import type {SubOptions} from '../topics/types.js'
-import {RemoteInterest} from './interest.js'
-
-export interface DurableSink {
-  added(filter: string): void
-  removed(filter: string): void
-}
+import type {DurableSink} from './durable-interest.js'
 
 export function watchDurableSubscriptions(subs: Subscriptions, sink: DurableSink): void {
   /** client id -> its durable filters. */
@@ -67,42 +60,3 @@ export function watchDurableSubscriptions(subs: Subscriptions, sink: DurableSink
   }
 }
 
-/**
- * Durable interest across nodes: this node's durable filters (counted) announced on RemoteInterest
- * channel "dint" under the node's stable token, and the other nodes' as they announced them.
- */
-export class DurableInterest implements DurableSink {
-  readonly #counts = new Map<string, number>()
-  #remote: RemoteInterest | undefined
-
-  /** The link is up: announce this node's list, learn the others'. */
-  start(nc: NatsConnection, prefix: string, token: string): void {
-    // Network timing, not protocol time: the system clock even when the broker's is manual.
-    this.#remote = new RemoteInterest(nc, prefix, token, () => systemClock.now(), 0, 'dint')
-    this.#remote.start(() => this.#counts.keys())
-  }
-
-  /** The link is back: announce again, ask again. */
-  rejoined(): void {
-    this.#remote?.joined(() => this.#counts.keys())
-  }
-
-  added(filter: string): void {
-    const n = this.#counts.get(filter) ?? 0
-    this.#counts.set(filter, n + 1)
-    if (n === 0) this.#remote?.added(filter)
-  }
-
-  removed(filter: string): void {
-    const n = this.#counts.get(filter)
-    if (n === undefined) return
-    if (n > 1) return void this.#counts.set(filter, n - 1)
-    this.#counts.delete(filter)
-    this.#remote?.removed(filter)
-  }
-
-  /** Tokens of the other nodes with a persistent session subscribed to `topic` at QoS 1/2. */
-  wanting(topic: string): string[] {
-    return this.#remote?.wanting(topic) ?? []
-  }
-}

@@ -7,8 +7,8 @@
  *     durable JetStream consumer "node_<token>" on the work-queue stream MQTT_DURABLE_<prefix>,
  *     filtered on "<prefix>.d.<token>.>": the stream keeps a node's copies until that node acked them,
  *     across restarts of the node and of nats-server.
- *   - Every node announces the filters of its persistent sessions (session expiry > 0) subscribed at
- *     QoS 1/2 (RemoteInterest channel "dint"). A QoS 1/2 message published on node A whose topic one of
+ *   - Every node records the filters of its persistent sessions (session expiry > 0) subscribed at
+ *     QoS 1/2 in JetStream (./durable-interest.ts). A QoS 1/2 message published on node A whose topic one of
  *     them matches on node B is published to "<prefix>.d.<B>.<topic subject>" through JetStream; A's
  *     PUBACK / PUBREC waits for JetStream's acknowledgement (./acks.ts) and is refused when JetStream
  *     refuses. The core NATS copy names B in its Mqtt-Js header and B ignores it: B delivers the

@@ -8,10 +8,6 @@
  * a subscription index keyed by node id, so "does anyone else want this topic" is one cached match.
  * Until the first answers arrived (and for SYNC_GRACE_MS after joining), every message is exported:
  * in doubt, export. A node silent for PEER_TIMEOUT_MS (no figures, no announcements) is forgotten.
- *
- * A second instance on channel "dint" (ids = stable node names) carries the filters of persistent
- * sessions subscribed at QoS 1/2, for the JetStream path (./durable.ts); it never forgets a node (a
- * node that is down still gets its copies, kept in the stream until it is back).
  */
 import type {Msg, NatsConnection} from 'nats'
 import {SubscriptionIndex} from '../topics/index.js'
@@ -46,11 +42,9 @@ export class RemoteInterest {
   readonly #now: () => number
 
   readonly #graceMs: number
-  readonly #channel: string
 
-  constructor(nc: NatsConnection, prefix: string, id: string, now: () => number, graceMs = SYNC_GRACE_MS, channel = 'int') {
+  constructor(nc: NatsConnection, prefix: string, id: string, now: () => number, graceMs = SYNC_GRACE_MS) {
     this.#graceMs = graceMs
-    this.#channel = channel
     this.#nc = nc
     this.#prefix = prefix
     this.#id = id
@@ -59,8 +53,8 @@ export class RemoteInterest {
 
   /** Subscribes to announcements and sync requests; `own()` lists this node's filters. */
   start(own: () => Iterable<string>): void {
-    this.#nc.subscribe(`${this.#prefix}.n.${this.#channel}`, {callback: (err, m) => err === null && this.#onAnnouncement(m)})
-    this.#nc.subscribe(`${this.#prefix}.n.${this.#channel === 'int' ? 'sync' : `${this.#channel}sync`}`, {callback: (err, m) => err === null && this.#onSync(m, own)})
+    this.#nc.subscribe(`${this.#prefix}.n.int`, {callback: (err, m) => err === null && this.#onAnnouncement(m)})
+    this.#nc.subscribe(`${this.#prefix}.n.sync`, {callback: (err, m) => err === null && this.#onSync(m, own)})
     this.joined(own)
   }
 
@@ -68,22 +62,13 @@ export class RemoteInterest {
   joined(own: () => Iterable<string>): void {
     this.#trustFrom = this.#now() + this.#graceMs
     this.#sendList(own())
-    this.#nc.publish(`${this.#prefix}.n.${this.#channel === 'int' ? 'sync' : `${this.#channel}sync`}`, JSON.stringify({id: this.#id}))
+    this.#nc.publish(`${this.#prefix}.n.sync`, JSON.stringify({id: this.#id}))
   }
 
   /** Does any other node want `topic`? true while in doubt. */
   wanted(topic: string): boolean {
     if (this.#now() < this.#trustFrom) return true
     return this.#index.match(topic).clients.length > 0
-  }
-
-  /** The other nodes (ids) with a filter matching `topic`, as announced (no grace period). */
-  wanting(topic: string): string[] {
-    const clients = this.#index.match(topic).clients
-    if (clients.length === 0) return []
-    const ids = new Set<string>()
-    for (const c of clients) ids.add(c.clientId)
-    return [...ids]
   }
 
   added(filter: string): void {
@@ -118,7 +103,7 @@ export class RemoteInterest {
 
   #send(a: Announcement): void {
     try {
-      this.#nc.publish(`${this.#prefix}.n.${this.#channel}`, JSON.stringify(a))
+      this.#nc.publish(`${this.#prefix}.n.int`, JSON.stringify(a))
     } catch {
       // The link is down: joined() sends the whole list again on the way back.
     }

@@ -12,9 +12,8 @@
  * is up, shared groups are served only through NATS (each message once cluster-wide); while it is
  * down, locally.
  *
- * Retained messages: a JetStream stream keeping the last message per subject (./retained.ts).
- * QoS 1/2 to persistent sessions on other nodes: JetStream as well (./durable.ts).
- * Interest announcements (./interest.ts), session moves (./sessions.ts), figures (./figures.ts).
+ * JetStream: retained messages (./retained.ts), QoS 1/2 for persistent sessions elsewhere
+ * (./durable.ts, ./durable-interest.ts). Also ./interest.ts, ./sessions.ts, ./figures.ts.
  *
  * Connection loss: NATS reconnects by itself (forever); meanwhile messages stay local, counted in
  * ClusterStats, and the change is logged once each way.
@@ -25,7 +24,7 @@ import {type NatsConnection, headers as natsHeaders} from 'nats'
 import {systemClock} from '../clock.js'
 import type {Message} from '../message.js'
 import {DurableQueue, JS_HEADER, nodeToken, viaJetStream} from './durable.js'
-import {DurableInterest} from './durable-subs.js'
+import {DurableInterest, durableInterestStreamName} from './durable-interest.js'
 import {type NodeFigures, PeerFigures} from './figures.js'
 import {NatsFilters} from './filters.js'
 import {type ClusterHost, type ClusterOptions, ClusterStats} from './host.js'
@@ -164,7 +163,12 @@ export class ClusterNode {
     // JetStream may still be electing its leaders (a NATS cluster just started): retry until it answers.
     const replicas = this.#options.replicas ?? 1
     const started = await this.#retry.jetStream(
-      () => [new RetainedSync(main, o.prefix, replicas, host, this.stats), new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats)] as const,
+      () => [
+        new RetainedSync(main, o.prefix, replicas, host, this.stats),
+        new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats),
+        // Last: this node's durable interest is written once its consumer exists.
+        {stream: durableInterestStreamName(this.map.prefix), start: () => this.durableInterest.start(main, this.map.prefix, this.token, replicas, host.logger), stop: () => this.durableInterest.stop()},
+      ] as const,
       Math.max(o.reconnectWaitMs ?? 1000, 250),
       (error, first) => {
         this.#resolveReady() // linked; retained messages follow once JetStream answers
@@ -173,8 +177,6 @@ export class ClusterNode {
     )
     if (started !== undefined) {
       ;[this.#retained, this.#durable] = started.parts
-      // Only now: a node that announced durable interest without its consumer could deliver a core copy and later its JetStream twin.
-      this.durableInterest.start(main, this.map.prefix, this.token)
       if (started.retried) host.logger.info(`cluster: JetStream available again (streams ${started.parts.map((p) => p.stream).join(', ')})`)
     }
     this.#resolveReady()
@@ -343,6 +345,7 @@ export class ClusterNode {
     this.#mover?.close()
     await this.#retained?.stop()
     await this.#durable?.stop()
+    await this.durableInterest.stop()
     await drainAll([this.#main, this.#shared])
   }
 }

@@ -80,6 +80,27 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     await waitFor(async () => (await jsm.consumers.info(durableStreamName(prefix), 'node_node-b')).num_ack_pending === 0, 5000, 'B acked every copy')
   }, 60_000)
 
+  it('durable interest outlives processes: A restarted while B is down still writes B\'s copies; an expired session\'s filters go', async () => {
+    const prefix = newPrefix()
+    const topic = uniqueTopic('restart')
+    const {a, b, sub, storeB} = await setup(prefix, topic)
+    await sub.endAsync()
+    await b.close()
+    await a.close()
+    // A new process on A's side, started while B is down: it reads B's filters from JetStream.
+    const a2 = await startNode([nats.url], {name: 'node-a', prefix})
+    await waitFor(() => a2.broker.node.durableTargets(`${topic}/m`).includes('node-b'), 10_000, 'A2 knows B\'s durable interest')
+    const pub = await connect(a2.url, {protocolVersion: 5})
+    for (let i = 0; i < 5; i++) await pub.publishAsync(`${topic}/m`, `while-down-${i}`, {qos: 1})
+    expect(a2.broker.clusterStats.durableOut).toBe(5)
+    // B comes back without that session (it expired meanwhile): B withdraws the filter from JetStream.
+    expect(storeB.getSession(`dur-${prefix}`)).toBeDefined()
+    storeB.deleteSession(`dur-${prefix}`)
+    const b2 = await startNode([nats.url], {name: 'node-b', prefix, store: storeB})
+    await waitFor(() => a2.broker.node.durableTargets(`${topic}/m`).length === 0, 10_000, 'B\'s expired filter withdrawn')
+    await waitFor(() => b2.broker.clusterStats.durableIn === 5, 10_000, 'B still reads the 5 copies written for it')
+  }, 60_000)
+
   it('a copy JetStream refuses is a refused PUBACK (MQTT 5 0x97), not a silent loss', async () => {
     const prefix = newPrefix()
     const topic = uniqueTopic('refuse')

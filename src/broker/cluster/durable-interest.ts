@@ -1,0 +1,151 @@
+/**
+ * Durable interest across nodes, kept in JetStream so that it outlives every process: which node
+ * (stable token) has a persistent session subscribed at QoS 1/2 to which filter (./durable-subs.ts
+ * finds them). One record per (node, filter) in the stream MQTT_DINT_<prefix>, subject
+ * "<prefix>.n.dk.<token>.<sha256(filter), base64url>", one message per subject: the filter as payload,
+ * or an empty payload once the node no longer has it. Every node reads the stream with an ordered
+ * consumer (last message per subject, then live), so a node that starts while another is down still
+ * knows the other's filters and writes its copies for it (./durable.ts). On start, a node rewrites its
+ * own records to match its sessions (filters of sessions that expired while it was down go).
+ * Records from the network are checked (valid filter, bounded counts); a bad one is ignored.
+ */
+import {createHash} from 'node:crypto'
+import {type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, type NatsConnection, StorageType} from 'nats'
+import type {Logger} from '../log.js'
+import {validateTopicFilter} from '../protocol/topics.js'
+import {SubscriptionIndex} from '../topics/index.js'
+import type {SubOptions} from '../topics/types.js'
+
+const OPTS: SubOptions = {qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0}
+const MAX_PEERS = 4_096
+const MAX_FILTERS_PER_PEER = 1_000_000
+const TOKEN = /^[A-Za-z0-9_-]{1,48}$/
+
+export function durableInterestStreamName(prefix = 'mqtt'): string {
+  return `MQTT_DINT_${prefix.replaceAll('.', '_')}`
+}
+
+export interface DurableSink {
+  added(filter: string): void
+  removed(filter: string): void
+}
+
+export class DurableInterest implements DurableSink {
+  readonly #counts = new Map<string, number>()
+  readonly #index = new SubscriptionIndex({cacheSize: 10_000})
+  /** token -> its filters as the stream says, by record key. */
+  readonly #peers = new Map<string, Map<string, string>>()
+  #js: JetStreamClient | undefined
+  #base = ''
+  #token = ''
+  #messages: ConsumerMessages | undefined
+  #logger: Logger | undefined
+  #errors = 0
+
+  /** Makes sure the stream exists, loads every record, rewrites this node's own; then follows it live. */
+  async start(nc: NatsConnection, prefix: string, token: string, replicas: number, logger: Logger): Promise<void> {
+    const jsm = await nc.jetstreamManager()
+    const stream = durableInterestStreamName(prefix)
+    const base = `${prefix}.n.dk`
+    let last = 0
+    try {
+      last = (await jsm.streams.info(stream)).state.last_seq
+    } catch (error) {
+      if (!/stream not found/i.test((error as Error).message)) throw error
+      await jsm.streams.add({name: stream, subjects: [`${base}.>`], max_msgs_per_subject: 1, storage: StorageType.File, discard: DiscardPolicy.Old, num_replicas: replicas})
+    }
+    const js = nc.jetstream()
+    const consumer = await js.consumers.get(stream, {filterSubjects: `${base}.>`, deliver_policy: DeliverPolicy.LastPerSubject})
+    const messages = (this.#messages = await consumer.consume())
+    let loaded: () => void = () => {}
+    const done = last === 0 ? Promise.resolve() : new Promise<void>((resolve) => (loaded = resolve))
+    void (async () => {
+      for await (const m of messages) {
+        this.#apply(m.subject.slice(base.length + 1), m.data)
+        if (m.seq >= last) loaded()
+      }
+    })().catch(() => {})
+    await done
+    this.#js = js
+    this.#base = base
+    this.#token = token
+    this.#logger = logger
+    this.#reconcile()
+  }
+
+  /** This node's records: what its sessions have now, nothing else (at start, and after a reconnect: writes may have failed). */
+  #reconcile(): void {
+    const stored = new Set(this.#peers.get(this.#token)?.values() ?? [])
+    for (const f of stored) if (!this.#counts.has(f)) this.#write(f, false)
+    for (const f of this.#counts.keys()) if (!stored.has(f)) this.#write(f, true)
+  }
+
+  /** The link is back. */
+  rejoined(): void {
+    if (this.#js !== undefined) this.#reconcile()
+  }
+
+  async stop(): Promise<void> {
+    this.#js = undefined
+    await this.#messages?.close()
+  }
+
+  added(filter: string): void {
+    const n = this.#counts.get(filter) ?? 0
+    this.#counts.set(filter, n + 1)
+    if (n === 0) this.#write(filter, true)
+  }
+
+  removed(filter: string): void {
+    const n = this.#counts.get(filter)
+    if (n === undefined) return
+    if (n > 1) return void this.#counts.set(filter, n - 1)
+    this.#counts.delete(filter)
+    this.#write(filter, false)
+  }
+
+  /** Tokens of the other nodes with a persistent session subscribed to `topic` at QoS 1/2. */
+  wanting(topic: string): string[] {
+    const clients = this.#index.match(topic).clients
+    if (clients.length === 0) return []
+    const tokens = new Set<string>()
+    for (const c of clients) if (c.clientId !== this.#token) tokens.add(c.clientId)
+    return [...tokens]
+  }
+
+  #write(filter: string, present: boolean): void {
+    const js = this.#js
+    if (js === undefined) return // start() writes the whole list
+    const key = createHash('sha256').update(filter).digest('base64url')
+    js.publish(`${this.#base}.${this.#token}.${key}`, present ? Buffer.from(filter) : Buffer.alloc(0)).catch((error: unknown) => {
+      if (this.#errors++ === 0) this.#logger?.warn(`cluster: could not record durable interest in JetStream: ${(error as Error)?.message ?? error}; other nodes learn it when this node restarts`)
+    })
+  }
+
+  /** A record "<token>.<key>": the filter, or empty when gone. */
+  #apply(rest: string, data: Uint8Array): void {
+    const dot = rest.indexOf('.')
+    const token = rest.slice(0, Math.max(dot, 0))
+    if (!TOKEN.test(token)) return // what nodeToken() makes
+    const key = rest.slice(dot + 1)
+    let filters = this.#peers.get(token)
+    if (data.length === 0) {
+      const gone = filters?.get(key)
+      if (gone === undefined) return
+      filters!.delete(key)
+      this.#index.unsubscribe(token, gone)
+      return
+    }
+    if (data.length > 65_535) return
+    const filter = Buffer.from(data).toString()
+    if (validateTopicFilter(filter) !== undefined || filter.startsWith('$share/')) return
+    if (createHash('sha256').update(filter).digest('base64url') !== key) return
+    if (filters === undefined) {
+      if (this.#peers.size >= MAX_PEERS) return
+      this.#peers.set(token, (filters = new Map()))
+    }
+    if (filters.has(key) || filters.size >= MAX_FILTERS_PER_PEER) return
+    filters.set(key, filter)
+    this.#index.subscribe(token, filter, OPTS)
+  }
+}
