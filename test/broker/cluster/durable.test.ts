@@ -5,8 +5,9 @@
  * every acknowledged message through its durable consumer even while it is down (the core NATS copy
  * is not what it relies on); the queue is then found by the client reconnecting to node A; a refusal
  * by JetStream is a refused PUBACK, a full stream a dropped copy; repeats are delivered once;
- * malformed copies are dropped.
+ * malformed copies and interest records are dropped.
  */
+import {createHash} from 'node:crypto'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {DiscardPolicy, type NatsConnection, RetentionPolicy, StorageType, connect as natsConnect, headers as natsHeaders} from 'nats'
 import {type NatsServer, startNats} from '../../helpers/nats.js'
@@ -137,6 +138,25 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     await waitFor(() => inbox.messages.length >= 5, 10_000, '5 queued messages')
     expect(payloads(inbox.messages)).toEqual(['m-0', 'm-1', 'm-2', 'm-3', 'm-4'])
   }, 60_000)
+
+  it('durable interest records are checked: a bad token, a key that is not the filter\'s, an invalid filter are ignored', async () => {
+    const prefix = newPrefix()
+    const a = await startNode([nats.url], {name: 'node-a', prefix})
+    const js = nc.jetstream()
+    const key = (f: string) => createHash('sha256').update(f).digest('base64url')
+    const base = `${prefix}.n.dk`
+    await js.publish(`${base}.bad$token.${key('#')}`, Buffer.from('#'))
+    await js.publish(`${base}.evil.${key('other')}`, Buffer.from('#'))
+    await js.publish(`${base}.evil.${key('a/#/b')}`, Buffer.from('a/#/b'))
+    await js.publish(`${base}.evil.${key('$share/g/#')}`, Buffer.from('$share/g/#'))
+    await js.publish(`${base}.good.${key('z/#')}`, Buffer.from('z/#'))
+    await waitFor(() => a.broker.node.durableTargets('z/1').includes('good'), 10_000, 'the good record')
+    expect(a.broker.node.durableTargets('q/1')).toEqual([])
+    expect(a.broker.node.durableTargets('a/x/b')).toEqual([])
+    // Withdrawn: an empty record under the same key.
+    await js.publish(`${base}.good.${key('z/#')}`, Buffer.alloc(0))
+    await waitFor(() => a.broker.node.durableTargets('z/1').length === 0, 10_000, 'the record withdrawn')
+  }, 30_000)
 
   it('a repeated message id is delivered once; a malformed copy is dropped and counted', async () => {
     const prefix = newPrefix()
