@@ -45,10 +45,10 @@ async function reconnectA(h: Hostile): Promise<RawClient> {
 }
 
 describe('shared subscription: a delivery already sent stays with its member', () => {
-  it.each([
+  it.each<[1 | 2, string]>([
     [2, 'QoS 2 without PUBREC: another member does not get it; A gets it again (DUP) on return'],
     [1, 'QoS 1 unacknowledged by a persistent member: kept for it, not sent to another member; again (DUP) on return'],
-  ] as const)('QoS %i: %s', async (qos) => {
+  ])('QoS %i: %s', async (qos) => {
     const h = await hostileBroker()
     const {memberA, memberB} = await twoMembers(h, qos)
     await leaveAndCheck(h, memberA, memberB, true)
