@@ -238,7 +238,7 @@ export const FIELDS: readonly FieldSpec[] = [
   {key: 'cluster.servers', kind: 'strings', help: 'NATS server URLs (nats://host:4222) joining this broker to a cluster; empty = single process'},
   {key: 'cluster.subjectPrefix', kind: 'string', help: 'first token(s) of the NATS subjects and stream names (letters, digits, - and _, dot-separated)'},
   {key: 'cluster.nodeName', kind: 'optString', env: 'MQTTCTL_NODE_NAME', help: 'this node\'s name in logs, $SYS and its JetStream consumer: keep it across restarts (unset: host name and first listener port, pid when that port is 0)'},
-  {key: 'cluster.replicas', kind: 'int', min: 1, max: 5, help: 'JetStream replicas of the retained-message stream'},
+  {key: 'cluster.replicas', kind: 'int', min: 1, max: 5, help: 'JetStream replicas of the cluster\'s streams (retained messages, QoS 1/2 copies for persistent sessions, their filters)'},
   {key: 'cluster.workers', kind: 'int', min: 1, max: 1_024, help: 'broker processes on this host sharing the listening ports'},
   {key: 'persistence.mode', kind: 'enum', values: ['durable', 'none'], env: 'MQTTCTL_PERSISTENCE', help: 'durable: sessions, queued and retained messages kept in <dataDir>/store across restarts; none: memory only'},
   {key: 'persistence.sync', kind: 'enum', values: ['always', 'interval'], env: 'MQTTCTL_PERSISTENCE_SYNC', help: 'always: QoS 1/2 acks wait for fdatasync; interval: for the write only (a power cut loses up to syncInterval ms)'},
