@@ -109,6 +109,11 @@ export class Outbound {
     this.#waiting.set(conn, waiter)
   }
 
+  /** Withdraws `waiter` (a walk that finished) so an idle connection keeps nothing behind. */
+  unwait(conn: Connection, waiter: RoomWaiter): void {
+    if (this.#waiting.get(conn) === waiter) this.#waiting.delete(conn)
+  }
+
   forget(conn: Connection): void {
     const waiter = this.#waiting.get(conn)
     if (waiter === undefined) return

@@ -94,7 +94,8 @@ export function handleSubscribe(ctx: BrokerContext, conn: Connection, packet: IS
 
   const messageId = packet.messageId
   // Retained messages follow the SUBACK, paced (RetainedWalk); what is published from now on goes live.
-  const walk = added.some((a) => a.retained) ? retainedWalk(ctx, conn) : undefined
+  // No retained message now: none to walk (one set later reaches the new subscriptions live).
+  const walk = ctx.store.retainedCount > 0 && added.some((a) => a.retained) ? retainedWalk(ctx, conn) : undefined
   const since = walk?.expect() ?? 0
   conn.sendAfterDurable(before, (err) => {
     if (err !== undefined) {
@@ -193,6 +194,7 @@ class RetainedWalk {
     this.#pending.clear()
     this.#matched = []
     retainedChanges.unwatch()
+    this.ctx.outbound.unwait(this.conn, this.#waiter)
     if (walks.get(this.conn) === this) walks.delete(this.conn)
   }
 
