@@ -11,17 +11,46 @@ import type {WillRecord} from './store.js'
 const TOPIC_SLOTS = 16_381 // prime: the slot is the hash modulo it
 const TOPIC_MAX = 64
 
+/**
+ * Strings decoded from bytes, one per slot, handed out again while a slot's bytes match (compared in
+ * JS: cheaper than a native call for short strings): no string allocated and kept per record.
+ */
+class StringCache {
+  readonly #bytes: Buffer
+  readonly #lens: Int32Array
+  readonly #strs: string[] = []
+  readonly #max: number
+
+  constructor(slots: number, max: number) {
+    this.#bytes = Buffer.alloc(slots * max)
+    this.#lens = new Int32Array(slots).fill(-1)
+    this.#max = max
+  }
+
+  get(buf: Buffer, at: number, n: number, slot: number): string {
+    if (n > this.#max) return buf.toString('utf8', at, at + n)
+    const bytes = this.#bytes
+    const base = slot * this.#max
+    if (this.#lens[slot] === n) {
+      let i = 0
+      while (i < n && buf[at + i] === bytes[base + i]) i++
+      if (i === n) return this.#strs[slot]
+    }
+    const s = buf.toString('utf8', at, at + n)
+    for (let i = 0; i < n; i++) bytes[base + i] = buf[at + i]
+    this.#lens[slot] = n
+    this.#strs[slot] = s
+    return s
+  }
+}
+
 class Reader {
   buf: Buffer = Buffer.alloc(0)
   pos = 0
   end = 0
-  /** The last client id decoded and its bytes (key16). */
-  #lastStr = ''
-  #lastBytes = Buffer.alloc(256)
-  #lastLen = -1
-  #topicBytes: Buffer | undefined
-  #topicLens: Int32Array | undefined
-  readonly #topics: string[] = []
+  /** The last client id (key16). */
+  readonly #keys = new StringCache(1, 256)
+  #topics: StringCache | undefined
 
   reset(buf: Buffer, start: number, end: number): this {
     this.buf = buf
@@ -61,74 +90,39 @@ class Reader {
   }
 
   str16(): string {
-    const n = this.u16()
-    this.#need(n)
-    const s = this.buf.toString('utf8', this.pos, this.pos + n)
-    this.pos += n
-    return s
-  }
-
-  /**
-   * A message topic (u16-length UTF-8): many stored messages share a few topics, so a small
-   * direct-mapped cache by a hash of the bytes hands out one string per topic (no string allocated and
-   * kept per message); a slot holds topics of up to TOPIC_MAX bytes.
-   */
-  topic16(): string {
-    const n = this.u16()
-    this.#need(n)
-    const buf = this.buf
-    const at = this.pos
-    this.pos += n
-    if (n > TOPIC_MAX) return buf.toString('utf8', at, at + n)
-    let h = n
-    for (let i = 0; i < n; i++) h = Math.imul(h ^ buf[at + i], 16777619)
-    const slot = (h >>> 0) % TOPIC_SLOTS
-    const base = slot * TOPIC_MAX
-    const bytes = (this.#topicBytes ??= Buffer.alloc(TOPIC_SLOTS * TOPIC_MAX))
-    const lens = (this.#topicLens ??= new Int32Array(TOPIC_SLOTS).fill(-1))
-    if (lens[slot] === n) {
-      let i = 0
-      while (i < n && buf[at + i] === bytes[base + i]) i++
-      if (i === n) return this.#topics[slot]
-    }
-    const s = buf.toString('utf8', at, at + n)
-    for (let i = 0; i < n; i++) bytes[base + i] = buf[at + i]
-    lens[slot] = n
-    this.#topics[slot] = s
-    return s
-  }
-
-  /**
-   * A client id (u16-length UTF-8): the records of one session come one after another in a snapshot,
-   * so the last id is reused when the bytes match (compared in JS: cheaper than a native call here).
-   */
-  key16(): string {
-    const n = this.u16()
-    this.#need(n)
-    const buf = this.buf
-    const at = this.pos
-    this.pos += n
-    const last = this.#lastBytes
-    if (n === this.#lastLen) {
-      let i = 0
-      while (i < n && buf[at + i] === last[i]) i++
-      if (i === n) return this.#lastStr
-    }
-    const s = buf.toString('utf8', at, at + n)
-    if (n <= last.length) {
-      for (let i = 0; i < n; i++) last[i] = buf[at + i]
-      this.#lastLen = n
-      this.#lastStr = s
-    }
-    return s
+    return this.#utf8(this.u16())
   }
 
   str32(): string {
-    const n = this.u32()
+    return this.#utf8(this.u32())
+  }
+
+  #utf8(n: number): string {
     this.#need(n)
     const s = this.buf.toString('utf8', this.pos, this.pos + n)
     this.pos += n
     return s
+  }
+
+  /** A message topic (u16-length UTF-8): many stored messages share a few topics, one string each (TopicCache). */
+  topic16(): string {
+    const n = this.u16()
+    this.#need(n)
+    const at = this.pos
+    this.pos += n
+    if (n > TOPIC_MAX) return this.buf.toString('utf8', at, at + n)
+    let h = n
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ this.buf[at + i], 16777619)
+    return (this.#topics ??= new StringCache(TOPIC_SLOTS, TOPIC_MAX)).get(this.buf, at, n, (h >>> 0) % TOPIC_SLOTS)
+  }
+
+  /** A client id (u16-length UTF-8): the records of one session come one after another in a snapshot, so the last one is reused. */
+  key16(): string {
+    const n = this.u16()
+    this.#need(n)
+    const at = this.pos
+    this.pos += n
+    return this.#keys.get(this.buf, at, n, 0)
   }
 
   /**
@@ -174,6 +168,17 @@ function readIds(r: Reader): number[] | undefined {
 function readShared(r: Reader): string | undefined {
   const shared = r.str16()
   return r.u8() === 1 ? shared : undefined
+}
+
+/** The delivery part of a queued or in-flight record (encode.ts writeRef), into `into`. */
+function readRef<R extends {msgId: number; qos: 0 | 1 | 2; retain: boolean; subscriptionIds?: number[]; shared?: string}>(r: Reader, into: R): R {
+  into.msgId = r.f64()
+  const flags = r.u8()
+  into.qos = qosOf(flags)
+  into.retain = (flags & 4) !== 0
+  into.subscriptionIds = readIds(r)
+  into.shared = readShared(r)
+  return into
 }
 
 const reader = new Reader()
@@ -251,13 +256,7 @@ export function decodeBody(buf: Buffer, start: number, end: number, version = FO
       const q = queueRec
       q.clientId = clientId
       q.qid = qid
-      q.msgId = r.f64()
-      const flags = r.u8()
-      q.qos = qosOf(flags)
-      q.retain = (flags & 4) !== 0
-      q.subscriptionIds = readIds(r)
-      q.shared = readShared(r)
-      rec = q
+      rec = readRef(r, q)
       break
     }
     case T.Dequeue:
@@ -274,13 +273,7 @@ export function decodeBody(buf: Buffer, start: number, end: number, version = FO
       f.packetId = packetId
       f.fromQid = fromQid
       f.released = released
-      f.msgId = r.f64()
-      const flags = r.u8()
-      f.qos = qosOf(flags)
-      f.retain = (flags & 4) !== 0
-      f.subscriptionIds = readIds(r)
-      f.shared = readShared(r)
-      rec = f
+      rec = readRef(r, f)
       break
     }
     case T.InflightDel:

@@ -16,9 +16,9 @@ import {join} from 'node:path'
 import {type Clock, systemClock} from '../clock.js'
 import {type Logger, silentLogger} from '../log.js'
 import type {Delivery} from '../message.js'
-import type {RetainedMessage} from '../retained.js'
 import type {SubOptions} from '../topics/types.js'
 import {AliveMark, readAlive} from './alive.js'
+import {StoreBase} from './base.js'
 import {T} from './codec.js'
 import {type RecordWriter, writeDequeue, writeId, writeInflight, writeKey, writeQueue, writeSession, writeSub, writeUnsub} from './encode.js'
 import type {StoreFigures, SyncMode} from './figures.js'
@@ -52,9 +52,8 @@ export interface DurableStoreOptions {
   clock?: Clock
 }
 
-export class DurableStore implements Store {
-  readonly #sessions = new Map<string, SessionRecord>()
-  readonly #retained: JournaledRetained
+export class DurableStore extends StoreBase implements Store {
+  protected readonly retained: JournaledRetained
   /** Sessions whose records are on disk. */
   readonly #onDisk = new WeakSet<SessionRecord>()
   #persistent = 0
@@ -74,14 +73,15 @@ export class DurableStore implements Store {
   #closed = false
 
   constructor(options: DurableStoreOptions) {
+    super()
     this.#dir = options.dir
     this.#storeDir = join(options.dir, 'store')
     this.#sync = options.sync ?? 'always'
     this.#log = options.logger ?? silentLogger
     this.#clock = options.clock ?? systemClock
     const fs = options.fs ?? nodeFs
-    const source: SnapshotSource = {storeDir: this.#storeDir, fs, clock: this.#clock, log: this.#log, refs: this.#refs, sessions: this.#sessions, fileSizes: this.#fileSizes,
-      retained: () => this.#retained.all(),
+    const source: SnapshotSource = {storeDir: this.#storeDir, fs, clock: this.#clock, log: this.#log, refs: this.#refs, sessions: this.sessionMap, fileSizes: this.#fileSizes,
+      retained: () => this.retained.all(),
       onDisk: (s) => this.#onDisk.has(s),
       closed: () => this.#journal.closed,
     }
@@ -97,7 +97,7 @@ export class DurableStore implements Store {
       clock: this.#clock,
       snapshot: (gen) => writeSnapshot(source, gen),
     })
-    this.#retained = new JournaledRetained(() => this.#begin())
+    this.retained = new JournaledRetained(() => this.#begin())
     this.#alive = new AliveMark(join(this.#storeDir, 'alive'), fs, this.#clock)
     this.#subsFile = new SubscriptionsFile({
       path: join(options.dir, 'subscriptions.json'),
@@ -105,7 +105,7 @@ export class DurableStore implements Store {
       fs,
       timers: this.#clock,
       logger: this.#log,
-      sessions: () => this.#sessions.values(),
+      sessions: () => this.sessionMap.values(),
     })
   }
 
@@ -138,11 +138,11 @@ export class DurableStore implements Store {
     let messages = 0
     for (const s of loaded.state.finish(downAt, crashed)) {
       messages += (s.queue?.length ?? 0) + (s.inflight?.size ?? 0)
-      this.#sessions.set(s.clientId, s)
+      this.sessionMap.set(s.clientId, s)
       this.#onDisk.add(s)
       this.#persistent++
     }
-    for (const r of loaded.state.retained.values()) this.#retained.load(r)
+    for (const r of loaded.state.retained.values()) this.retained.load(r)
     this.#refs.loaded(loaded.state.maxId)
     await this.#journal.start(loaded.maxGen + 1, loaded.journalBytes, loaded.journals > 2)
     await this.#alive.start()
@@ -156,11 +156,11 @@ export class DurableStore implements Store {
     }
     const secs = ((this.#clock.now() - started) / 1000).toFixed(2)
     this.#log.info(
-      `Store: loaded ${this.#sessions.size} persistent sessions, ${messages} queued or in-flight messages and ${this.#retained.size} retained messages from ${this.#storeDir} in ${secs} s (sync ${this.#sync})`,
+      `Store: loaded ${this.sessionMap.size} persistent sessions, ${messages} queued or in-flight messages and ${this.retained.size} retained messages from ${this.#storeDir} in ${secs} s (sync ${this.#sync})`,
     )
     const view = readSubscriptionsFile(join(this.#dir, 'subscriptions.json'), this.#log, this.#clock.now())
-    if (view !== undefined && this.#sessions.size === 0 && loaded.files === 0 && view.length > 0) importView(view, this, this.#log)
-    this.#subsFile.start(view === undefined || this.#sessions.size > 0)
+    if (view !== undefined && this.sessionMap.size === 0 && loaded.files === 0 && view.length > 0) importView(view, this, this.#log)
+    this.#subsFile.start(view === undefined || this.sessionMap.size > 0)
   }
 
   async close(): Promise<void> {
@@ -173,37 +173,25 @@ export class DurableStore implements Store {
 
   // ---------------------------------------------------------------- Store: sessions
 
-  getSession(clientId: string): SessionRecord | undefined {
-    return this.#sessions.get(clientId)
-  }
-
   createSession(clientId: string, expiryInterval: number, will?: WillRecord): SessionRecord {
     const session = newSession(clientId, expiryInterval, will)
-    const old = this.#sessions.get(clientId)
+    const old = this.sessionMap.get(clientId)
     const oldOnDisk = old !== undefined && this.#forget(old)
-    this.#sessions.set(clientId, session)
+    this.sessionMap.set(clientId, session)
     if (expiryInterval > 0) this.#persist(session)
     else if (oldOnDisk) this.#writeDelete(clientId)
     return session
   }
 
   deleteSession(clientId: string): void {
-    const old = this.#sessions.get(clientId)
+    const old = this.sessionMap.get(clientId)
     if (old === undefined) return
-    this.#sessions.delete(clientId)
+    this.sessionMap.delete(clientId)
     if (this.#forget(old)) this.#writeDelete(clientId)
   }
 
-  sessions(): Iterable<SessionRecord> {
-    return this.#sessions.values()
-  }
-
-  get sessionCount(): number {
-    return this.#sessions.size
-  }
-
   touchSession(session: SessionRecord): void {
-    if (this.#sessions.get(session.clientId) !== session) return
+    if (this.sessionMap.get(session.clientId) !== session) return
     if (session.disconnectedAt !== 0) session.connectionWill = undefined // its connection is gone
     if (session.expiryInterval > 0) {
       if (!this.#onDisk.has(session)) this.#persist(session)
@@ -289,30 +277,12 @@ export class DurableStore implements Store {
     if (this.#onDisk.has(session)) writeDequeue(this.#begin(), session.clientId, qid)
   }
 
-  // ---------------------------------------------------------------- Store: retained
-
-  setRetained(msg: RetainedMessage): void {
-    this.#retained.set(msg)
-  }
-
-  deleteRetained(topic: string): boolean {
-    return this.#retained.delete(topic)
-  }
-
-  matchRetained(filter: string, now: number, expired?: RetainedMessage[]): RetainedMessage[] {
-    return this.#retained.match(filter, now, expired)
-  }
-
-  get retainedCount(): number {
-    return this.#retained.size
-  }
-
   // ---------------------------------------------------------------- figures
 
   figures(): StoreFigures {
     const j = this.#journal
     let stored = 0
-    for (const s of this.#sessions.values()) {
+    for (const s of this.sessionMap.values()) {
       if (this.#onDisk.has(s)) stored += (s.queue?.length ?? 0) + (s.inflight?.size ?? 0)
     }
     return {
@@ -321,7 +291,7 @@ export class DurableStore implements Store {
       bytesOnDisk: j.bytesOnDisk(),
       persistentSessions: this.#persistent,
       storedMessages: stored,
-      retained: this.#retained.size,
+      retained: this.retained.size,
       fsyncs: j.fsyncs,
       fsyncP50Ms: j.latency.percentile(0.5),
       fsyncP99Ms: j.latency.percentile(0.99),

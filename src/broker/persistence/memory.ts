@@ -3,14 +3,14 @@
  * topics engineer's RetainedIndex (a trie, so a wildcard SUBSCRIBE does not scan every topic).
  */
 import type {Delivery} from '../message.js'
-import {type RetainedMessage, RetainedIndex} from '../retained.js'
+import {RetainedIndex} from '../retained.js'
+import {StoreBase} from './base.js'
 import type {SubOptions} from '../topics/types.js'
 import {newSession, pushQueued, putIncoming, putInflight, shiftQueued, takeIncoming, takeInflight} from './session-record.js'
 import type {SessionRecord, Store, WillRecord} from './store.js'
 
-export class MemoryStore implements Store {
-  readonly #sessions = new Map<string, SessionRecord>()
-  readonly #retained = new RetainedIndex()
+export class MemoryStore extends StoreBase implements Store {
+  protected readonly retained = new RetainedIndex()
 
   /** Nothing here reaches a disk: nothing is ever waited for. */
   readonly writeSeq = 0
@@ -23,26 +23,14 @@ export class MemoryStore implements Store {
   async open(): Promise<void> {}
   async close(): Promise<void> {}
 
-  getSession(clientId: string): SessionRecord | undefined {
-    return this.#sessions.get(clientId)
-  }
-
   createSession(clientId: string, expiryInterval: number, will?: WillRecord): SessionRecord {
     const session = newSession(clientId, expiryInterval, will)
-    this.#sessions.set(clientId, session)
+    this.sessionMap.set(clientId, session)
     return session
   }
 
   deleteSession(clientId: string): void {
-    this.#sessions.delete(clientId)
-  }
-
-  sessions(): Iterable<SessionRecord> {
-    return this.#sessions.values()
-  }
-
-  get sessionCount(): number {
-    return this.#sessions.size
+    this.sessionMap.delete(clientId)
   }
 
   touchSession(session: SessionRecord): void {
@@ -79,21 +67,5 @@ export class MemoryStore implements Store {
 
   deleteIncoming(session: SessionRecord, packetId: number): boolean {
     return takeIncoming(session, packetId)
-  }
-
-  setRetained(msg: RetainedMessage): void {
-    this.#retained.set(msg)
-  }
-
-  deleteRetained(topic: string): boolean {
-    return this.#retained.delete(topic)
-  }
-
-  matchRetained(filter: string, now: number, expired?: RetainedMessage[]): RetainedMessage[] {
-    return this.#retained.match(filter, now, expired)
-  }
-
-  get retainedCount(): number {
-    return this.#retained.size
   }
 }
