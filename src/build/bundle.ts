@@ -1,5 +1,5 @@
 /**
- * Bundles the broker runtime (src/build/entry.ts -> src/control/run-main.ts -> src/broker/) and all
+ * Bundles the broker runtime (src/build/entry.ts -> src/broker/process/run-main.ts -> src/broker/) and all
  * its dependencies into one JavaScript file with esbuild. Deterministic: no timestamps, no absolute
  * paths (esbuild names modules relative to the package root, and the source map of `safe` is relative
  * to a fixed virtual output path), so the same sources give byte-identical bundles.

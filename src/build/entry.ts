@@ -6,7 +6,7 @@
  */
 import {dirname} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {runMain} from '../control/run-main.js'
+import {runMain} from '../broker/process/run-main.js'
 import {withLayoutDefaults} from './defaults.js'
 
 declare const __MQTTCTL_VERSION__: string

@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import mqtt from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
-import {parseMainArgs, runMain, usage} from '../../src/control/run-main.js'
+import {parseMainArgs, runMain, usage} from '../../src/broker/process/run-main.js'
 import type {BrokerState} from '../../src/control/state.js'
 import {freePort} from './helpers.js'
 
