@@ -1,3 +1,4 @@
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {locateFlags} from '../src/cli/broker-flags.js'
 import {formatBytes, formatInt, outputWidth, table} from '../src/cli/render.js'
@@ -23,18 +24,22 @@ export default class Status extends BaseCommand {
   static summary = 'Show whether the broker of a data directory runs: pid, uptime, connections, RSS'
 
   static description = `Finds the broker the way start was told (--data-dir, --config, MQTTCTL_DATA_DIR, default ./data).
-Connections and messages come from the broker's retained $SYS topics, which it refreshes every --stats-interval seconds (default 5), so they are not live: status shows how old they are ("figures"), and "unknown" when they cannot be read within about a second.
+Connections and messages come from the broker's retained $SYS topics, which it refreshes every --stats-interval seconds (default 5), so they are not live: status shows how old they are ("figures"), and "unknown" when they cannot be read within about a second (or the broker refuses the login: give -u/-P or MQTTCTL_USERNAME/MQTTCTL_PASSWORD when it has a password file).
 Exit codes: 0 running, 3 not running (like systemctl status), 2 bad flag.`
 
   static examples = ['<%= config.bin %> status', '<%= config.bin %> status --data-dir /var/lib/mqttctl --json']
 
   static enableJsonFlag = true
 
-  static flags = {...locateFlags}
+  static flags = {
+    ...locateFlags,
+    username: Flags.string({char: 'u', env: 'MQTTCTL_USERNAME', helpValue: 'NAME', description: 'MQTT username to read $SYS as (a broker with a password file refuses anonymous readers)'}),
+    password: Flags.string({char: 'P', env: 'MQTTCTL_PASSWORD', helpValue: 'SECRET', description: 'MQTT password (prefer MQTTCTL_PASSWORD over the command line)'}),
+  }
 
   async run(): Promise<BrokerStatus> {
     const {flags} = await this.parse(Status)
-    const status = await brokerStatus(brokerFiles(locateDataDir(flags, process.env)))
+    const status = await brokerStatus(brokerFiles(locateDataDir(flags, process.env)), {credentials: {username: flags.username, password: flags.password}})
     if (!status.running) {
       if (this.jsonEnabled()) this.logJson(status)
       else {

@@ -49,16 +49,24 @@ export function rssOf(pid: number): number | null {
   }
 }
 
+/** Who status reads $SYS as (a broker with a password file refuses anonymous readers). */
+export interface Credentials {
+  username?: string
+  password?: string
+}
+
 /**
  * The broker's retained $SYS statistics, read from a plain-TCP listener by the monitor's client
  * (one table of topic names: src/broker/stats/sys-topics.ts); undefined when they cannot be read
  * within timeoutMs.
  */
-export async function readSys(listener: {host: string; port: number}, timeoutMs = 1_000): Promise<MonitorSnapshot | undefined> {
+export async function readSys(listener: {host: string; port: number}, timeoutMs = 1_000, credentials: Credentials = {}): Promise<MonitorSnapshot | undefined> {
   let client: SysClient
   try {
-    // With a password file the broker refuses anonymous readers: the same MQTTCTL_USERNAME / MQTTCTL_PASSWORD as monitor.
-    client = await SysClient.connect({url: `mqtt://${hostPort(connectHost(listener.host), listener.port)}`, clientId: `mqttctl-status-${process.pid}`, timeoutMs, username: process.env.MQTTCTL_USERNAME, password: process.env.MQTTCTL_PASSWORD})
+    // With a password file the broker refuses anonymous readers: -u/-P, or the same MQTTCTL_USERNAME / MQTTCTL_PASSWORD as monitor.
+    const username = credentials.username ?? process.env.MQTTCTL_USERNAME
+    const password = credentials.password ?? process.env.MQTTCTL_PASSWORD
+    client = await SysClient.connect({url: `mqtt://${hostPort(connectHost(listener.host), listener.port)}`, clientId: `mqttctl-status-${process.pid}`, timeoutMs, username, password})
   } catch {
     return undefined
   }
@@ -67,7 +75,7 @@ export async function readSys(listener: {host: string; port: number}, timeoutMs 
   return snapshot
 }
 
-export async function brokerStatus(files: BrokerFiles, options: {now?: number; sysTimeoutMs?: number} = {}): Promise<BrokerStatus> {
+export async function brokerStatus(files: BrokerFiles, options: {now?: number; sysTimeoutMs?: number; credentials?: Credentials} = {}): Promise<BrokerStatus> {
   const state = readState(files)
   const pid = readPid(files) ?? state?.pid ?? null
   const running = pid !== null && isBrokerAlive(pid, files)
@@ -94,7 +102,7 @@ export async function brokerStatus(files: BrokerFiles, options: {now?: number; s
   }
   const plain = status.listeners.find((l) => !l.tls && !l.websocket)
   if (running && plain) {
-    const sys = await readSys(plain, options.sysTimeoutMs)
+    const sys = await readSys(plain, options.sysTimeoutMs, options.credentials)
     if (sys) {
       const f = sys.figures
       status.connections = f.connectionsLive ?? null

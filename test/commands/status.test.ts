@@ -7,6 +7,7 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import mqtt, {type MqttClient} from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
+import {hashPassword} from '../../src/broker/auth/password-hash.js'
 import {freePort, Sandbox, waitFor} from '../control/helpers.js'
 
 const box = new Sandbox()
@@ -119,5 +120,24 @@ describe('status figures are as of the last $SYS tick, and say so', () => {
     expect(rows).toContainEqual(['connections', '0 / 10,000'])
     expect(rows.find((r) => r[0] === 'figures')?.[1]).toMatch(/^\d+ s old \(the broker updates them every 3600 s\)$/)
     for (const line of text.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
+  })
+})
+
+describe('status of a broker with a password file', () => {
+  it('reads $SYS as -u/-P (or MQTTCTL_USERNAME/MQTTCTL_PASSWORD); without them the figures are unknown', async () => {
+    const port = await freePort()
+    const data = join(box.dir(), 'data')
+    const pw = join(box.dir(), 'passwd')
+    writeFileSync(pw, `ops:${hashPassword(Buffer.from('ops-secret'), 1000)}\n`, {mode: 0o600})
+    expect((await box.cli(['start', '--detach', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data, '--password-file', pw])).exitCode).toBe(0)
+
+    const anonymous = JSON.parse((await box.cli(['status', '--data-dir', data, '--json'])).stdout)
+    expect(anonymous).toMatchObject({running: true, connections: null, messages: {received: null, sent: null}})
+    const byFlags = JSON.parse((await box.cli(['status', '--data-dir', data, '--json', '-u', 'ops', '-P', 'ops-secret'])).stdout)
+    expect(byFlags).toMatchObject({running: true, connections: 0, maxConnections: 10_000})
+    const byEnv = JSON.parse((await box.cli(['status', '--data-dir', data, '--json'], {env: {MQTTCTL_USERNAME: 'ops', MQTTCTL_PASSWORD: 'ops-secret'}})).stdout)
+    expect(byEnv).toMatchObject({running: true, connections: 0})
+    const wrong = JSON.parse((await box.cli(['status', '--data-dir', data, '--json', '-u', 'ops', '-P', 'nope'])).stdout)
+    expect(wrong.connections).toBeNull()
   })
 })
