@@ -95,6 +95,17 @@ export function storeContract(name: string, factory: StoreFactory, {persistent}:
       expect(store.sessionCount).toBe(1)
     })
 
+    it("keeps a connection's will while the session is connected, none once it is disconnected", async () => {
+      await open()
+      const will = {topic: 'w', payload: Buffer.from('gone'), qos: 1 as const, retain: false, delay: 0}
+      const a = store.createSession('a', 60, will)
+      expect(a.connectionWill).toBe(will)
+      expect(store.createSession('b', 60).connectionWill).toBeUndefined()
+      a.disconnectedAt = 1000
+      store.touchSession(a)
+      expect(a.connectionWill).toBeUndefined()
+    })
+
     it('a new session with the id of an existing one replaces it, with none of its state', async () => {
       await open()
       const a = store.createSession('a', 60)
