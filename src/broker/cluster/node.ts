@@ -160,25 +160,27 @@ export class ClusterNode {
     this.#heartbeat.unref()
     this.#setConnected()
     this.#host.logger.info(`cluster: node ${this.name} joined through NATS ${main.getServer()}`)
-    // JetStream may still be electing its leaders (a NATS cluster just started): retry until it answers.
-    const replicas = this.#options.replicas ?? 1
-    const started = await this.#retry.jetStream(
+    // JetStream may still be electing leaders (a NATS cluster just started): retained messages and the
+    // durable path each retry until it answers, apart (one failing does not hold the other back).
+    const replicas = o.replicas ?? 1
+    const wait = Math.max(o.reconnectWaitMs ?? 1000, 250)
+    const failed = (what: string) => (error: unknown, first: boolean) => {
+      this.#resolveReady()
+      if (first) host.logger.error(`cluster: ${what} not shared with other nodes until JetStream answers (${jetStreamHint(error)}); retrying`)
+    }
+    const retained = await this.#retry.jetStream(() => [new RetainedSync(main, o.prefix, replicas, host, this.stats)] as const, wait, failed('retained messages'))
+    if (retained !== undefined) this.#retained = retained.parts[0]
+    const durable = await this.#retry.jetStream(
       () => [
-        new RetainedSync(main, o.prefix, replicas, host, this.stats),
         new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats),
-        // Last: this node's durable interest is written once its consumer exists.
+        // Second: this node's durable interest is written once its consumer exists.
         {stream: durableInterestStreamName(this.map.prefix), start: () => this.durableInterest.start(main, this.map.prefix, this.token, replicas, host.logger), stop: () => this.durableInterest.stop()},
       ] as const,
-      Math.max(o.reconnectWaitMs ?? 1000, 250),
-      (error, first) => {
-        this.#resolveReady() // linked; retained messages follow once JetStream answers
-        if (first) host.logger.error(`cluster: retained messages and QoS 1/2 copies for persistent sessions not shared with other nodes until JetStream answers (${jetStreamHint(error)}); retrying`)
-      },
+      wait,
+      failed('QoS 1/2 copies for persistent sessions'),
     )
-    if (started !== undefined) {
-      ;[this.#retained, this.#durable] = started.parts
-      if (started.retried) host.logger.info(`cluster: JetStream available again (streams ${started.parts.map((p) => p.stream).join(', ')})`)
-    }
+    if (durable !== undefined) this.#durable = durable.parts[0]
+    if (retained?.retried || durable?.retried) host.logger.info('cluster: JetStream available again')
     this.#resolveReady()
   }
 
