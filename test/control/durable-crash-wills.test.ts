@@ -2,8 +2,9 @@
  * Wills across a crash, through the real CLI: clients with persistent sessions and wills are
  * connected when the broker is killed with SIGKILL (which ends every connection without DISCONNECT).
  * After `mqttctl start` again their wills are published, the will delay and the session expiry
- * counted from when the broker went down: MQTT 3.1.1, MQTT 5.0 without and with a delay that ran out
- * while it was down, and a session that expired while down (its will goes out as the session ends).
+ * counted from when the broker went down: MQTT 3.1.1 (persistent and clean session), MQTT 5.0 without
+ * and with a delay that ran out while it was down, and a session that expired while down (its will
+ * goes out as the session ends).
  * A client that had disconnected normally, and a will whose delay is far off, send nothing.
  */
 import {readFileSync} from 'node:fs'
@@ -47,6 +48,8 @@ describe('kill -9 with clients connected: their wills after the restart', () => 
     await open({...persistent(5, 'cw-v5-far'), will: will('v5-far', 3600)})
     // Session expiry 1 s, will delay 1 h: the session ends while the broker is down, and its will with it.
     await open({...persistent(5, 'cw-v5-expired', 1), will: will('v5-expired', 3600)})
+    // A clean session (3.1.1 clean session 1): only its will is kept, written with the next batch.
+    await open({protocolVersion: 4, clean: true, clientId: 'cw-v4-clean', will: will('v4-clean')})
     const left = await connect(port, {...persistent(4, 'cw-v4-left'), will: will('v4-left')})
     await end(left) // DISCONNECT: no will, ever
     // The normal disconnect reaches the disk before anything acknowledged after it (the journal is in order).
@@ -60,14 +63,14 @@ describe('kill -9 with clients connected: their wills after the restart', () => 
     await sleep(2200)
     pid = await startDetached(box, data, port)
     const log = readFileSync(join(data, 'broker.log'), 'utf8')
-    expect(log).toMatch(/5 persistent sessions were connected when the broker went down .*5 of their wills due/)
+    expect(log).toMatch(/6 sessions were connected when the broker went down .*6 of their wills due/)
 
     // The listener before the CONNACK: the queued wills come right behind it.
     const got: string[] = []
     const back = mqtt.connect({host: '127.0.0.1', port, reconnectPeriod: 0, ...persistent(5, 'cw-watcher')})
     back.on('message', (topic, payload) => got.push(`${topic}=${payload}`))
     back.on('error', () => {})
-    const expected = ['cw/v4=v4 gone', 'cw/v5=v5 gone', 'cw/v5-delay=v5-delay gone', 'cw/v5-expired=v5-expired gone']
+    const expected = ['cw/v4=v4 gone', 'cw/v4-clean=v4-clean gone', 'cw/v5=v5 gone', 'cw/v5-delay=v5-delay gone', 'cw/v5-expired=v5-expired gone']
     await until(() => expected.every((e) => got.includes(e)), 15_000)
     await sleep(300) // anything that should not come would come right behind
     expect([...got].sort()).toEqual(expected.sort())

@@ -56,6 +56,8 @@ export class DurableStore extends StoreBase implements Store {
   protected readonly retained: JournaledRetained
   /** Sessions whose records are on disk. */
   readonly #onDisk = new WeakSet<SessionRecord>()
+  /** Clean sessions whose header is on disk for their connection's will only (nothing else of them). */
+  readonly #willOnly = new WeakSet<SessionRecord>()
   #persistent = 0
   readonly #refs = new MessageRefs()
   /** Sizes of the store files other than the open journal (for bytesOnDisk). */
@@ -83,6 +85,7 @@ export class DurableStore extends StoreBase implements Store {
     const source: SnapshotSource = {storeDir: this.#storeDir, fs, clock: this.#clock, log: this.#log, refs: this.#refs, sessions: this.sessionMap, fileSizes: this.#fileSizes,
       retained: () => this.retained.all(),
       onDisk: (s) => this.#onDisk.has(s),
+      willOnly: (s) => this.#willOnly.has(s),
       closed: () => this.#journal.closed,
     }
     this.#journal = new Journal({
@@ -139,6 +142,10 @@ export class DurableStore extends StoreBase implements Store {
     for (const s of loaded.state.finish(downAt, crashed)) {
       messages += (s.queue?.length ?? 0) + (s.inflight?.size ?? 0)
       this.sessionMap.set(s.clientId, s)
+      if (s.expiryInterval === 0) {
+        this.#willOnly.add(s) // a clean session connected at the crash: ends at start, its will goes out
+        continue
+      }
       this.#onDisk.add(s)
       this.#persistent++
     }
@@ -151,7 +158,7 @@ export class DurableStore extends StoreBase implements Store {
       for (const s of crashed) writeSession(this.#begin(), T.Session, s)
       const wills = crashed.filter((s) => s.pendingWill !== undefined).length
       this.#log.info(
-        `Store: ${crashed.length} persistent sessions were connected when the broker went down (last alive ${new Date(downAt).toISOString()}): disconnected since then, ${wills} of their wills due by their delay from then`,
+        `Store: ${crashed.length} sessions were connected when the broker went down (last alive ${new Date(downAt).toISOString()}): disconnected since then, ${wills} of their wills due by their delay from then`,
       )
     }
     const secs = ((this.#clock.now() - started) / 1000).toFixed(2)
@@ -176,9 +183,10 @@ export class DurableStore extends StoreBase implements Store {
   createSession(clientId: string, expiryInterval: number, will?: WillRecord): SessionRecord {
     const session = newSession(clientId, expiryInterval, will)
     const old = this.sessionMap.get(clientId)
-    const oldOnDisk = old !== undefined && this.#forget(old)
+    const oldOnDisk = old !== undefined && (this.#forget(old) || this.#willOnly.delete(old))
     this.sessionMap.set(clientId, session)
     if (expiryInterval > 0) this.#persist(session)
+    else if (will !== undefined) this.#keepWill(session)
     else if (oldOnDisk) this.#writeDelete(clientId)
     return session
   }
@@ -188,6 +196,7 @@ export class DurableStore extends StoreBase implements Store {
     if (old === undefined) return
     this.sessionMap.delete(clientId)
     if (this.#forget(old)) this.#writeDelete(clientId)
+    else if (this.#willOnly.delete(old)) writeKey(this.#journal.append(), T.SessionDel, clientId)
   }
 
   touchSession(session: SessionRecord): void {
@@ -197,8 +206,9 @@ export class DurableStore extends StoreBase implements Store {
       if (!this.#onDisk.has(session)) this.#persist(session)
       else writeSession(this.#begin(), T.Session, session)
     } else if (this.#forget(session)) {
-      // No longer outlives its connection: nothing of it is kept.
+      // No longer outlives its connection: nothing of it is kept but its connection's will.
       this.#writeDelete(session.clientId)
+      if (session.connectionWill !== undefined) this.#keepWill(session)
     }
   }
 
@@ -326,6 +336,16 @@ export class DurableStore extends StoreBase implements Store {
     writeSession(w, T.SessionNew, session)
     this.#refs.writeChildren(w, session, this.#journal.gen)
     this.#subsFile.changed()
+  }
+
+  /**
+   * A clean session's connection has a will: its header (with the will) goes to disk, uncounted (its
+   * CONNACK does not wait: nothing else of a clean session is written), so a crash does not lose the
+   * will (a session that outlives its connection keeps its will in its own record).
+   */
+  #keepWill(session: SessionRecord): void {
+    this.#willOnly.add(session)
+    writeSession(this.#journal.append(), T.SessionNew, session)
   }
 
   /** The session's records are no longer kept; true when they were on disk. */

@@ -109,6 +109,12 @@ export class Journal {
     return this.#w
   }
 
+  /** A record nothing waits for (a clean session's will): it goes with the next batch, uncounted. */
+  append(): RecordWriter {
+    this.#kick()
+    return this.#w
+  }
+
   whenDurable(seq: number, cb: (err?: Error) => void): void {
     if (seq <= this.#durable) return cb()
     if (this.#degraded) return cb(degradedError())

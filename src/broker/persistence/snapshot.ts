@@ -31,6 +31,8 @@ export interface SnapshotSource {
   retained(): Iterable<RetainedMessage>
   /** Is the session's state kept on disk (expiry > 0)? */
   onDisk(s: SessionRecord): boolean
+  /** A clean session whose header (with its connection's will) is kept, nothing else. */
+  willOnly(s: SessionRecord): boolean
   /** The store is closing: the snapshot is abandoned (the journal has everything). */
   closed(): boolean
 }
@@ -57,7 +59,9 @@ export async function writeSnapshot(src: SnapshotSource, gen: number): Promise<v
     for (const s of sessions) {
       stopIfClosed()
       // Gone or replaced since the rotation: the new journal has that.
-      if (src.sessions.get(s.clientId) !== s || !src.onDisk(s)) continue
+      if (src.sessions.get(s.clientId) !== s) continue
+      if (src.willOnly(s)) writeSession(w, T.SessionNew, s)
+      if (!src.onDisk(s)) continue
       writeSession(w, T.SessionNew, s)
       src.refs.writeChildren(w, s, gen, written)
       if (w.pending >= CHUNK_BYTES) await write()

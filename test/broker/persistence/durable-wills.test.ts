@@ -2,8 +2,8 @@
  * Wills of sessions that were connected when the broker went down (a crash ends every connection
  * without DISCONNECT): the durable store keeps a connection's will with its session and, at the next
  * start, turns it into the session's pending will, due by its delay from the moment the broker was
- * last alive (store/alive). A "crash" here: a second store opens the directory while the first one,
- * its journal written, was never closed.
+ * last alive (store/alive); a clean session keeps only its header with the will. A "crash" here: a
+ * second store opens the directory while the first one, its journal written, was never closed.
  */
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -34,7 +34,13 @@ describe('DurableStore: wills of sessions connected at a crash', () => {
     const clock = new ManualClock(1_800_000_000_000)
     const t0 = clock.now()
     const first = await openStore({dir, clock})
-    // 3.1.1-like (no delay), 5.0 with a delay, one without a will, one that disconnected normally.
+    // A clean session: only its header with the will is kept, and nothing waits for it.
+    const seq = first.writeSeq
+    first.createSession('clean', 0, will('w/clean'))
+    first.createSession('clean-no-will', 0)
+    expect(first.writeSeq).toBe(seq)
+    // 3.1.1-like (no delay), 5.0 with a delay, one without a will, one that disconnected normally
+    // (counted changes after the clean ones: flushed() below covers those too, the journal is in order).
     first.createSession('v4', 3600, will('w/v4'))
     first.createSession('v5', 3600, will('w/v5', 30))
     first.createSession('none', 3600)
@@ -45,7 +51,6 @@ describe('DurableStore: wills of sessions connected at a crash', () => {
     const resumed = first.createSession('resumed', 3600)
     resumed.connectionWill = will('w/resumed', 5)
     first.touchSession(resumed)
-    first.createSession('clean', 0, will('w/clean')) // never on disk
     await first.flushed()
     expect(left.connectionWill).toBeUndefined()
     await aliveUntil(dir, clock, t0 + 3000)
@@ -69,8 +74,9 @@ describe('DurableStore: wills of sessions connected at a crash', () => {
     expect(second.getSession('none')!.disconnectedAt).toBe(downAt)
     expect(second.getSession('left')!.pendingWill).toBeUndefined()
     expect(second.getSession('left')!.disconnectedAt).toBe(t0)
-    expect(second.getSession('clean')).toBeUndefined()
-    expect(log.lines.join('\n')).toMatch(/4 persistent sessions were connected when the broker went down .*3 of their wills due/)
+    expect([second.getSession('clean')?.pendingWill?.topic, second.getSession('clean')?.willAt]).toEqual(['w/clean', downAt])
+    expect(second.getSession('clean-no-will')).toBeUndefined()
+    expect(log.lines.join('\n')).toMatch(/5 sessions were connected when the broker went down .*4 of their wills due/)
     await second.flushed()
 
     // A second crash before the 30 s will is due: the down time stays the first one (journaled at start).
