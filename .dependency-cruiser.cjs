@@ -6,8 +6,6 @@
  *    src/{errors,fs,net,paths}.ts: nothing from the CLI side. The broker process (src/broker/main.ts,
  *    src/broker/process/) is on the broker side too; the CLI imports it, never the reverse;
  *  - those leaf modules import only node:* (they are shared by both sides, so they stay leaves).
- * One edge is still allowed until its owner moves the file: src/broker/process/run-main.ts ->
- * src/control/workers.ts (the --workers primary; it belongs in src/broker/process/).
  */
 module.exports = {
   forbidden: [
@@ -23,14 +21,7 @@ module.exports = {
       severity: 'error',
       comment: 'The broker imports nothing from the CLI side: only node:*, npm packages, src/config, src/broker and src/{errors,fs,net,paths}.ts.',
       from: {path: '^src/broker/'},
-      to: {path: '^(src/|commands/|bin/)', pathNot: ['^src/(broker|config)/', '^src/(errors|fs|net|paths)\\.ts$', '^src/control/workers\\.ts$']},
-    },
-    {
-      name: 'broker-process-workers',
-      severity: 'error',
-      comment: 'Only the process entry runs the --workers primary (src/control/workers.ts, to be moved into src/broker/process/).',
-      from: {path: '^src/broker/', pathNot: '^src/broker/process/run-main\\.ts$'},
-      to: {path: '^src/control/workers\\.ts$'},
+      to: {path: '^(src/|commands/|bin/)', pathNot: ['^src/(broker|config)/', '^src/(errors|fs|net|paths)\\.ts$']},
     },
     {
       name: 'leaf-modules-import-only-node',

@@ -8,7 +8,7 @@ import {applyLayoutDefaults, loadBrokerConfig, parseBrokerOptions, toRuntimeArgs
 import {listenerText} from '../src/net.js'
 import {resolveRuntime, withMemoryFlags} from '../src/control/runtime.js'
 import {checkNotRunning, runForeground, startDetached} from '../src/control/spawn.js'
-import {brokerFiles, type BrokerState} from '../src/control/state.js'
+import {brokerFiles, type BrokerState} from '../src/broker/process/state.js'
 import type {BrokerConfig, Source} from '../src/config/index.js'
 
 /** `start --print-config --json`: the merged configuration and where each value came from. */

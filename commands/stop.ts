@@ -2,9 +2,9 @@ import {Flags} from '@oclif/core'
 import {ConfigError} from '../src/config/index.js'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {locateFlags} from '../src/cli/broker-flags.js'
-import {EXIT} from '../src/control/errors.js'
+import {EXIT} from '../src/broker/process/errors.js'
 import {locateDataDir} from '../src/control/options.js'
-import {brokerFiles} from '../src/control/state.js'
+import {brokerFiles} from '../src/broker/process/state.js'
 import {stopBroker, type StopResult} from '../src/control/stop.js'
 
 export type {StopResult}

@@ -5,7 +5,7 @@
 import {lookup} from 'node:dns/promises'
 import {readFileSync} from 'node:fs'
 import {isIP} from 'node:net'
-import {isAlive} from '../control/state.js'
+import {isAlive} from '../broker/process/state.js'
 import {MqttctlError} from '../errors.js'
 
 export const MODES = ['conn', 'pub', 'sub', 'pubsub', 'fanout', 'latency'] as const

@@ -10,11 +10,11 @@
 import {spawn} from 'node:child_process'
 import {resolve} from 'node:path'
 import {MqttctlError} from '../errors.js'
-import {ControlError} from './errors.js'
+import {ControlError} from '../broker/process/errors.js'
 import {applyLayoutDefaults, BROKER_OPTIONS, loadBrokerConfig, PARENT_PIPE_ENV, parseBrokerOptions, type RawOptions, toRuntimeArgs} from './options.js'
 import {resolveRuntime, type Runtime, withMemoryFlags} from './runtime.js'
 import {checkNotRunning} from './spawn.js'
-import {brokerFiles} from './state.js'
+import {brokerFiles} from '../broker/process/state.js'
 
 /** Long flags the fast path takes: kind by name (the same set commands/start.ts has, less its modes). */
 const FLAGS = new Map<string, 'string' | 'bool'>([

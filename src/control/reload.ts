@@ -3,9 +3,9 @@
  * for the seq of broker.reload.json (written by the runtime: src/broker/process/reload.ts) to move,
  * so it can print what the broker reloaded.
  */
-import {ControlError} from './errors.js'
+import {ControlError} from '../broker/process/errors.js'
 import {readReloadState, type ReloadState} from '../broker/process/reload.js'
-import {type BrokerFiles, isBrokerAlive, readPid, readState} from './state.js'
+import {type BrokerFiles, isBrokerAlive, readPid, readState} from '../broker/process/state.js'
 
 export interface ReloadResult {
   pid: number

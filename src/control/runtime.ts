@@ -12,7 +12,7 @@ import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {BROKER_NODE_FLAGS, brokerNodeFlags, isMemoryFlag, type NodeMemorySettings} from '../broker/node-flags.js'
 import {LAYOUT_CONFIG} from '../build/defaults.js'
-import {ControlError, EXIT} from './errors.js'
+import {ControlError, EXIT} from '../broker/process/errors.js'
 
 export interface Runtime {
   /** Executable to spawn. */

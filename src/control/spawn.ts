@@ -11,10 +11,10 @@
  */
 import {spawn} from 'node:child_process'
 import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
-import {ControlError, EXIT} from './errors.js'
+import {ControlError, EXIT} from '../broker/process/errors.js'
 import {PARENT_PIPE_ENV} from './options.js'
 import type {Runtime} from './runtime.js'
-import {AlreadyRunningError, type BrokerFiles, type BrokerState, ensureDataDir, isAlive, isBrokerAlive, readPid, readState, releasePidFile, rmQuiet} from './state.js'
+import {AlreadyRunningError, type BrokerFiles, type BrokerState, ensureDataDir, isAlive, isBrokerAlive, readPid, readState, releasePidFile, rmQuiet} from '../broker/process/state.js'
 
 const SIGNAL_NUMBERS: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15}
 

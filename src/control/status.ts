@@ -9,7 +9,7 @@ import {readFileSync} from 'node:fs'
 import type {MonitorSnapshot} from '../monitor/snapshot.js'
 import {SysClient} from '../monitor/sys-client.js'
 import {connectHost, hostPort} from '../net.js'
-import {type BrokerFiles, isBrokerAlive, readPid, readState} from './state.js'
+import {type BrokerFiles, isBrokerAlive, readPid, readState} from '../broker/process/state.js'
 
 export interface BrokerStatus {
   running: boolean

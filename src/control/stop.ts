@@ -2,8 +2,8 @@
  * `mqttctl stop`: SIGTERM (the runtime closes gracefully), wait up to the timeout, then SIGKILL with
  * a warning. The pid comes from broker.pid, else broker.json, in the data directory.
  */
-import {ControlError} from './errors.js'
-import {type BrokerFiles, isAlive, isBrokerAlive, readPid, readState, rmQuiet} from './state.js'
+import {ControlError} from '../broker/process/errors.js'
+import {type BrokerFiles, isAlive, isBrokerAlive, readPid, readState, rmQuiet} from '../broker/process/state.js'
 
 export interface StopResult {
   /** A live broker was found and is now gone. */

@@ -4,7 +4,7 @@
  */
 import {resolve} from 'node:path'
 import {type BrokerConfig, ConfigError, loadConfig} from '../config/index.js'
-import {brokerFiles, type BrokerState, isAlive, readState} from '../control/state.js'
+import {brokerFiles, type BrokerState, isAlive, readState} from '../broker/process/state.js'
 import {connectHost} from '../net.js'
 import {plan, TIERS, tierByName, tierForConnections} from '../sizing/index.js'
 import {checkBackup, checkConfigCapacity, checkListenAddress, checkLogLevel, checkNode, checkOsLimits} from './local.js'

@@ -6,7 +6,7 @@ import {accessSync, constants, existsSync, mkdtempSync, rmSync, statfsSync} from
 import {dirname, join} from 'node:path'
 import {formatBytes, formatInt} from '../cli/render.js'
 import type {BrokerConfig, ListenerConfig} from '../config/index.js'
-import {type BrokerState, isAlive} from '../control/state.js'
+import {type BrokerState, isAlive} from '../broker/process/state.js'
 import {connectHost, hostPort, probePort} from '../net.js'
 import type {DoctorCheck} from './types.js'
 

@@ -6,7 +6,7 @@ import {mkdirSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {afterEach, describe, expect, it} from 'vitest'
-import {isAlive} from '../../src/control/state.js'
+import {isAlive} from '../../src/broker/process/state.js'
 import {freePort, Sandbox, waitFor} from '../control/helpers.js'
 
 const box = new Sandbox()

@@ -9,7 +9,7 @@ import {spawnSync} from 'node:child_process'
 import mqtt from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
 import {ownRuntime} from '../../src/control/runtime.js'
-import {isAlive} from '../../src/control/state.js'
+import {isAlive} from '../../src/broker/process/state.js'
 import {build, resolvePlan} from '../../src/build/index.js'
 import {freePort, ROOT, Sandbox} from './helpers.js'
 

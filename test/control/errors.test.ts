@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {ConfigError} from '../../src/config/index.js'
-import {ControlError, describeDataDirError, describeListenError, exitCodeOf} from '../../src/control/errors.js'
+import {ControlError, describeDataDirError, describeListenError, exitCodeOf} from '../../src/broker/process/errors.js'
 
 const errno = (code: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(code), {code, ...extra})
 

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
-import {isAlive} from '../../src/control/state.js'
+import {isAlive} from '../../src/broker/process/state.js'
 import {waitFor as waitUntil} from '../helpers/mqtt.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))

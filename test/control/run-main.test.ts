@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import mqtt from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
 import {parseMainArgs, runMain, usage} from '../../src/broker/process/run-main.js'
-import type {BrokerState} from '../../src/control/state.js'
+import type {BrokerState} from '../../src/broker/process/state.js'
 import {freePort} from './helpers.js'
 
 const dirs: string[] = []

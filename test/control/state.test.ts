@@ -3,8 +3,8 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {ControlError} from '../../src/control/errors.js'
-import {acquirePidFile, AlreadyRunningError, brokerFiles, ensureDataDir, isAlive, isBrokerAlive, processStartTicks, readState, releasePidFile, removeState, writeState} from '../../src/control/state.js'
+import {ControlError} from '../../src/broker/process/errors.js'
+import {acquirePidFile, AlreadyRunningError, brokerFiles, ensureDataDir, isAlive, isBrokerAlive, processStartTicks, readState, releasePidFile, removeState, writeState} from '../../src/broker/process/state.js'
 
 const dirs: string[] = []
 afterEach(() => {

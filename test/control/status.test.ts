@@ -4,7 +4,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {brokerFiles} from '../../src/control/state.js'
+import {brokerFiles} from '../../src/broker/process/state.js'
 import {brokerStatus, readSys, rssOf} from '../../src/control/status.js'
 import {freePort} from '../../src/net.js'
 

@@ -4,7 +4,7 @@ import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, afterEach, describe, expect, it} from 'vitest'
-import {brokerFiles, isAlive, processStartTicks} from '../../src/control/state.js'
+import {brokerFiles, isAlive, processStartTicks} from '../../src/broker/process/state.js'
 import {stopBroker} from '../../src/control/stop.js'
 
 const root = mkdtempSync(join(tmpdir(), 'mqttctl-stop-'))

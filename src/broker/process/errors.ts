@@ -1,6 +1,6 @@
 /**
  * Error -> one line with the fix, and the exit codes shared by `start`, `stop`, `status` and the
- * runtime entry (the CLI imports them through src/control/errors.ts). Pure (no process state), so it is unit-tested on synthetic errors.
+ * runtime entry (the CLI imports them from here). Pure (no process state), so it is unit-tested on synthetic errors.
  */
 import {MqttctlError} from '../../errors.js'
 

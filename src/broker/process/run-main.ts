@@ -19,7 +19,7 @@ import cluster from 'node:cluster'
 import {reloadOnSighup} from './reload.js'
 import {acquirePidFile, brokerFiles, ensureDataDir, processStartTicks, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
 import {checkClusterConfig} from '../cluster/config.js'
-import {runPrimary, WORKER_NATS_ENV, workerIndex, type WorkerListening} from '../../control/workers.js'
+import {runPrimary, WORKER_NATS_ENV, workerIndex, type WorkerListening} from './workers.js'
 
 export interface RunMainOptions {
   /** Aborting it stops the broker gracefully, like SIGTERM (in-process tests). */

@@ -5,7 +5,7 @@
  *   broker.json  written once listening: pid, start time, listeners actually bound (for `status`)
  *   broker.log   the log of a `start --detach` broker
  *
- * Used by the runtime (./run-main.ts) and by start/stop/status (through src/control/state.ts), so
+ * Used by the runtime (./run-main.ts) and by start/stop/status (the CLI imports it from here), so
  * only node:* imports here.
  */
 import {accessSync, constants, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'

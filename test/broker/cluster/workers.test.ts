@@ -9,7 +9,7 @@ import {execa} from 'execa'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {Sandbox, freePort, waitFor as waitUntil} from '../../control/helpers.js'
-import {isAlive} from '../../../src/control/state.js'
+import {isAlive} from '../../../src/broker/process/state.js'
 import {type MqttClient, closeAll, collect, connect, sleep, waitFor} from '../../helpers/mqtt.js'
 import {requireNatsServer} from '../../helpers/nats.js'
 

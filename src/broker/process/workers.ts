@@ -21,7 +21,7 @@ import cluster, {type Worker} from 'node:cluster'
 import {accessSync, constants, mkdirSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {delimiter, join} from 'node:path'
-import type {Logger} from '../broker/log.js'
+import type {Logger} from '../log.js'
 import {ControlError} from './errors.js'
 
 /** Set in a worker's environment: its index (0-based). */
