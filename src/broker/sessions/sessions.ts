@@ -50,7 +50,7 @@ export class Sessions {
     }
     let present = false
     if (session === undefined) {
-      session = store.createSession(conn.clientId, expiry)
+      session = store.createSession(conn.clientId, expiry, conn.will)
       stats.sessionsTotal = store.sessionCount
     } else {
       present = true
@@ -60,6 +60,7 @@ export class Sessions {
       if (session.disconnectedAt !== 0) stats.sessionsOrphan--
       session.disconnectedAt = 0
       session.expiryInterval = expiry
+      session.connectionWill = conn.will // a durable store keeps it, so a crash does not lose it
       this.deadlines.cancel(session)
       store.touchSession(session)
     }
