@@ -132,6 +132,20 @@ describe('start: bad input is one line, exit 2, nothing started or written', () 
     expect(existsSync(join(dir, 'data'))).toBe(false)
   })
 
+  it('a configuration file in the data directory under a name the broker writes (broker.json) is refused, and left as it was', async () => {
+    // Found by QA: the broker wrote its state over data/broker.json given as --config, and stop deleted it.
+    const data = join(box.dir(), 'data')
+    mkdirSync(data)
+    const file = join(data, 'broker.json')
+    const text = JSON.stringify({logLevel: 'warn'})
+    writeFileSync(file, text)
+    const {stderr, exitCode} = await box.cli(['start', '--config', file, '--data-dir', data, '--port', '0'])
+    expect(exitCode).toBe(2)
+    expect(stderr).toMatch(new RegExp(`^Error: configuration file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is inside the data directory .* move it out of the data directory, or rename it`))
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(readFileSync(file, 'utf8')).toBe(text)
+  })
+
   it('a bad environment value names the variable', async () => {
     const {stderr, exitCode} = await box.cli(['start', '--data-dir', join(box.dir(), 'data')], {env: {MQTTCTL_STATS_INTERVAL: 'often'}})
     expect(exitCode).toBe(2)

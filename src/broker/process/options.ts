@@ -4,6 +4,7 @@
  * values the same way. Pure: no oclif, no process state; src/config and node-only helpers only.
  * The --tls-* options: tls-flags.ts; --password-file, --acl-file, --ws-port: auth-flags.ts.
  */
+import {dirname, join, relative, resolve, sep} from 'node:path'
 import {type BrokerConfig, ConfigError, FIELDS, type ListenerConfig, type Source, type LoadedConfig, loadConfig} from '../../config/index.js'
 import {formatInt as fmt} from '../stats/format.js'
 import {applyTlsFlags, checkTlsFiles, TLS_FLAGS, tlsFlagIndex} from './tls-flags.js'
@@ -154,7 +155,7 @@ export function loadBrokerConfig(settings: BrokerSettings, env: Record<string, s
   }
   const tlsGiven = TLS_FLAGS.some((f) => settings.values[f] !== undefined)
   const wsGiven = settings.values['ws-port'] !== undefined
-  if (source === undefined && !tlsGiven && !wsGiven) return checkAuthFiles(checkTlsFiles(first), settings.values)
+  if (source === undefined && !tlsGiven && !wsGiven) return checkConfigPlace(checkAuthFiles(checkTlsFiles(first), settings.values), settings.config)
 
   const listeners = structuredClone(first.config.listeners)
   if (source !== undefined) listeners[0] = {...listeners[0], ...(listener as {port?: number; host?: string})}
@@ -163,7 +164,26 @@ export function loadBrokerConfig(settings: BrokerSettings, env: Record<string, s
   if (wsGiven) applyWsPort(listeners, settings.values['ws-port'] as number)
   const loaded = blameEnv(() => loadConfig({file: settings.config, env, overrides: {...overrides, listeners}}), env, overrides)
   loaded.sources.listeners = tlsGiven || wsGiven ? 'flag' : source!
-  return checkAuthFiles(checkTlsFiles(loaded, tlsIndex, settings.values), settings.values)
+  return checkConfigPlace(checkAuthFiles(checkTlsFiles(loaded, tlsIndex, settings.values), settings.values), settings.config)
+}
+
+/** Files the broker writes or removes in its data directory (src/broker/process/state.ts, reload.ts, persistence/). */
+const DATA_DIR_FILES = ['broker.json', 'broker.pid', 'broker.log', 'broker.reload.json', 'subscriptions.json']
+
+/**
+ * The configuration file may not be one of the broker's own files in its data directory: the broker
+ * would overwrite broker.json with its state and `stop` would delete it (found by QA: a user's
+ * --config data/broker.json was lost at the first stop).
+ */
+function checkConfigPlace(loaded: LoadedConfig, file: string | undefined): LoadedConfig {
+  if (file === undefined) return loaded
+  const dir = resolve(loaded.config.dataDir)
+  const path = resolve(file)
+  const name = relative(dir, path)
+  if (DATA_DIR_FILES.includes(name) || name === 'store' || name.startsWith(`store${sep}`)) {
+    throw new ConfigError('dataDir', `configuration file ${path} is inside the data directory ${dir} under a name the broker writes itself (${DATA_DIR_FILES.join(', ')}, store/): move it out of the data directory, or rename it (e.g. ${join(dirname(path), 'mqttctl.json')})`)
+  }
+  return loaded
 }
 
 /**
