@@ -8,6 +8,7 @@
 import {existsSync, readFileSync, renameSync} from 'node:fs'
 import type {Logger} from '../log.js'
 import {validateTopicFilter} from '../protocol/topics.js'
+import {MAX_VARIABLE_BYTE_INTEGER} from '../protocol/versions.js'
 import type {SubOptions} from '../topics/types.js'
 import {replaceFile, type StoreFs, stampOf} from './files.js'
 import type {SessionRecord, Store} from './store.js'
@@ -200,7 +201,7 @@ export function readSubscriptionsFile(path: string, log: Logger, now: number): V
         validateTopicFilter(x.filter) !== undefined ||
         ![0, 1, 2].includes(x.qos as number) ||
         ![0, 1, 2].includes(rh as number) ||
-        (sid !== undefined && !(Number.isInteger(sid) && (sid as number) >= 1 && (sid as number) <= 268_435_455))
+        (sid !== undefined && !(Number.isInteger(sid) && (sid as number) >= 1 && (sid as number) <= MAX_VARIABLE_BYTE_INTEGER))
       ) {
         skipped++
         continue

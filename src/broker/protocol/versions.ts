@@ -12,5 +12,8 @@ export const V31_MAX_CLIENT_ID = 23
 /** Session expiry meaning "never" (MQTT 5 §3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff
 
-/** Largest remaining length a fixed header can declare (4-byte variable byte integer), MQTT 5 §1.5.5. */
-export const MAX_PACKET_SIZE = 268_435_455
+/** Largest value of a variable byte integer (4 bytes), MQTT 5 §1.5.5: remaining lengths, subscription identifiers. */
+export const MAX_VARIABLE_BYTE_INTEGER = 268_435_455
+
+/** Largest remaining length a fixed header can declare. */
+export const MAX_PACKET_SIZE = MAX_VARIABLE_BYTE_INTEGER
