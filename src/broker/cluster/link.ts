@@ -88,13 +88,23 @@ export function jetStreamHint(error: unknown): string {
   return /^503\b|no responders/i.test(why) ? 'JetStream is not enabled on that NATS server: start nats-server with -js (or jetstream {} in its configuration)' : why
 }
 
-/** Closes NATS connections after publishing what is buffered (drain; close when drain fails). */
-export async function drainAll(conns: Array<NatsConnection | undefined>): Promise<void> {
+/** How long a stop waits for NATS to take what is buffered before it closes the connection anyway. */
+export const DRAIN_TIMEOUT_MS = 2_000
+
+/**
+ * Closes NATS connections after publishing what is buffered (drain); closes without draining when
+ * drain fails or does not finish within `timeoutMs` (every NATS server gone: drain would wait for a
+ * reconnect that may never come, and the broker's stop with it).
+ */
+export async function drainAll(conns: Array<NatsConnection | undefined>, timeoutMs = DRAIN_TIMEOUT_MS): Promise<void> {
   await Promise.all(conns.filter((c): c is NatsConnection => c !== undefined).map(async (c) => {
+    let timer: NodeJS.Timeout | undefined
     try {
-      await c.drain()
+      await Promise.race([c.drain(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('drain timed out')), timeoutMs)))])
     } catch {
       await c.close().catch(() => {})
+    } finally {
+      clearTimeout(timer)
     }
   }))
 }

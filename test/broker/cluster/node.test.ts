@@ -351,4 +351,18 @@ describe('ClusterNode', () => {
       await own.stop()
     }
   })
+  it('closes even when every NATS server is gone (drain gives up and closes: a stop never hangs on NATS)', async () => {
+    // drain() is bounded (DRAIN_TIMEOUT_MS), then the connection is closed without it.
+    const own = await startNats({jetstream: false})
+    const h = host()
+    const n = new ClusterNode(h, {servers: [own.url], prefix: 'p6', reconnectWaitMs: 50})
+    n.start()
+    n.addFilter('gone/#')
+    await waitFor(() => n.connected, 5000, 'connected')
+    expect(send(n, msg('gone/x', 'buffered'))).toBe(true)
+    await own.stop(true)
+    await waitFor(() => !n.connected, 5000, 'the loss seen')
+    await n.close()
+    expect(n.connected).toBe(false)
+  })
 })
