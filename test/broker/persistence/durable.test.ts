@@ -94,7 +94,10 @@ describe('DurableStore', () => {
       await new Promise((r) => setImmediate(r))
       const i = round * 7
       const s = store.getSession(`c${i}`)!
-      store.dequeue(s)
+      // As the broker does: a delivery taken off the queue goes into flight or is removed (dequeue alone
+      // writes nothing; without removeQueued the race with the snapshot decided whether it came back).
+      const taken = store.dequeue(s)!
+      store.removeQueued(s, taken)
       store.enqueue(s, delivery(msg('t', `late${round}`)))
       if (round % 3 === 0) store.deleteSession(`c${i + 1}`)
       if (round % 4 === 0) {
