@@ -13,7 +13,7 @@
  * Reports deliveries per second and the CPU (fraction of one core) of each broker process and of
  * nats-server, and CPU microseconds per delivered message on each side.
  */
-import {type ChildProcess, spawn} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -23,7 +23,7 @@ import {tsxImportUrl} from '../../src/control/runtime.js'
 import {findNatsServer, startLocalNats} from '../../src/broker/process/workers.js'
 import {silentLogger} from '../../src/broker/log.js'
 import {Client, flood, publishFrame} from './load.js'
-import {cpuTicks, freePort, sleep} from './procs.js'
+import {cpuTicks, freePort, sleep, stopChild} from './procs.js'
 
 const {values} = parseArgs({
   options: {
@@ -44,15 +44,6 @@ interface Proc {
   stop(): Promise<void>
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
-    child.once('exit', () => (clearTimeout(t), resolve()))
-    child.kill('SIGTERM')
-  })
-}
-
 async function startNode(nats: string | undefined, name: string): Promise<Proc> {
   const child = spawn(process.execPath, [...(process.env.PROBE_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', tsxImportUrl(), NODE], {stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: {...process.env, PROBE_NATS: nats ?? '', PROBE_NAME: name}})
   const port = await new Promise<number>((resolve, reject) => {
@@ -64,7 +55,7 @@ async function startNode(nats: string | undefined, name: string): Promise<Proc> 
     })
     child.once('exit', (code) => reject(new Error(`node ${name} exited ${code}`)))
   })
-  return {pid: child.pid!, port, stop: () => stopChild(child)}
+  return {pid: child.pid!, port, stop: () => stopChild(child, 10_000)}
 }
 
 /** `--workers N` through the real runtime entry; resolves once broker.json names the port. */
@@ -96,7 +87,7 @@ async function startWorkers(n: number): Promise<Proc & {pids(): number[]}> {
     port,
     pids,
     async stop() {
-      await stopChild(child)
+      await stopChild(child, 10_000)
       rmSync(dir, {recursive: true, force: true})
     },
   }

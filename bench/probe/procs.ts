@@ -65,10 +65,11 @@ async function startMosquitto(cpu: string | undefined): Promise<BrokerProc> {
   return {target: 'mosquitto', pid: broker.pid, port: broker.port, gc: async () => undefined, stop: broker.stop}
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
+export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000)
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs)
     child.once('exit', () => (clearTimeout(t), resolve()))
     child.kill('SIGTERM')
   })
