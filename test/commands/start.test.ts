@@ -133,7 +133,7 @@ describe('start: bad input is one line, exit 2, nothing started or written', () 
   })
 
   it('a configuration file in the data directory under a name the broker writes (broker.json) is refused, and left as it was', async () => {
-    // Found by QA: the broker wrote its state over data/broker.json given as --config, and stop deleted it.
+    // Reproduced: the broker wrote its state over data/broker.json given as --config, and stop deleted it.
     const data = join(box.dir(), 'data')
     mkdirSync(data)
     const file = join(data, 'broker.json')

@@ -172,8 +172,8 @@ const DATA_DIR_FILES = ['broker.json', 'broker.pid', 'broker.log', 'broker.reloa
 
 /**
  * The configuration file may not be one of the broker's own files in its data directory: the broker
- * would overwrite broker.json with its state and `stop` would delete it (found by QA: a user's
- * --config data/broker.json was lost at the first stop).
+ * would overwrite broker.json with its state and `stop` would delete it (reproduced: a
+ * --config data/broker.json was gone after the first stop).
  */
 function checkConfigPlace(loaded: LoadedConfig, file: string | undefined): LoadedConfig {
   if (file === undefined) return loaded
