@@ -52,12 +52,13 @@ export function pinned(cpu: string | undefined, cmd: string, args: string[]): [s
   return cpu !== undefined && which('taskset') ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args]
 }
 
-function stopper(child: ChildProcess, cleanup: () => void): () => Promise<void> {
+/** stop(): SIGTERM, SIGKILL after `graceMs`, then `cleanup` once the child has exited. */
+export function stopper(child: ChildProcess, cleanup: () => void, graceMs = 3000): () => Promise<void> {
   return async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r))
       child.kill('SIGTERM')
-      const t = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 3000)
+      const t = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), graceMs)
       await exited
       clearTimeout(t)
     }

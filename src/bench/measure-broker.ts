@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {BROKER_NODE_FLAGS, isMemoryFlag} from '../broker/node-flags.js'
 import {freePort, waitForPort} from '../net.js'
-import {ourBrokerEntry} from './brokers.js'
+import {ourBrokerEntry, stopper} from './brokers.js'
 import {cpuMillis, rssBytes} from './proc.js'
 
 /** What starting and reading the broker takes from a measurement's spec. */
@@ -90,16 +90,7 @@ export async function startBroker(spec: BrokerSpec, maxConnections: number, with
   const child = spawn(entry.cmd, args, {stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      const t = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(t)
-    }
-    rmSync(dir, {recursive: true, force: true})
-  }
+  const stop = stopper(child, () => rmSync(dir, {recursive: true, force: true}), 5000)
   try {
     await waitForPort(port, 30_000, child)
     if (tlsPort) await waitForPort(tlsPort, 10_000, child)
