@@ -21,7 +21,7 @@ import {AliveMark, readAlive} from './alive.js'
 import {StoreBase} from './base.js'
 import {T} from './codec.js'
 import {type RecordWriter, writeDequeue, writeId, writeInflight, writeKey, writeQueue, writeSession, writeSub, writeUnsub} from './encode.js'
-import type {StoreFigures, SyncMode} from './figures.js'
+import {durableFigures, type StoreFigures, type SyncMode} from './figures.js'
 import {nodeFs, type StoreFs} from './files.js'
 import {Journal} from './journal.js'
 import {loadStore} from './load.js'
@@ -290,26 +290,11 @@ export class DurableStore extends StoreBase implements Store {
   // ---------------------------------------------------------------- figures
 
   figures(): StoreFigures {
-    const j = this.#journal
     let stored = 0
     for (const s of this.sessionMap.values()) {
       if (this.#onDisk.has(s)) stored += (s.queue?.length ?? 0) + (s.inflight?.size ?? 0)
     }
-    return {
-      kind: 'durable',
-      sync: this.#sync,
-      bytesOnDisk: j.bytesOnDisk(),
-      persistentSessions: this.#persistent,
-      storedMessages: stored,
-      retained: this.retained.size,
-      fsyncs: j.fsyncs,
-      fsyncP50Ms: j.latency.percentile(0.5),
-      fsyncP99Ms: j.latency.percentile(0.99),
-      batches: j.batches,
-      degraded: j.degraded,
-      degradedEpisodes: j.episodes,
-      compactions: j.compactions,
-    }
+    return durableFigures(this.#journal, this.#sync, {persistentSessions: this.#persistent, storedMessages: stored, retained: this.retained.size})
   }
 
   /** Tests and the bench: start a compaction now and wait for it. */

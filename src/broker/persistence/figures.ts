@@ -28,6 +28,34 @@ export interface StoreFigures {
   compactions: number
 }
 
+/** What the journal counts (journal.ts), as figures() reads it. */
+export interface JournalCounters {
+  fsyncs: number
+  latency: LatencyRing
+  batches: number
+  degraded: boolean
+  episodes: number
+  compactions: number
+  bytesOnDisk(): number
+}
+
+/** The durable store's figures: the journal's counters plus what the store holds. */
+export function durableFigures(j: JournalCounters, sync: SyncMode, held: {persistentSessions: number; storedMessages: number; retained: number}): StoreFigures {
+  return {
+    kind: 'durable',
+    sync,
+    bytesOnDisk: j.bytesOnDisk(),
+    ...held,
+    fsyncs: j.fsyncs,
+    fsyncP50Ms: j.latency.percentile(0.5),
+    fsyncP99Ms: j.latency.percentile(0.99),
+    batches: j.batches,
+    degraded: j.degraded,
+    degradedEpisodes: j.episodes,
+    compactions: j.compactions,
+  }
+}
+
 /** fdatasync latencies: a ring of the last `size` calls, ms. */
 export class LatencyRing {
   readonly #lat: Float64Array
