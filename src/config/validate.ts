@@ -13,7 +13,8 @@ export class ConfigError extends MqttctlError {
   }
 }
 
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v))
+// NaN and ±Infinity (a file's 1e999, a flag's NaN) as themselves: JSON.stringify would say "null".
+const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v) ?? String(v))
 
 function checkInt(spec: FieldSpec, value: unknown, where: string): void {
   const ok = typeof value === 'number' && Number.isInteger(value) && value >= (spec.min ?? -Infinity) && value <= (spec.max ?? Infinity)
