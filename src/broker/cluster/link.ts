@@ -4,6 +4,7 @@
  * unref'd: a retry is not protocol time) that close() cuts short.
  */
 import {type ConnectionOptions, type NatsConnection, connect} from 'nats'
+import {type Clock, systemClock} from '../clock.js'
 import type {Logger} from '../log.js'
 
 export class Retry {
@@ -93,20 +94,33 @@ export const DRAIN_TIMEOUT_MS = 2_000
 
 /**
  * Closes NATS connections after publishing what is buffered (drain); closes without draining when
- * drain fails or does not finish within `timeoutMs` (every NATS server gone: drain would wait for a
- * reconnect that may never come, and the broker's stop with it).
+ * drain fails or does not finish within `timeoutMs` on `clock` (a server that stopped answering
+ * without closing the socket: drain would wait for a reconnect that may never come, and the
+ * broker's stop with it), or once `lost` resolves (the link went down meanwhile). A connection known
+ * to be down is not drained at all: see closeNow().
  */
-export async function drainAll(conns: Array<NatsConnection | undefined>, timeoutMs = DRAIN_TIMEOUT_MS): Promise<void> {
+export async function drainAll(conns: Array<NatsConnection | undefined>, timeoutMs = DRAIN_TIMEOUT_MS, clock: Clock = systemClock, lost?: Promise<void>): Promise<void> {
+  const gone = lost?.then(() => Promise.reject(new Error('NATS link lost while draining')))
+  gone?.catch(() => {})
   await Promise.all(conns.filter((c): c is NatsConnection => c !== undefined).map(async (c) => {
-    let timer: NodeJS.Timeout | undefined
+    let timer: unknown
     try {
-      await Promise.race([c.drain(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('drain timed out')), timeoutMs)))])
+      await Promise.race([c.drain(), new Promise((_, reject) => (timer = clock.setTimeout(() => reject(new Error('drain timed out')), timeoutMs))), ...(gone ? [gone] : [])])
     } catch {
       await c.close().catch(() => {})
     } finally {
-      clearTimeout(timer)
+      if (timer !== undefined) clock.clearTimeout(timer)
     }
   }))
+}
+
+/**
+ * Closes NATS connections at once, dropping what is buffered: the stop path of a node whose NATS
+ * servers are all gone (nothing buffered can reach them; every graceful step would only wait for
+ * its own timeout).
+ */
+export async function closeNow(conns: Array<NatsConnection | undefined>): Promise<void> {
+  await Promise.all(conns.map((c) => c?.close().catch(() => {})))
 }
 
 /** A round trip to the NATS server on `nc`, rejected after `ms` (e.g. while NATS is away) or without a connection. */

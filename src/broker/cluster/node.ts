@@ -29,7 +29,7 @@ import {type NodeFigures, PeerFigures} from './figures.js'
 import {NatsFilters} from './filters.js'
 import {type ClusterHost, type ClusterOptions, ClusterStats} from './host.js'
 import {RemoteInterest} from './interest.js'
-import {Retry, drainAll, flushWithin, jetStreamHint} from './link.js'
+import {DRAIN_TIMEOUT_MS, Retry, closeNow, drainAll, flushWithin, jetStreamHint} from './link.js'
 import {RetainedSync} from './retained.js'
 import {type ClaimResult, SessionMover} from './sessions.js'
 import {SubjectMap} from './subjects.js'
@@ -68,6 +68,8 @@ export class ClusterNode {
   #closed = false
   /** Connections that are reconnecting now. */
   readonly #down = new Set<'main' | 'shared'>()
+  /** Set by close() while it drains: the link was just lost (stop draining, close). */
+  #onLost: (() => void) | undefined
   readonly #retry = new Retry()
   #lastUnmappedLog = -Infinity
   #ready: Promise<void>
@@ -193,6 +195,7 @@ export class ClusterNode {
             this.#host.logger.warn(`cluster: lost the NATS connection (${s.data}); serving local clients only until it is back`)
           }
           this.#down.add(which)
+          this.#onLost?.()
           this.#setConnected()
         } else if (s.type === 'reconnect') {
           this.#down.delete(which)
@@ -336,18 +339,25 @@ export class ClusterNode {
     await Promise.all([this.#main?.flush(), this.#shared?.flush()])
   }
 
-  /** Publishes what is buffered, then closes both connections. */
+  /**
+   * Publishes what is buffered, then closes both connections. While every NATS server is gone (the
+   * link is down) nothing buffered can leave: the connections are closed at once, without the
+   * graceful JetStream and drain steps that would each wait for their own timeout.
+   */
   async close(): Promise<void> {
     if (this.#closed) return
+    const linked = this.stats.connected
     this.#closed = true
     this.stats.connected = false
     this.#retry.close()
     clearInterval(this.#sweep)
     clearInterval(this.#heartbeat)
     this.#mover?.close()
+    if (!linked) await closeNow([this.#main, this.#shared])
     await this.#retained?.stop()
     await this.#durable?.stop()
     await this.durableInterest.stop()
-    await drainAll([this.#main, this.#shared])
+    // Servers that die during the drain (noticed a moment after close() began): close at once too.
+    if (linked) await drainAll([this.#main, this.#shared], DRAIN_TIMEOUT_MS, this.#host.clock, new Promise<void>((lost) => (this.#onLost = lost)))
   }
 }
