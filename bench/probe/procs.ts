@@ -6,7 +6,7 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
-import {findMosquitto, pinned, startMosquitto as startSuiteMosquitto} from '../../src/bench/brokers.js'
+import {findMosquitto, pinned, startMosquitto as startSuiteMosquitto, stopper} from '../../src/bench/brokers.js'
 import {freePort} from '../../src/net.js'
 import {tsxImportUrl} from '../../src/control/runtime.js'
 
@@ -54,7 +54,7 @@ export async function startBroker(target: Target, options: {cpu?: string; nodeAr
         })
         child.send('gc')
       }),
-    stop: () => stopChild(child),
+    stop: stopper(child, () => {}, 5000),
   }
 }
 
@@ -63,16 +63,6 @@ async function startMosquitto(cpu: string | undefined): Promise<BrokerProc> {
   if (!bin) throw new Error('mosquitto is not installed (apt-get install mosquitto)')
   const broker = await startSuiteMosquitto(bin, {port: await freePort(), cpu})
   return {target: 'mosquitto', pid: broker.pid, port: broker.port, gc: async () => undefined, stop: broker.stop}
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
-export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), graceMs)
-    child.once('exit', () => (clearTimeout(t), resolve()))
-    child.kill('SIGTERM')
-  })
 }
 
 /** Resident set size in bytes (VmRSS). */

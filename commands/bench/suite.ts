@@ -24,6 +24,7 @@ export default class BenchSuite extends BenchCommand {
       only: flags.only?.split(',').filter(Boolean),
       out: flags.out,
       mosquittoOnly: flags['mosquitto-only'],
+      brokerWorkers: flags['broker-workers'],
       log: (line) => this.say(line),
     })
     if (!this.jsonEnabled()) this.log(renderMarkdown(r))

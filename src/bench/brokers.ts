@@ -15,6 +15,8 @@ export interface RunningBroker {
   pid: number
   port: number
   version: string
+  /** Our broker's data directory (a temporary one, removed by stop()). */
+  dataDir?: string
   stop(): Promise<void>
 }
 
@@ -22,6 +24,8 @@ export interface StartOptions {
   port: number
   /** taskset core list, e.g. "0"; omitted = not pinned. */
   cpu?: string
+  /** More arguments for our broker (e.g. --cluster URL, --workers N). */
+  args?: string[]
 }
 
 export function which(cmd: string): string | null {
@@ -122,6 +126,7 @@ export async function startOurs(o: StartOptions): Promise<RunningBroker> {
   if (!entry) throw new Error('our broker is not available (no compiled dist/src/broker/main.js; run `npm run build`)')
   const dir = mkdtempSync(join(tmpdir(), 'mqttctl-bench-ours-'))
   // The suite opens up to 15,001 connections (broadcast scenario): above the default limit of 10,000.
-  const args = [...entry.args, '--port', String(o.port), '--host', '127.0.0.1', '--data-dir', dir, '--log-level', 'warn', '--max-connections', '100000']
-  return launch('ours', entry.cmd, args, o, `mqttctl ${packageVersion()}`, () => rmSync(dir, {recursive: true, force: true}))
+  const args = [...entry.args, '--port', String(o.port), '--host', '127.0.0.1', '--data-dir', dir, '--log-level', 'warn', '--max-connections', '100000', ...(o.args ?? [])]
+  const broker = await launch('ours', entry.cmd, args, o, `mqttctl ${packageVersion()}`, () => rmSync(dir, {recursive: true, force: true}))
+  return {...broker, dataDir: dir}
 }

@@ -73,6 +73,8 @@ export interface BenchOptions {
   allowRemote: boolean
   /** A broker process to sample (CPU, RSS) during the run; Linux /proc only. */
   brokerPid?: number
+  /** Subscribers connect to this port of `host` instead of `port` (another cluster node; the suite's scale-out scenario). */
+  subPort?: number
 }
 
 export const DEFAULTS: Omit<BenchOptions, 'mode'> = {
@@ -142,6 +144,7 @@ export function normalize(mode: BenchMode, given: Partial<BenchOptions>): BenchO
     throw new BenchUsageError('fanout with --workers needs --interval > 0')
   if (o.workers < 1 || o.workers > 64) throw new BenchUsageError('--workers must be 1..64')
   if (o.inflight < 1 || o.inflight > 65_000) throw new BenchUsageError('--inflight must be 1..65000')
+  if (o.subPort !== undefined && !(Number.isInteger(o.subPort) && o.subPort >= 1 && o.subPort <= 65_535)) throw new BenchUsageError(`subscribers' port ${o.subPort} must be 1..65535`)
   return o
 }
 

@@ -24,9 +24,11 @@ function clientId(o: BenchOptions, i: number, role: string): string {
 export function buildRoster(o: BenchOptions, s: Slice, sink: ClientSink): Roster {
   const r: Roster = {pubs: [], subs: [], idle: [], work: []}
   const range = (a: number, b: number) => Array.from({length: Math.max(0, b - a)}, (_, k) => a + k)
-  const client = (i: number, role: string) => new BenchClient(i, o, sink, clientId(o, i, role))
+  const client = (i: number, role: string, options = o) => new BenchClient(i, options, sink, clientId(o, i, role))
+  // Subscribers on another node of a cluster (subPort) connect there; everything else to `port`.
+  const subOptions = o.subPort === undefined ? o : {...o, port: o.subPort}
   const subscriber = (i: number, role: string, filter = expand(o.subTopic, i)) => {
-    const c = client(i, role)
+    const c = client(i, role, subOptions)
     c.clean = !o.persistentSubs
     r.subs.push(c)
     r.work.push({c, then: () => c.subscribe(filter, o.qos)})

@@ -61,6 +61,7 @@ const FLAGS = {
   only: {for: ['suite'], flag: Flags.string({helpValue: 'IDS', description: 'suite: comma-separated scenario ids'})},
   out: {for: ['suite'], flag: Flags.string({helpValue: 'DIR', description: 'suite: directory for RESULTS.md and results.json (default: bench/)'})},
   'mosquitto-only': {for: ['suite'], flag: Flags.boolean({description: 'suite: measure Mosquitto alone'})},
+  'broker-workers': {for: ['suite'], flag: Flags.integer({helpValue: 'N', description: 'suite: `--workers N` of the scale-out scenario, measured against --workers 1 (more on hosts with more cores)', min: 2, max: 64, default: 2})},
   profile: {for: ['calibrate'], flag: Flags.string({helpValue: 'FILE', description: 'calibrate: profile file to write (default: ~/.config/mqttctl/runtime-profile.json, or $MQTTCTL_PROFILE)'})},
   connections: {for: ['calibrate'], flag: Flags.integer({helpValue: 'N', description: 'calibrate: idle connections for the memory figures', min: 10, default: 5000})},
 } satisfies Record<string, {for: readonly BenchCommandName[]; flag: Interfaces.Flag<any>}>

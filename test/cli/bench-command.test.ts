@@ -12,7 +12,7 @@ describe('bench flags per command', () => {
   })
 
   it('suite and calibrate take only their own flags', () => {
-    expect(Object.keys(benchFlags('suite')).sort()).toEqual(['mosquitto-only', 'only', 'out', 'quick', 'rounds'])
+    expect(Object.keys(benchFlags('suite')).sort()).toEqual(['broker-workers', 'mosquitto-only', 'only', 'out', 'quick', 'rounds'])
     expect(Object.keys(benchFlags('calibrate')).sort()).toEqual(['connections', 'profile'])
   })
 

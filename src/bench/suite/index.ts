@@ -12,6 +12,7 @@ import {freePort} from '../../net.js'
 import {findMosquitto, mosquittoVersion, ourBrokerEntry, startMosquitto, startOurs, which, type RunningBroker} from '../brokers.js'
 import {FULL, QUICK, SCENARIOS, type Metrics, type SuiteScale} from './scenarios.js'
 import {machine, writeResults, type SuiteResults} from './report.js'
+import {CLUSTER_SCENARIOS, clusterSkipReason} from './cluster.js'
 
 export interface SuiteOptions {
   rounds: number
@@ -22,12 +23,14 @@ export interface SuiteOptions {
   out: string
   /** Skip our broker even when it is available (Mosquitto alone). */
   mosquittoOnly: boolean
+  /** The scale-out scenario's `--workers N`, measured against --workers 1 (2..64). */
+  brokerWorkers: number
   /** Pin this process to core 1 and the brokers to core 0 (default: unless quick). */
   pin?: boolean
   log: (line: string) => void
 }
 
-export const SUITE_DEFAULTS: SuiteOptions = {rounds: 3, quick: false, only: [], out: join(packageRoot(), 'bench'), mosquittoOnly: false, log: () => {}}
+export const SUITE_DEFAULTS: SuiteOptions = {rounds: 3, quick: false, only: [], out: join(packageRoot(), 'bench'), mosquittoOnly: false, brokerWorkers: 2, log: () => {}}
 
 type Starter = {name: 'ours' | 'mosquitto'; start: (port: number) => Promise<RunningBroker>}
 
@@ -39,6 +42,7 @@ function pinSelf(cpu: string): boolean {
 
 export async function runSuite(given: Partial<SuiteOptions> = {}): Promise<SuiteResults> {
   const o: SuiteOptions = {...SUITE_DEFAULTS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined))}
+  if (!Number.isInteger(o.brokerWorkers) || o.brokerWorkers < 2 || o.brokerWorkers > 64) throw new Error(`--broker-workers ${o.brokerWorkers} is not allowed: an integer 2..64`)
   const scale: SuiteScale = o.quick ? QUICK : FULL
   const notes: string[] = []
   const pinnedOk = (o.pin ?? !o.quick) && pinSelf('1')
@@ -59,6 +63,14 @@ export async function runSuite(given: Partial<SuiteOptions> = {}): Promise<Suite
   if (starters.length === 0) throw new Error('no broker to measure: neither ours nor mosquitto is available')
 
   const scenarios = SCENARIOS.filter((s) => o.only.length === 0 || o.only.includes(s.id))
+  // Scale-out (ours only, nats-server started by the scenario): skipped with one line without it.
+  let clusterScenarios = CLUSTER_SCENARIOS.filter((s) => o.only.length === 0 || o.only.includes(s.id))
+  const skip = clusterScenarios.length === 0 ? undefined : !starters.some((s) => s.name === 'ours') ? 'Scale-out scenarios (cluster, workers) skipped: our broker is not measured.' : clusterSkipReason()
+  if (skip) {
+    notes.push(skip)
+    o.log(skip)
+    clusterScenarios = []
+  }
   const runs: SuiteResults['runs'] = []
   const live = new Set<RunningBroker>()
   const stopAll = async () => {
@@ -92,6 +104,17 @@ export async function runSuite(given: Partial<SuiteOptions> = {}): Promise<Suite
           o.log(`round ${round}/${o.rounds}  ${scenario.id.padEnd(9)} ${s.name.padEnd(9)} ${error ? `error: ${error}` : fmt(metrics)}`)
         }
       }
+      for (const scenario of clusterScenarios) {
+        let metrics: Metrics = {}
+        let error: string | undefined
+        try {
+          metrics = await scenario.run({scale, workers: o.brokerWorkers, cpu: brokerCpu})
+        } catch (e) {
+          error = (e as Error).message
+        }
+        runs.push({scenario: scenario.id, broker: 'ours', round, metrics, error})
+        o.log(`round ${round}/${o.rounds}  ${scenario.id.padEnd(9)} ours      ${error ? `error: ${error}` : fmt(metrics)}`)
+      }
     }
   } finally {
     process.off('SIGINT', onSignal)
@@ -105,7 +128,7 @@ export async function runSuite(given: Partial<SuiteOptions> = {}): Promise<Suite
     versions: {ours: ourVersion, mosquitto: mosq ? mosquittoVersion(mosq) : null, node: process.version},
     scale,
     rounds: o.rounds,
-    scenarios: scenarios.map((s) => ({id: s.id, title: s.title})),
+    scenarios: [...scenarios, ...clusterScenarios].map((s) => ({id: s.id, title: s.title})),
     notes,
     runs,
   }

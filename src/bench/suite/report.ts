@@ -64,6 +64,9 @@ export function verdicts(r: SuiteResults): Verdict[] {
     if (t.max !== undefined && ours !== null) {
       met = ours <= t.max
       if (!met) gap = `${ours} > ${t.max}`
+    } else if (t.min !== undefined && ours !== null) {
+      met = ours >= t.min
+      if (!met) gap = `${ours} < ${t.min}`
     } else if (t.minRatio !== undefined && ratio !== null) {
       met = ratio >= t.minRatio
       if (!met) gap = `${ratio} × < ${t.minRatio} ×`
@@ -124,6 +127,10 @@ export function renderMarkdown(r: SuiteResults): string {
   lines.push('- ratio: ours ÷ Mosquitto for higher-is-better metrics, Mosquitto ÷ ours for lower-is-better ones (latency, CPU, completion time): above 1 means ours is better.')
   lines.push('- generatorCpuPct: the load generator\'s own CPU (one core = 100 %); well under 100 % means the generator was not the bottleneck.')
   lines.push('- bytesPerConn: broker RSS growth per connection at the end of the first idle window (bytesPerConnSettled: at the end of the second); idleCpuFirstPct: broker CPU over the first idle window, right after the connection storm (for our broker it includes V8\'s one-off heap compaction after the storm, about 100 ms); idleCpuPct: broker CPU over the second window, the steady state the target is about.')
+  if (r.scenarios.some((s) => s.id === 'cluster' || s.id === 'workers')) {
+    lines.push('- cluster (ours only): two nodes over one nats-server started for it; same-node = publishers and subscribers on node A, cross-node = publishers on A, subscribers on B. UsPerMsg = CPU microseconds per delivered message of A, B or nats-server; perCoreRatio = same-node CPU per message on A ÷ (A + B cross-node), the rate one broker core carries when traffic crosses nodes relative to same-node (nats-server apart); rateRatio = cross-node ÷ same-node msg/s on this host.')
+    lines.push('- workers (ours only): the pairs through one port of `--workers 1` (one process, no NATS) and of `--workers N` (the primary hands connections to the workers in turn; about half the pairs cross between workers through the local nats-server). UsPerMsg sums every process of the run.')
+  }
   lines.push('')
   return lines.join('\n')
 }
