@@ -9,6 +9,7 @@ import {ASSUMED, GUIDE} from './guide.js'
 import type {Plan} from './index.js'
 import {CPU_PLAN_SHARE, HEAP_HEADROOM, HEAP_STEP_MB, MIN_HEAP_MB, OS_RESERVE_BYTES} from './runtime.js'
 import {TIERS, type Tier, tierByName} from './tiers.js'
+import {explainTopology} from './cluster-report.js'
 
 export interface Explanation {
   /** The figure, as --json names it (e.g. "memory.fixedBytes"). */
@@ -90,6 +91,7 @@ export function explainPlan(p: Plan): Explanation[] {
       'guide FAQ Q3 (1M subscribers: 150 ms in batches of 100, 30 – 50 ms in batches of 5,000), fitted as time = deliveries × a + batches × b')
   }
   explainRuntime(p, add)
+  rows.push(...explainTopology(p.topology))
   return rows
 }
 
@@ -142,7 +144,7 @@ function explainRuntime(p: Plan, add: Add): void {
   const micros = r.cpu.maxDeliveriesPerSecond > 0 ? (CPU_PLAN_SHARE * 1e6) / r.cpu.maxDeliveriesPerSecond : 0
   add('runtime.cpu.percentOfCore', c.percentOfCore === null ? 'no --msg-rate' : `${c.percentOfCore} %`,
     c.percentOfCore === null ? 'give --msg-rate' : `${n(c.deliveriesPerSecond!)} msg/s in and out (each delivery its own message) × ~${f(micros)} µs (in + out) / 1,000,000 × 100`,
-    `${fig('cpuMicrosPerMessageIn')} + cpuMicrosPerDeliveryOut; one broker process uses one core (no workers or cluster processes yet)`)
+    `${fig('cpuMicrosPerMessageIn')} + cpuMicrosPerDeliveryOut; one broker process uses one core (more cores: workers, topology below)`)
   add('runtime.cpu.maxDeliveriesPerSecond', n(c.maxDeliveriesPerSecond), `${Math.round(CPU_PLAN_SHARE * 100)} % of one core / ~${f(micros)} µs per message`, fig('cpuMicrosPerMessageIn + cpuMicrosPerDeliveryOut'))
   add('runtime.cpu.reconnectStormSeconds', `${c.reconnectStormSeconds} s`, `live ${n(w.live)} × CPU per connect`, fig('cpuMicrosPerConnect'))
   add('runtime.broadcast.micros', `${n(r.broadcast.micros)} µs`, `${n(r.broadcast.subscribers)} subscribers × the wall time per subscriber of one broadcast`, fig('broadcastMicrosPerSubscriber'))

@@ -10,6 +10,7 @@
  * - `plan.runtime`         what the shipped runtime needs on each node (runtime profile): memory, cpu, heap flags
  * - `plan.nodes`           1, or the large-tier nodes a fleet of 1,000,000 or more needs
  * - `plan.cluster`         null, or per-node workload and the cluster totals
+ * - `plan.topology`        workers per node, and the NATS servers joining the processes (cluster.ts)
  * Every byte and count is an integer. The README ("plan --json") documents each field.
  */
 import {formatInt as fmt} from '../cli/render.js'
@@ -17,6 +18,7 @@ import {type Broadcast, type Cpu, type Memory, type Workload, broadcast, cpu, me
 import {ASSUMED} from './guide.js'
 import {type LoadedProfile, shippedLoaded} from './runtime-profile.js'
 import {CPU_PLAN_SHARE, type RuntimeEstimate, runtimeEstimate} from './runtime.js'
+import {NATS_CLUSTER_SERVERS, type Topology, clusterTopology, topologyNotes} from './cluster.js'
 import {TIERS, type Tier, type TierBroker, type TierHardware, type TierName, type TierOs, tierByName, tierFor} from './tiers.js'
 import {type PlanInput, resolveWorkload} from './workload.js'
 
@@ -24,6 +26,7 @@ export * from './tiers.js'
 export {type Broadcast, type ByteRange, type Cpu, type Memory, type Qos, type Workload} from './capacity.js'
 export {type LoadedProfile, type RuntimeFigures, type RuntimeProfile, RuntimeProfileError, SHIPPED_PROFILE, activeProfile, hostProfilePath, readRuntimeProfile, saveRuntimeProfile, shippedLoaded, shippedProfile, shippedProfilePath} from './runtime-profile.js'
 export {type RuntimeEstimate, runtimeEstimate} from './runtime.js'
+export {type NatsPlan, type Topology, clusterTopology} from './cluster.js'
 export {type CountSpec, DEVICES, InputError, allowed, parseCount, parseDevices} from './parse.js'
 export {type PlanInput, WORKLOAD_SPECS, parseWorkloadFlag, resolveWorkload} from './workload.js'
 export {MAX_DEVICES} from './guide.js'
@@ -76,6 +79,8 @@ export interface Plan {
   runtime: RuntimeSection
   /** null for one node; else the node count, each node's workload and the cluster totals. */
   cluster: Cluster | null
+  /** Broker processes per node (start --workers) and the NATS servers joining them: 1 process and no NATS for a small workload. */
+  topology: Topology
   /** Warnings: headroom, scale-out, estimate above the tier's smallest RAM. */
   notes: string[]
   /** Commands to run next. */
@@ -145,13 +150,13 @@ export function nodeWorkload(w: Workload, nodes: number): Workload {
   return {...w, devices: Math.ceil(w.devices / nodes), live: Math.ceil(w.live / nodes), msgRate: w.msgRate === null ? null : Math.ceil(w.msgRate / nodes)}
 }
 
-function runtimeNotes(r: RuntimeSection, nodes: number): string[] {
+function runtimeNotes(r: RuntimeSection, nodes: number, t: Topology, w: Workload, tier: Tier): string[] {
   const notes: string[] = []
   const each = nodes > 1 ? ' on each node' : ''
   if (r.cpu.processesNeeded > 1) {
-    notes.push(`the runtime is one Node.js process using one core${each}: ${fmt(r.cpu.deliveriesPerSecond!)} deliveries/s need ${r.cpu.percentOfCore} % of a core, so ${r.cpu.processesNeeded} broker processes (one per core) would be needed; until multi-core scale-out exists, split the fleet over ${fmt(nodes * r.cpu.processesNeeded)} nodes or lower the rate (one process carries about ${fmt(r.cpu.maxDeliveriesPerSecond)} deliveries/s at ${Math.round(CPU_PLAN_SHARE * 100)} % of its core)`)
+    notes.push(`one broker process uses one core: ${fmt(r.cpu.deliveriesPerSecond!)} deliveries/s${each} need ${r.cpu.percentOfCore} % of a core (one process carries about ${fmt(r.cpu.maxDeliveriesPerSecond)} deliveries/s at ${Math.round(CPU_PLAN_SHARE * 100)} % of its core), so ${t.workersPerNode} workers${each} (start --workers ${t.workersPerNode}), joined through NATS: messages crossing between workers cost CPU on both sides (Scale-out below)`)
   }
-  return notes
+  return [...notes, ...topologyNotes(t, w, tier)]
 }
 
 /** The plan for a fleet. Throws InputError (from resolveWorkload) on a value outside its limits. */
@@ -185,20 +190,21 @@ export function plan(input: PlanInput, options: PlanOptions = {}): Plan {
     const perNode = nodeWorkload(w, nodes)
     notes.push(
       `one node takes fewer than ${fmt(tier.broker.maxConnections)} devices (the large tier's MAX_CONNECTIONS, the guide's largest): ${fmt(w.devices)} need ${nodes} large-tier nodes of at most ${fmt(capacity)} (${pct} %, headroom for reconnect storms), ${nodes + 1} with a spare; memory, CPU and broadcast below are each node's, for ${fmt(perNode.live)} live devices${perNode.msgRate === null ? '' : ` and ${fmt(perNode.msgRate)} msg/s`}`,
-      'joining the nodes (scale-out on an established distributed engine) comes in a later release; until then each node is its own broker and a device reaches only the devices on its node',
+      `the nodes join through NATS (docs/scale-out.md): a device reaches the devices on every node; ${NATS_CLUSTER_SERVERS} NATS servers on their own hosts (Scale-out below)`,
     )
     const m = memory(tier, perNode)
     const runtime = runtimeSection(loaded, perNode)
-    notes.push(...runtimeNotes(runtime, nodes))
+    const topology = clusterTopology(loaded.profile, w, nodes, tier)
+    notes.push(...runtimeNotes(runtime, nodes, topology, w, tier))
     const cluster: Cluster = {
       nodes,
       nodesWithSpare: nodes + 1,
       perNode,
       guide: {memoryBytes: nodes * m.totalBytes, cores: nodes * tier.hardware.cores.min},
-      runtime: {memoryBytes: nodes * runtime.memory.totalBytes, heapLimitBytes: nodes * runtime.heap.maxOldSpaceMb * 2 ** 20, ramGiB: nodes * runtime.heap.ramGiB, processes: nodes * runtime.cpu.processesNeeded, coresUsable: nodes},
+      runtime: {memoryBytes: nodes * runtime.memory.totalBytes, heapLimitBytes: nodes * runtime.heap.maxOldSpaceMb * 2 ** 20, ramGiB: nodes * runtime.heap.ramGiB, processes: topology.processes, coresUsable: topology.processes},
     }
     const reason = `${fmt(w.devices)} devices: ${nodes} large-tier nodes of ${fmt(scaleOut.devicesPerNode)} devices each (each node planned for at most ${fmt(capacity)}, ${pct} % of maxConnections ${fmt(tier.broker.maxConnections)})`
-    return {...head(reason, nodes, scaleOut), memory: m, cpu: cpu(tier), broadcast: broadcast(tier, perNode.live), runtime, cluster, notes, next}
+    return {...head(reason, nodes, scaleOut), memory: m, cpu: cpu(tier), broadcast: broadcast(tier, perNode.live), runtime, cluster, topology, notes, next}
   }
 
   const m = memory(tier, w)
@@ -209,7 +215,8 @@ export function plan(input: PlanInput, options: PlanOptions = {}): Plan {
     notes.push(`in practice this may need up to ${fmt(Math.ceil(m.practiceRange.max / 2 ** 30))} GiB, more than the tier's smallest machine (${tier.hardware.ramGiB.min} GiB)`)
   }
   const runtime = runtimeSection(loaded, w)
-  notes.push(...runtimeNotes(runtime, 1))
+  const topology = clusterTopology(loaded.profile, w, 1, tier)
+  notes.push(...runtimeNotes(runtime, 1, topology, w, tier))
   return {
     ...head(reasonFor(w.devices, tier), 1, null),
     memory: m,
@@ -217,6 +224,7 @@ export function plan(input: PlanInput, options: PlanOptions = {}): Plan {
     broadcast: broadcast(tier, w.live),
     runtime,
     cluster: null,
+    topology,
     notes,
     next,
   }

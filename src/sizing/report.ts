@@ -5,6 +5,7 @@ import type {Explanation} from './explain.js'
 import {bytesRange, formatMicros} from './format.js'
 import type {Plan} from './index.js'
 import {HEAP_HEADROOM} from './runtime.js'
+import {renderTopology} from './cluster-report.js'
 
 const head = (s: string) => chalk.bold.cyan(s)
 const dim = chalk.dim
@@ -77,7 +78,7 @@ function cpuSection(p: Plan, each: string): string[] {
   const load = rc.percentOfCore === null ? dim('give --msg-rate') : `${rc.percentOfCore} % of one core`
   return section(`CPU${each}`, [
     [dim(''), dim('guide'), dim('runtime')],
-    ['cores', `${range(h.cores.min, h.cores.max, String)}`, '1 (one process)'],
+    ['cores', `${range(h.cores.min, h.cores.max, String)}`, p.topology.processes > 1 ? `${p.topology.coresPerNode} (${p.topology.workersPerNode} workers)` : '1 (one process)'],
     ['at the workload', `${range(c.fullLoadPercent.min, c.fullLoadPercent.max, String, ' %')} at full load`, load],
     ['idle', `< ${c.idlePercentMax} %`, `< ${c.idlePercentMax} %`],
     ['one process carries', dim('not stated'), `${n(rc.maxDeliveriesPerSecond)} msg/s`],
@@ -134,6 +135,7 @@ export function renderPlan(p: Plan, columns = outputWidth()): string {
   }
   out.push(...tierSections(p, each), ...memorySection(p, each), ...cpuSection(p, each), ...runtimeSection(p, each), ...osSection(p, each), ...broadcastSection(p, each))
   if (p.cluster) out.push(...clusterSection(p))
+  out.push(...renderTopology(p.topology, width))
   if (p.notes.length > 0) out.push('', head('Notes'), ...p.notes.map((s) => wrap(s, width, `  ${chalk.yellow('!')} `, '    ')))
   out.push('', head('Next'), ...p.next.map((s) => `  ${s}`))
   return out.join('\n')

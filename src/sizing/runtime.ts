@@ -42,7 +42,7 @@ export interface RuntimeMemory {
 }
 
 export interface RuntimeCpu {
-  /** Cores one broker process can use: 1 (one Node.js event loop; no workers or cluster processes yet). */
+  /** Cores one broker process can use: 1 (one Node.js event loop); more cores take more processes (start --workers, several nodes: plan.topology, cluster.ts). */
   coresUsable: 1
   /** Messages in from publishers per second: --msg-rate, each delivery taken as its own message (1:1 telemetry); null without it. */
   messagesInPerSecond: number | null

@@ -241,7 +241,8 @@ describe('scale-out from 1,000,000 devices', () => {
     expect(p.runtime.cpu.deliveriesPerSecond).toBe(10_000)
     expect(p.cluster!.runtime.memoryBytes).toBe(4 * p.runtime.memory.totalBytes)
     expect(p.cluster!.guide.memoryBytes).toBe(4 * p.memory.totalBytes)
-    expect(p.cluster!.runtime.coresUsable).toBe(4)
+    expect(p.cluster!.runtime.coresUsable).toBe(p.topology.processes)
+    expect(p.topology.processes).toBe(4 * p.topology.workersPerNode)
     // 1,000,000 devices on: never "memory": null again.
     for (const d of [1_000_000, 3_000_000, 100_000_000]) expect(plan({devices: d}).memory.totalBytes, String(d)).toBeGreaterThan(0)
   })
@@ -265,7 +266,7 @@ describe('scale-out from 1,000,000 devices', () => {
 describe('the --json object', () => {
   it('every byte and count is an integer (only CPU percentages may have a fraction)', () => {
     const walk = (v: unknown, path: string): void => {
-      if (typeof v === 'number' && !/^(runtime\.)?cpu\./.test(path)) expect(Number.isInteger(v), path).toBe(true)
+      if (typeof v === 'number' && !/^(runtime\.|topology\.)?cpu\./.test(path)) expect(Number.isInteger(v), path).toBe(true)
       if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k)
     }
     for (const d of [7, 5_000, 12_345, 500_000, 3_000_000]) walk(plan({devices: d, msgRate: 3_333, payload: 77, subsPerDevice: 3, retained: 9, qos: 0}), '')
