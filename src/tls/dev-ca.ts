@@ -42,7 +42,8 @@ const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9
 function altNames(hosts: string[]): string[] {
   const names = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1']
   for (const h of hosts) {
-    const entry = isIP(h) ? `IP:${h}` : HOSTNAME.test(h) ? `DNS:${h}` : undefined
+    // A name whose last label is all digits (1.2.3.4.5, a mistyped address) is no host name (RFC 3696 §2).
+    const entry = isIP(h) ? `IP:${h}` : HOSTNAME.test(h) && !/(^|\.)\d+$/.test(h) ? `DNS:${h}` : undefined
     if (entry === undefined) throw new DevCaError(`--host ${JSON.stringify(h)} is not allowed: expected a host name (sensors.example.lan) or an IP address`, 2)
     if (!names.includes(entry)) names.push(entry)
   }
@@ -56,6 +57,8 @@ async function openssl(cwd: string, args: string[]): Promise<void> {
   } catch (error) {
     throw new DevCaError(`cannot run openssl: ${(error as Error).message.split('\n')[0]} (Debian: apt-get install openssl)`)
   }
+  // execa with reject: false reports a command that could not start (not installed) as a result, not a throw.
+  if (r.exitCode === undefined && r.signal === undefined && r.failed) throw new DevCaError(`cannot run openssl: ${(r as {originalMessage?: string}).originalMessage ?? r.shortMessage.split('\n')[0]} (Debian: apt-get install openssl)`)
   if (r.exitCode !== 0) throw new DevCaError(`openssl ${args[0]} failed: ${(r.stderr || r.stdout || (r as {originalMessage?: string}).originalMessage || '').split('\n').find((l) => l.trim() !== '') ?? `exit ${r.exitCode}`}`)
 }
 
