@@ -58,7 +58,7 @@ async function openssl(cwd: string, args: string[]): Promise<void> {
     throw new DevCaError(`cannot run openssl: ${(error as Error).message.split('\n')[0]} (Debian: apt-get install openssl)`)
   }
   // execa with reject: false reports a command that could not start (not installed) as a result, not a throw.
-  if (r.exitCode === undefined && r.signal === undefined && r.failed) throw new DevCaError(`cannot run openssl: ${(r as {originalMessage?: string}).originalMessage ?? r.shortMessage.split('\n')[0]} (Debian: apt-get install openssl)`)
+  if (r.exitCode === undefined && r.signal === undefined && r.failed) throw new DevCaError(`cannot run openssl: ${(r as {originalMessage?: string}).originalMessage ?? (r.shortMessage ?? '').split('\n')[0]} (Debian: apt-get install openssl)`)
   if (r.exitCode !== 0) throw new DevCaError(`openssl ${args[0]} failed: ${(r.stderr || r.stdout || (r as {originalMessage?: string}).originalMessage || '').split('\n').find((l) => l.trim() !== '') ?? `exit ${r.exitCode}`}`)
 }
 
