@@ -82,10 +82,11 @@ export class ExportAcks {
 }
 
 /**
- * `inner` with writeSeq / whenDurable covering the NATS exports too; every other member is the
+ * `inner` with writeSeq / whenDurable covering the NATS exports too, and retainedCount without the
+ * `hiddenRetained()` records the cluster keeps there (./applied.ts); every other member is the
  * inner store's own (bound once, so the hot path pays one property lookup).
  */
-export function withExportAcks(inner: Store, acks: ExportAcks): Store {
+export function withExportAcks(inner: Store, acks: ExportAcks, hiddenRetained: () => number = () => 0): Store {
   const bound = new Map<PropertyKey, unknown>()
   // Waits for everything written so far (at least `seq`, which is at most the sum now).
   const whenDurable = (_seq: number, cb: (err?: Error) => void): void => {
@@ -96,6 +97,8 @@ export function withExportAcks(inner: Store, acks: ExportAcks): Store {
     get(target, key) {
       if (key === 'writeSeq') return target.writeSeq + acks.seq
       if (key === 'whenDurable') return whenDurable
+      // The cluster's own bookkeeping records (./applied.ts) are not retained messages.
+      if (key === 'retainedCount') return target.retainedCount - hiddenRetained()
       let v = bound.get(key)
       if (v === undefined) {
         v = Reflect.get(target, key, target)

@@ -15,14 +15,16 @@
  *     JetStream copy instead, to all its local (non-shared) subscribers, exactly as a core copy.
  *   - B acknowledges a copy to JetStream only once its own store has the deliveries durable
  *     (Store.whenDurable); unacknowledged copies come again. Copies carry a message id
- *     (Mqtt-Id, also JetStream's Nats-Msg-Id); B remembers the last DEDUPE_IDS ids and acks a repeat without delivering it,
- *     so a QoS 2 message is delivered once unless B restarts between its store write and the ack.
+ *     (Mqtt-Id, also JetStream's Nats-Msg-Id); B remembers the last DEDUPE_IDS ids and acks a repeat
+ *     without delivering it; and it writes an "applied" mark of each copy into its store with the
+ *     deliveries (./applied.ts), so a copy sent again after B restarted between its store write and
+ *     the ack is recognised too: a QoS 2 message is delivered once through a crash of B.
  * QoS 0, clean sessions only, shared subscriptions: core NATS as before (the fast path).
  */
 import {createHash} from 'node:crypto'
 import {AckPolicy, type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, type JsMsg, type MsgHdrs, type NatsConnection, RetentionPolicy, StorageType, nanos} from 'nats'
 import type {Message} from '../message.js'
-import type {ClusterHost, ClusterStats} from './host.js'
+import type {ClusterHooks, ClusterHost, ClusterStats} from './host.js'
 import {SubjectMap} from './subjects.js'
 import {WireError, decodeMessage, encodeHeaders} from './wire.js'
 
@@ -53,7 +55,7 @@ export function durableStreamName(prefix = 'mqtt'): string {
 }
 
 /** What the durable path needs from the broker besides ClusterHost. */
-export interface DurableHost extends Pick<ClusterHost, 'logger' | 'clock' | 'deliverLocal'> {
+export interface DurableHost extends Pick<ClusterHost, 'logger' | 'clock' | 'deliverLocal' | 'applied'> {
   /** cb() once what the local store holds now is durable (cb(err) when it cannot be). */
   whenStored(cb: (err?: Error) => void): void
 }
@@ -75,8 +77,10 @@ export class DurableQueue {
   #messages: ConsumerMessages | undefined
   #stopped = false
   #lastDropLog = -Infinity
+  readonly #ackWaitMs: number
+  readonly #hooks: ClusterHooks
 
-  constructor(nc: NatsConnection, prefix: string, token: string, runId: string, replicas: number, host: DurableHost, stats: ClusterStats) {
+  constructor(nc: NatsConnection, prefix: string, token: string, runId: string, replicas: number, host: DurableHost, stats: ClusterStats, options: {ackWaitMs?: number; hooks?: ClusterHooks} = {}) {
     this.#nc = nc
     this.#js = nc.jetstream()
     this.#prefix = prefix
@@ -87,6 +91,8 @@ export class DurableQueue {
     this.#host = host
     this.#stats = stats
     this.#own = this.#map(token)
+    this.#ackWaitMs = options.ackWaitMs ?? 30_000
+    this.#hooks = options.hooks ?? {}
   }
 
   #map(token: string): SubjectMap {
@@ -118,15 +124,17 @@ export class DurableQueue {
       })
     }
     const durable = `node_${this.token}`
-    await jsm.consumers.add(this.stream, {
+    const info = await jsm.consumers.add(this.stream, {
       durable_name: durable,
       filter_subject: this.#own.all,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(30_000),
+      ack_wait: nanos(this.#ackWaitMs),
       max_ack_pending: MAX_ACK_PENDING,
     })
     if (this.#stopped) return
+    // Marks of copies JetStream confirmed before a crash let go of them (the rest wait for their copy).
+    this.#host.applied?.prune(info.ack_floor.stream_seq)
     const consumer = await this.#js.consumers.get(this.stream, durable)
     const messages = (this.#messages = await consumer.consume({max_messages: 256}))
     void (async () => {
@@ -177,9 +185,13 @@ export class DurableQueue {
 
   #receive(m: JsMsg): void {
     const id = m.headers?.get(ID_HEADER) ?? ''
-    if (id !== '' && this.#seen.has(id)) {
+    const marks = this.#host.applied
+    if (id !== '' && (this.#seen.has(id) || marks?.has(m.seq, id) === true)) {
+      // Applied already (before a restart, too): acknowledged once what it wrote is durable.
+      // Remembered in memory as well: JetStream may send it once more after the mark is gone.
+      this.#remember(id)
       this.#stats.durableDuplicates++
-      m.ack()
+      this.#host.whenStored((err) => (err === undefined ? this.#ack(m) : this.#nak(m)))
       return
     }
     const topic = this.#own.toTopic(m.subject)
@@ -195,22 +207,50 @@ export class DurableQueue {
       return
     }
     msg.owned = true // Buffer.from(m.data) is its own copy
-    if (id !== '' && id.length <= 64) {
-      if (this.#seen.size >= DEDUPE_IDS) this.#seen.delete(this.#seen.values().next().value as string)
-      this.#seen.add(id)
-    }
+    const remembered = this.#remember(id)
     this.#stats.durableIn++
     try {
       this.#host.deliverLocal(msg)
     } catch (error) {
       this.#host.logger.error(`cluster: internal error delivering ${JSON.stringify(msg.topic)} from JetStream: ${(error as Error)?.stack ?? error}`)
     }
+    // After the deliveries, so the store's journal makes both durable together (./applied.ts).
+    if (remembered) marks?.mark(m.seq, id)
+    this.#hooks.copyApplied?.()
     this.#host.whenStored((err) => {
-      if (err === undefined) return m.ack()
-      // Not stored here: JetStream sends it again later (a repeat is recognised by its id).
-      this.#seen.delete(id)
-      m.nak(1000)
+      if (err !== undefined) {
+        // Not stored here: JetStream sends it again later, and it is applied again then.
+        this.#seen.delete(id)
+        marks?.done(m.seq)
+        return this.#nak(m)
+      }
+      this.#hooks.copyStored?.()
+      this.#ack(m)
     })
+  }
+
+  /** Keeps `id` among the last DEDUPE_IDS (false: no usable id). */
+  #remember(id: string): boolean {
+    if (id === '' || id.length > 64) return false
+    if (this.#seen.has(id)) return true
+    if (this.#seen.size >= DEDUPE_IDS) this.#seen.delete(this.#seen.values().next().value as string)
+    this.#seen.add(id)
+    return true
+  }
+
+  /** Acknowledged; the copy's mark goes once JetStream confirmed it (else the copy may come again). */
+  #ack(m: JsMsg): void {
+    if (this.#stopped) return // the connection is closing: JetStream sends it again, the mark recognises it
+    m.ackAck().then(
+      (ok) => ok && this.#host.applied?.done(m.seq),
+      () => {},
+    )
+  }
+
+  #nak(m: JsMsg): void {
+    try {
+      if (!this.#stopped) m.nak(1000)
+    } catch {}
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,7 @@
 import type {Clock} from '../clock.js'
 import type {Logger} from '../log.js'
 import type {Message} from '../message.js'
+import type {AppliedMarks} from './applied.js'
 import type {SessionHost} from './sessions.js'
 
 export interface ClusterHost {
@@ -24,6 +25,16 @@ export interface ClusterHost {
   held(): Iterable<string>
   /** cb() once what the local store holds now is durable (JetStream copies are acked after it). */
   whenStored(cb: (err?: Error) => void): void
+  /** JetStream copies applied and not yet acknowledged, kept in the local store (absent: in memory only). */
+  readonly applied?: AppliedMarks
+}
+
+/** Test hooks: the moments a fault injection stops a node at (a test's child process kills itself there). */
+export interface ClusterHooks {
+  /** A JetStream copy's deliveries and its applied mark are written, not yet durable. */
+  copyApplied?(): void
+  /** ... durable, not yet acknowledged to JetStream. */
+  copyStored?(): void
 }
 
 /** How a node reaches NATS. */
@@ -41,6 +52,9 @@ export interface ClusterOptions {
   reconnectWaitMs?: number
   /** After joining, every message is exported this long while the other nodes' interest arrives (default 2 s). */
   syncGraceMs?: number
+  /** How long JetStream waits for this node's ack of a copy before it sends it again (default 30 s; set when the consumer is made). */
+  ackWaitMs?: number
+  hooks?: ClusterHooks
 }
 
 /** Cluster figures for $SYS, Prometheus and monitor. */

@@ -32,7 +32,8 @@ import {ExportAcks, withExportAcks} from './acks.js'
 import {watchDurableSubscriptions} from './durable-subs.js'
 import {MemoryStore} from '../persistence/memory.js'
 import {RC} from '../protocol/reason-codes.js'
-import {type ClusterHost, ClusterNode, type ClusterStats} from './node.js'
+import {type ClusterHost, ClusterNode, type ClusterOptions, type ClusterStats} from './node.js'
+import {AppliedMarks} from './applied.js'
 
 export {ClusterNode, ClusterStats} from './node.js'
 export {checkClusterConfig, parseNatsUrls, ClusterConfigError} from './config.js'
@@ -78,7 +79,10 @@ export class ClusterBroker implements Broker {
   #started = false
   #stopSys: (() => void) | undefined
 
-  constructor(config: BrokerConfig, options: BrokerOptions = {}) {
+  readonly #applied: AppliedMarks
+
+  /** `extra`: cluster options that are not configuration (tests: a short ack wait, fault-injection hooks). */
+  constructor(config: BrokerConfig, options: BrokerOptions = {}, extra: Pick<ClusterOptions, 'ackWaitMs' | 'hooks'> = {}) {
     const cluster = checkClusterConfig(config.cluster)
     let node: ClusterNode | undefined
     let local: Fanout | undefined
@@ -90,12 +94,13 @@ export class ClusterBroker implements Broker {
     const logger = options.logger ?? silentLogger
     const inner = options.authorizer ?? authorizerFromConfig(config, {clock, logger, counters: stats})
     const innerStore = options.store ?? new MemoryStore()
+    const applied = (this.#applied = new AppliedMarks(innerStore))
     const impl = new BrokerImpl(config, {
       ...options,
       stats,
       clock,
       logger,
-      store: withExportAcks(innerStore, acks),
+      store: withExportAcks(innerStore, acks, () => applied.size),
       authorizer: new ClusterAuthorizer(inner, (id, user) => claim(id, user), () => node?.connected ?? false),
       router: (fanout) => {
         local = fanout as Fanout
@@ -111,6 +116,7 @@ export class ClusterBroker implements Broker {
       holds: (id) => this.impl.clients.has(id) || this.impl.store.getSession(id) !== undefined,
       held: () => this.#held(),
       whenStored: (cb) => innerStore.whenDurable(innerStore.writeSeq, cb),
+      applied,
       sessions: {
         disconnect: (id) => {
           const conn = this.impl.clients.get(id)
@@ -132,6 +138,7 @@ export class ClusterBroker implements Broker {
       prefix: cluster.subjectPrefix,
       name: cluster.nodeName ?? defaultNodeName(config),
       replicas: cluster.replicas,
+      ...extra,
     })
     const router = new ClusterRouter(local!, node, acks)
     claim = (id, user) => node!.claimSession(id, user)
@@ -156,6 +163,9 @@ export class ClusterBroker implements Broker {
 
   async listen(): Promise<ListeningAddress[]> {
     const addresses = await this.impl.listen()
+    // The store is open: the marks of JetStream copies applied before a restart (./applied.ts).
+    this.#applied.load(this.impl.clock.now())
+    this.impl.stats.retainedMessages = this.impl.store.retainedCount
     this.#started = true
     this.node.start()
     const {stats, clock, logger, config} = this.impl
@@ -297,6 +307,6 @@ function defaultNodeName(config: BrokerConfig): string | undefined {
 }
 
 /** A cluster node when config.cluster.servers is set; the caller decides (the single-process default never loads this module). */
-export function createClusterBroker(config: BrokerConfig, options: BrokerOptions = {}): ClusterBroker {
-  return new ClusterBroker(config, options)
+export function createClusterBroker(config: BrokerConfig, options: BrokerOptions = {}, extra: Pick<ClusterOptions, 'ackWaitMs' | 'hooks'> = {}): ClusterBroker {
+  return new ClusterBroker(config, options, extra)
 }

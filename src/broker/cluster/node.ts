@@ -174,7 +174,7 @@ export class ClusterNode {
     if (retained !== undefined) this.#retained = retained.parts[0]
     const durable = await this.#retry.jetStream(
       () => [
-        new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats),
+        new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats, o),
         // Second: this node's durable interest is written once its consumer exists.
         {stream: durableInterestStreamName(this.map.prefix), start: () => this.durableInterest.start(main, this.map.prefix, this.token, replicas, host.logger), stop: () => this.durableInterest.stop()},
       ] as const,
