@@ -1,0 +1,171 @@
+/**
+ * Loading a store directory directly (load.ts): which files are read (the newest snapshot, the
+ * journals from its generation on), which are removed (journals the snapshot covers, unfinished
+ * snapshots), what is counted, and a damaged or misnamed file: kept up to the damage, the rest moved
+ * aside, one line naming the file, the byte and why.
+ */
+import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {memoryLogger} from '../../../src/broker/log.js'
+import {FORMAT_VERSION, MAGIC, T} from '../../../src/broker/persistence/codec.js'
+import {RecordWriter, writeHeader, writeKey, writeRetain, writeSession, writeSnapEnd, writeSub} from '../../../src/broker/persistence/encode.js'
+import {loadStore} from '../../../src/broker/persistence/load.js'
+import {ManualClock} from '../../helpers/clock.js'
+import {cleanupStores, opts, tempDir} from './helpers.js'
+
+cleanupStores()
+
+function bytes(write: (w: RecordWriter) => void): Buffer {
+  const w = new RecordWriter(64)
+  write(w)
+  return Buffer.concat(w.take())
+}
+const session = (w: RecordWriter, id: string) => writeSession(w, T.SessionNew, {clientId: id, expiryInterval: 60, disconnectedAt: 1, willAt: 0})
+const journal = (gen: number, ...ids: string[]) => bytes((w) => {
+  writeHeader(w, 0, gen)
+  for (const id of ids) session(w, id)
+})
+const snapshot = (gen: number, ...ids: string[]) => bytes((w) => {
+  writeHeader(w, 1, gen)
+  for (const id of ids) session(w, id)
+  writeSnapEnd(w, w.records)
+})
+
+function storeDir(files: Record<string, Buffer | string>): string {
+  const dir = join(tempDir(), 'store')
+  mkdirSync(dir)
+  for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data)
+  return dir
+}
+
+function run(dir: string) {
+  const log = memoryLogger('info')
+  const sizes = new Map<string, number>()
+  const loaded = loadStore(dir, log, new ManualClock(Date.UTC(2026, 11, 3, 10, 15)), sizes)
+  return {loaded, ids: [...loaded.state.sessions.keys()].sort(), lines: log.lines, sizes}
+}
+
+describe('loadStore', () => {
+  it('an empty directory: nothing loaded, generation 0, nothing logged', () => {
+    const {loaded, ids, lines} = run(storeDir({}))
+    expect(ids).toEqual([])
+    expect(loaded).toMatchObject({maxGen: 0, journalBytes: 0, journals: 0, files: 0})
+    expect(lines).toEqual([])
+  })
+
+  it('the newest snapshot and the journals from its generation on; older files removed; other names left alone', () => {
+    const j3 = journal(3, 'j3')
+    const j4 = journal(4, 'j4')
+    const dir = storeDir({
+      'snapshot-1.bin': snapshot(1, 'old'),
+      'journal-2.log': journal(2, 'stale'),
+      'snapshot-3.bin': snapshot(3, 's3'),
+      'journal-3.log': j3,
+      'journal-4.log': j4,
+      'journal-x.log': 'not a generation',
+      'journal-5.log.corrupt-20261203T000000Z': 'kept for a person',
+      alive: 'x',
+    })
+    const {loaded, ids, sizes} = run(dir)
+    expect(ids).toEqual(['j3', 'j4', 's3'])
+    expect(loaded).toMatchObject({maxGen: 4, journals: 2, files: 5, journalBytes: j3.length + j4.length})
+    expect(readdirSync(dir).sort()).toEqual(['alive', 'journal-3.log', 'journal-4.log', 'journal-5.log.corrupt-20261203T000000Z', 'journal-x.log', 'snapshot-1.bin', 'snapshot-3.bin'])
+    expect(sizes.get(join(dir, 'journal-4.log'))).toBe(j4.length)
+    expect(sizes.get(join(dir, 'snapshot-3.bin'))).toBe(statSync(join(dir, 'snapshot-3.bin')).size)
+  })
+
+  it('journals are replayed in generation order, numerically (journal-10 after journal-9)', () => {
+    const del = bytes((w) => {
+      writeHeader(w, 0, 10)
+      writeKey(w, T.SessionDel, 'a')
+    })
+    expect(run(storeDir({'journal-9.log': journal(9, 'a', 'b'), 'journal-10.log': del})).ids).toEqual(['b'])
+  })
+
+  it('an unfinished snapshot is removed with one info line; its generation still counts', () => {
+    const dir = storeDir({'journal-6.log': journal(6, 'a'), 'snapshot-7.bin.tmp': snapshot(7, 'half')})
+    const {loaded, ids, lines} = run(dir)
+    expect(ids).toEqual(['a'])
+    expect(loaded.maxGen).toBe(7)
+    expect(existsSync(join(dir, 'snapshot-7.bin.tmp'))).toBe(false)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/INFO.*removing snapshot-7\.bin\.tmp, a snapshot that was not finished/)
+  })
+
+  it('a journal whose header is not its own (another generation, or a snapshot) is damaged from byte 0: moved aside whole', () => {
+    const wrongGen = journal(8, 'x')
+    const dir = storeDir({'journal-9.log': wrongGen, 'journal-10.log': snapshot(10, 'y'), 'journal-11.log': journal(11, 'ok')})
+    const {ids, lines} = run(dir)
+    expect(ids).toEqual(['ok'])
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toContain(`journal-9.log is damaged at byte 0 of ${wrongGen.length} (not a journal of this generation)`)
+    expect(lines[1]).toContain('journal-10.log is damaged at byte 0')
+    expect(statSync(join(dir, 'journal-9.log')).size).toBe(0)
+    expect(readFileSync(join(dir, 'journal-9.log.corrupt-20261203T101500Z'))).toEqual(wrongGen)
+  })
+
+  it('a truncated journal tail: the changes before it are kept and counted, the rest moved aside', () => {
+    const whole = journal(2, 'a', 'b', 'c')
+    const cut = whole.subarray(0, whole.length - 3)
+    const dir = storeDir({'journal-2.log': cut})
+    const {ids, lines, loaded} = run(dir)
+    expect(ids).toEqual(['a', 'b'])
+    const good = statSync(join(dir, 'journal-2.log')).size
+    expect(loaded.journalBytes).toBe(good)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(new RegExp(`ERROR: Store: .*journal-2\\.log is damaged at byte ${good} of ${cut.length} \\(truncated record .*\\): kept the 2 changes before it, moved the other ${cut.length - good} bytes to .*journal-2\\.log\\.corrupt-20261203T101500Z; starting with what was kept`))
+  })
+
+  it('a snapshot without its end record: what it has is kept and counted (not its header), one line says so, the journal applies on top', () => {
+    const full = snapshot(4, 's1', 's2')
+    const endLess = bytes((w) => {
+      writeHeader(w, 1, 4)
+      session(w, 's1')
+      session(w, 's2')
+    })
+    expect(endLess.length).toBeLessThan(full.length)
+    const dir = storeDir({'snapshot-4.bin': endLess, 'journal-4.log': journal(4, 'j')})
+    const {ids, lines} = run(dir)
+    expect(ids).toEqual(['j', 's1', 's2'])
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/snapshot-4\.bin is damaged at byte \d+ of \d+ \(no end record\): kept the 2 records before it; starting with what was kept and the journal/)
+    expect(readdirSync(dir).some((n) => n.includes('corrupt'))).toBe(false) // nothing after the good bytes to move
+  })
+
+  it('records after the end of a snapshot make it a damaged file from byte 0', () => {
+    const dir = storeDir({
+      'snapshot-2.bin': bytes((w) => {
+        writeHeader(w, 1, 2)
+        writeSnapEnd(w, 1)
+        writeSub(w, 'c', 'a', opts(1))
+      }),
+    })
+    const {lines} = run(dir)
+    expect(lines[0]).toMatch(/snapshot-2\.bin is damaged at byte 0 of \d+ \(records after the end of the snapshot\)/)
+    expect(statSync(join(dir, 'snapshot-2.bin')).size).toBe(0)
+  })
+
+  it('a file of a newer format is refused with one message and left untouched', () => {
+    const newer = bytes((w) => w.begin(T.Header).u32(MAGIC).u16(FORMAT_VERSION + 1).u8(0).f64(1).end())
+    const dir = storeDir({'journal-1.log': newer})
+    expect(() => run(dir)).toThrow(/a store file in .* has format version \d+, newer than this broker's \d+: not read, not changed; run the newer broker, or move the store away to start empty/)
+    expect(readFileSync(join(dir, 'journal-1.log'))).toEqual(newer)
+    expect(readdirSync(dir)).toEqual(['journal-1.log'])
+  })
+
+  it('retained messages come back from the snapshot and the journal', () => {
+    const dir = storeDir({
+      'snapshot-1.bin': bytes((w) => {
+        writeHeader(w, 1, 1)
+        writeRetain(w, 'r/1', Buffer.from('a'), 1, undefined, 0)
+        writeSnapEnd(w, 2)
+      }),
+      'journal-1.log': bytes((w) => {
+        writeHeader(w, 0, 1)
+        writeRetain(w, 'r/2', Buffer.from('b'), 0, undefined, 0)
+      }),
+    })
+    expect([...run(dir).loaded.state.retained.keys()]).toEqual(['r/1', 'r/2'])
+  })
+})
