@@ -78,7 +78,7 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
       const why = scan.problem ?? 'no end record'
       const aside = scan.goodBytes < scan.size ? moveAside(path, scan.goodBytes, stamp) : undefined
       log.error(
-        `Store: ${path} is damaged at byte ${scan.goodBytes} of ${scan.size} (${why}): kept the ${scan.records} records before it${aside ? `, moved the rest to ${aside}` : ''}; starting with what was kept and the journal`,
+        `Store: ${path} is damaged at byte ${scan.goodBytes} of ${scan.size} (${why}): kept the ${Math.max(0, scan.records - 1)} records before it${aside ? `, moved the rest to ${aside}` : ''}; starting with what was kept and the journal`,
       )
     }
   }
