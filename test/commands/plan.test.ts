@@ -4,9 +4,10 @@ import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync}
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {PlanJson} from '../../commands/plan.js'
 import {loadConfig} from '../../src/config/index.js'
+import {ensureDist, type Entry, entryBin} from '../helpers/cli.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const fixture = (name: string) => readFileSync(join(root, 'test/fixtures/plan', name), 'utf8')
@@ -279,10 +280,12 @@ describe('bad input: one line, exit 2, nothing written', () => {
 describe('a real process', () => {
   // As a user runs it: no NODE_ENV=test from vitest (which turns on oclif's dev-mode path warning).
   const {NODE_ENV: _, ...env} = process.env
-  const cli = (args: string[]) => execa('node', [join(root, 'bin/dev.js'), 'plan', ...args], {cwd: dir, reject: false, stdin: 'pipe', env, extendEnv: false})
+  // The shipped entry (bin/run.js over a fresh dist/); the first case runs the developer entry too.
+  beforeAll(() => ensureDist(), 300_000)
+  const cli = (args: string[], entry: Entry = 'dist') => execa('node', [entryBin(entry), 'plan', ...args], {cwd: dir, reject: false, stdin: 'pipe', env, extendEnv: false})
 
-  it('no --devices and no terminal: exit 2 with one line', async () => {
-    const r = await cli([])
+  it.each<Entry>(['dist', 'dev'])('no --devices and no terminal: exit 2 with one line (%s entry)', async (entry) => {
+    const r = await cli([], entry)
     expect(r.exitCode).toBe(2)
     expect(r.stdout).toBe('')
     expect(r.stderr).toBe('Error: --devices is missing and there is no terminal to ask in; allowed: a whole number of devices from 1 to 100,000,000, e.g. --devices 50000')

@@ -1,11 +1,13 @@
 /**
- * `mqttctl start` through the real CLI (bin/dev.js) in child processes: foreground with Ctrl-C,
- * MQTT.js and mosquitto_pub/mosquitto_sub talking through it, --print-config, and every start error.
- * Detached mode: test/commands/start-detach.test.ts.
+ * `mqttctl start` through the real CLI (bin/run.js over dist/, as users run it) in child processes:
+ * foreground with Ctrl-C, MQTT.js and mosquitto_pub/mosquitto_sub talking through it, --print-config,
+ * and every start error. oclif's parse errors run in process (runCommand), plus one real process per
+ * entry (bin/run.js, bin/dev.js). Detached mode: test/control/detach.test.ts.
  */
 import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {join} from 'node:path'
+import {runCommand} from '@oclif/test'
 import {execa} from 'execa'
 import mqtt from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
@@ -19,6 +21,8 @@ const UNPRIVILEGED_PORT_START = '/proc/sys/net/ipv4/ip_unprivileged_port_start'
 const box = new Sandbox()
 const servers: Server[] = []
 afterEach(async () => {
+  // A refused in-process command sets the exit code for the process it would end; this one goes on.
+  process.exitCode = undefined
   await box.cleanup()
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r))
 })
@@ -115,10 +119,17 @@ describe('start: bad input is one line, exit 2, nothing started or written', () 
     [['--max-connections', '0'], 'Error: --max-connections "0" is not allowed: expected an integer from 1 to 100,000,000'],
   ])('%s', async (args, message) => {
     const dir = box.dir()
+    // bin/run.js takes these without oclif (src/control/fast-start.ts) ...
     const {stderr, stdout, exitCode} = await box.cli(['start', ...args, '--data-dir', join(dir, 'data')])
     expect(exitCode).toBe(2)
     expect(stderr).toBe(message)
     expect(stdout).toBe('')
+    expect(existsSync(join(dir, 'data'))).toBe(false)
+    // ... and oclif's start command (--detach, --json, ...) refuses them in the same words.
+    const viaOclif = await runCommand(['start', ...args, '--data-dir', join(dir, 'data')], {root: ROOT}, {testNodeEnv: 'production'})
+    expect(viaOclif.error?.oclif?.exit).toBe(2)
+    expect(viaOclif.stderr).toBe(`${message}\n`)
+    expect(viaOclif.stdout).toBe('')
     expect(existsSync(join(dir, 'data'))).toBe(false)
   })
 
@@ -162,15 +173,25 @@ describe('start: bad input is one line, exit 2, nothing started or written', () 
     [['bench'], /^Error: Missing 1 required arg: mode \(conn\|pub\|sub\|pubsub\|fanout\|latency\|suite\|calibrate\) what to run$/],
     [['build', '--bogus'], /^Error: Nonexistent flag: --bogus; allowed flags: --devices, /],
   ])('oclif parse errors are one line too: %j', async (args, message) => {
-    const {stderr, stdout, exitCode} = await box.cli(args)
+    const {stderr, stdout, error} = await runCommand(args, {root: ROOT}, {testNodeEnv: 'production'})
+    expect(error?.oclif?.exit).toBe(2)
+    expect(stderr.endsWith('\n')).toBe(true)
+    expect(stderr.slice(0, -1)).toMatch(message)
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(stdout).toBe('')
+  })
+
+  it.each(['dist', 'dev'] as const)('a real process prints the parse error alone, exit 2 (%s entry)', async (entry) => {
+    // The finding above was a real process (a stack under bin/dev.js): both entries, end to end.
+    const {stderr, stdout, exitCode} = await box.cli(['start', '--foo'], {entry})
     expect(exitCode).toBe(2)
-    expect(stderr).toMatch(message)
+    expect(stderr).toMatch(/^Error: Nonexistent flag: --foo; allowed flags: --config, --data-dir, --port, .*--runtime, --json$/)
     expect(stdout).toBe('')
   })
 
   it('--json: a parse error is the JSON error object', async () => {
-    const {stdout, exitCode} = await box.cli(['bench', 'pub', '-p', 'abc', '--json'])
-    expect(exitCode).toBe(2)
+    const {stdout, error} = await runCommand(['bench', 'pub', '-p', 'abc', '--json'], {root: ROOT}, {testNodeEnv: 'production'})
+    expect(error?.oclif?.exit).toBe(2)
     expect(JSON.parse(stdout)).toEqual({error: {message: 'Parsing --port: Expected an integer but received: abc', exitCode: 2}})
   })
 

@@ -1,14 +1,21 @@
-/** Shared by the start/stop/status tests: real CLI child processes, free ports, temp data dirs, cleanup. */
+/**
+ * Shared by the start/stop/status tests: real CLI child processes, free ports, temp data dirs, cleanup.
+ * The CLI is the shipped entry (bin/run.js over a dist/ built fresh: test/helpers/cli.ts), unless a
+ * call asks for the developer entry (`entry: 'dev'`, bin/dev.js through tsx).
+ */
 import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
-import {execa, type ResultPromise} from 'execa'
+import {execa, type Result, type ResultPromise} from 'execa'
+import {beforeAll} from 'vitest'
 import {isAlive} from '../../src/broker/process/state.js'
+import {distEnsured, ensureDist, type Entry, entryBin, ROOT} from '../helpers/cli.js'
 import {waitFor as waitUntil} from '../helpers/mqtt.js'
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-export const DEV_BIN = join(ROOT, 'bin', 'dev.js')
+export {DEV_BIN, ROOT, RUN_BIN} from '../helpers/cli.js'
+
+/** How long the first test of a file may wait for dist/ to be built (tsc, or another run's build). */
+const BUILD_TIMEOUT_MS = 300_000
 
 /** A port that was free a moment ago (bind port 0, read it, close). */
 export {freePort} from '../../src/net.js'
@@ -23,11 +30,23 @@ export function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 1
 
 const alive = isAlive
 
+export interface CliOptions {
+  env?: Record<string, string>
+  cwd?: string
+  /** 'dist' (default): bin/run.js, as users run it; 'dev': bin/dev.js from the sources. */
+  entry?: Entry
+}
+
 /** Tracks temp dirs and processes; `cleanup()` kills every broker whose pid file is in a tracked dir. */
 export class Sandbox {
   readonly dirs: string[] = []
   readonly children: ResultPromise[] = []
   readonly pids = new Set<number>()
+
+  /** Created at a test file's top level: builds dist/ before the file's tests if the sources changed. */
+  constructor() {
+    beforeAll(() => ensureDist(), BUILD_TIMEOUT_MS)
+  }
 
   dir(prefix = 'mqttctl-ctl-'): string {
     const d = mkdtempSync(join(tmpdir(), prefix))
@@ -36,13 +55,15 @@ export class Sandbox {
   }
 
   /** Runs the CLI to completion. */
-  cli(args: string[], options: {env?: Record<string, string>; cwd?: string} = {}) {
-    return execa(process.execPath, [DEV_BIN, ...args], {reject: false, cwd: options.cwd ?? ROOT, env: {NO_COLOR: '1', NODE_ENV: 'production', ...options.env}, timeout: 60_000})
+  async cli(args: string[], options: CliOptions = {}): Promise<Result<{reject: false; timeout: number}>> {
+    if ((options.entry ?? 'dist') === 'dist' && !distEnsured()) await ensureDist()
+    return execa(process.execPath, [entryBin(options.entry ?? 'dist'), ...args], {reject: false, cwd: options.cwd ?? ROOT, env: {NO_COLOR: '1', NODE_ENV: 'production', ...options.env}, timeout: 60_000})
   }
 
   /** Starts the CLI and leaves it running (foreground `start`); killed in cleanup. */
-  spawn(args: string[], options: {env?: Record<string, string>; cwd?: string} = {}): ResultPromise {
-    const child = execa(process.execPath, [DEV_BIN, ...args], {reject: false, cwd: options.cwd ?? ROOT, env: {NO_COLOR: '1', NODE_ENV: 'production', ...options.env}, all: true})
+  spawn(args: string[], options: CliOptions = {}): ResultPromise<{reject: false; all: true}> {
+    if ((options.entry ?? 'dist') === 'dist' && !distEnsured()) throw new Error('Sandbox.spawn before dist/ was built: create the Sandbox at the top level of the test file (its beforeAll builds dist/)')
+    const child = execa(process.execPath, [entryBin(options.entry ?? 'dist'), ...args], {reject: false, cwd: options.cwd ?? ROOT, env: {NO_COLOR: '1', NODE_ENV: 'production', ...options.env}, all: true})
     this.children.push(child)
     return child
   }
