@@ -22,7 +22,7 @@ function fakeNode(name = 'node-a') {
     sessionStats: {moved: 2, adopted: 1, takeovers: 0, holding: 0},
     peers: new PeerFigures(),
     connected: true,
-    shareFigures: (f: NodeFigures) => shared.push(f),
+    shareFigures: (f: NodeFigures): void => void shared.push(f),
   }
   return {node, shared, asNode: node as unknown as ClusterNode}
 }
