@@ -5,33 +5,17 @@
  * hostile records in the stream (wrong key, bad filter, shared filter, bad token, oversized) are ignored.
  */
 import {createHash} from 'node:crypto'
-import {connect, type NatsConnection} from 'nats'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {DurableInterest, durableInterestStreamName} from '../../../src/broker/cluster/durable-interest.js'
 import {memoryLogger} from '../../../src/broker/log.js'
 import {waitFor} from '../../helpers/mqtt.js'
-import {type NatsServer, startNats} from '../../helpers/nats.js'
+import {useNats} from './unit-nats.js'
 
-let nats: NatsServer
-const conns: NatsConnection[] = []
 const running: DurableInterest[] = []
 let n = 0
-beforeAll(async () => {
-  nats = await startNats({jetstream: true})
-}, 30_000)
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((d) => d.stop()))
-  await Promise.all(conns.splice(0).map((c) => c.close()))
-})
-afterAll(async () => {
-  await nats?.stop()
-})
+const nats = useNats({jetstream: true}, async () => void (await Promise.all(running.splice(0).map((d) => d.stop()))))
+const nc = () => nats.connect()
 
-async function nc(): Promise<NatsConnection> {
-  const c = await connect({servers: nats.url})
-  conns.push(c)
-  return c
-}
 async function node(prefix: string, token: string): Promise<DurableInterest> {
   const d = new DurableInterest()
   await d.start(await nc(), prefix, token, 1, memoryLogger('warn'))

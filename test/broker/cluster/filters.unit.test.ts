@@ -5,37 +5,22 @@
  * of two gets each message), malformed NATS messages counted, skip(), unmapped filters, a failing
  * delivery logged without breaking the subscription.
  */
-import {connect, headers as natsHeaders, type NatsConnection} from 'nats'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {headers as natsHeaders} from 'nats'
+import {describe, expect, it} from 'vitest'
 import {type FilterEvents, NatsFilters} from '../../../src/broker/cluster/filters.js'
 import {ClusterStats, type ClusterHost} from '../../../src/broker/cluster/host.js'
 import {SubjectMap} from '../../../src/broker/cluster/subjects.js'
 import {memoryLogger} from '../../../src/broker/log.js'
 import type {Message} from '../../../src/broker/message.js'
 import {ManualClock} from '../../helpers/clock.js'
-import {type NatsServer, startNats} from '../../helpers/nats.js'
+import {useNats} from './unit-nats.js'
 
-let nats: NatsServer
-const conns: NatsConnection[] = []
 let n = 0
-beforeAll(async () => {
-  nats = await startNats()
-}, 30_000)
-afterEach(async () => {
-  await Promise.all(conns.splice(0).map((c) => c.close()))
-})
-afterAll(async () => {
-  await nats?.stop()
-})
-
-async function nc(): Promise<NatsConnection> {
-  const c = await connect({servers: nats.url, noEcho: true})
-  conns.push(c)
-  return c
-}
+const nats = useNats({jetstream: false})
+const nc = () => nats.connect({noEcho: true})
 const flushAll = async () => {
-  for (const c of conns) await c.flush()
-  for (const c of conns) await c.flush()
+  for (const c of nats.conns) await c.flush()
+  for (const c of nats.conns) await c.flush()
 }
 
 async function setup(prefix = `flt${n++}`) {

@@ -3,24 +3,14 @@
  * ManualClock: which other node wants a topic, the grace after joining, shared filters as their plain
  * filter, whole lists in pieces on sync, peers expiring, hostile announcements ignored.
  */
-import {connect, type NatsConnection} from 'nats'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import type {NatsConnection} from 'nats'
+import {describe, expect, it} from 'vitest'
 import {RemoteInterest, SYNC_GRACE_MS} from '../../../src/broker/cluster/interest.js'
 import {ManualClock} from '../../helpers/clock.js'
-import {type NatsServer, startNats} from '../../helpers/nats.js'
+import {useNats} from './unit-nats.js'
 
-let nats: NatsServer
-const conns: NatsConnection[] = []
 let n = 0
-beforeAll(async () => {
-  nats = await startNats()
-}, 30_000)
-afterEach(async () => {
-  await Promise.all(conns.splice(0).map((c) => c.close()))
-})
-afterAll(async () => {
-  await nats?.stop()
-})
+const nats = useNats({jetstream: false})
 
 /** Nodes on one fresh prefix sharing one ManualClock; settle() = every published message delivered. */
 async function cluster() {
@@ -32,8 +22,7 @@ async function cluster() {
     for (const c of mine) await c.flush()
   }
   const node = async (id: string, own: string[] = []) => {
-    const nc = await connect({servers: nats.url})
-    conns.push(nc)
+    const nc = await nats.connect()
     mine.push(nc)
     const r = new RemoteInterest(nc, prefix, id, () => clock.now())
     r.start(() => own)
@@ -41,16 +30,14 @@ async function cluster() {
     return {r, own, nc}
   }
   const raw = async (body: unknown) => {
-    const nc = await connect({servers: nats.url})
-    conns.push(nc)
+    const nc = await nats.connect()
     mine.push(nc)
     nc.publish(`${prefix}.n.int`, typeof body === 'string' ? body : JSON.stringify(body))
     await settle()
   }
   /** Every announcement on the prefix, as parsed JSON, from now on. */
   const listen = async () => {
-    const nc = await connect({servers: nats.url})
-    conns.push(nc)
+    const nc = await nats.connect()
     mine.push(nc)
     const seen: Array<{id: string; op: string; part?: number; filters: string[]}> = []
     nc.subscribe(`${prefix}.n.int`, {callback: (_e, m) => seen.push(JSON.parse(Buffer.from(m.data).toString()))})

@@ -5,36 +5,20 @@
  * start() resolves, malformed stream records are counted and dropped, failed writes are counted and
  * logged at most once a minute (ManualClock).
  */
-import {connect, headers as natsHeaders, type NatsConnection} from 'nats'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {headers as natsHeaders} from 'nats'
+import {describe, expect, it} from 'vitest'
 import {ClusterStats, type ClusterHost} from '../../../src/broker/cluster/host.js'
 import {RetainedSync, retainedStreamName} from '../../../src/broker/cluster/retained.js'
 import {memoryLogger} from '../../../src/broker/log.js'
 import type {Message} from '../../../src/broker/message.js'
 import {ManualClock} from '../../helpers/clock.js'
 import {waitFor} from '../../helpers/mqtt.js'
-import {type NatsServer, startNats} from '../../helpers/nats.js'
+import {useNats} from './unit-nats.js'
 
-let nats: NatsServer
-const conns: NatsConnection[] = []
 const syncs: RetainedSync[] = []
 let n = 0
-beforeAll(async () => {
-  nats = await startNats({jetstream: true})
-}, 30_000)
-afterEach(async () => {
-  await Promise.all(syncs.splice(0).map((s) => s.stop()))
-  await Promise.all(conns.splice(0).map((c) => c.close()))
-})
-afterAll(async () => {
-  await nats?.stop()
-})
-
-async function nc(): Promise<NatsConnection> {
-  const c = await connect({servers: nats.url})
-  conns.push(c)
-  return c
-}
+const nats = useNats({jetstream: true}, async () => void (await Promise.all(syncs.splice(0).map((s) => s.stop()))))
+const nc = () => nats.connect()
 
 async function node(prefix: string, clock = new ManualClock(1_000_000)) {
   const applied: Message[] = []
