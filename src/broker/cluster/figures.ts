@@ -15,6 +15,30 @@ export interface NodeFigures {
   imported: number
 }
 
+/** A node's cluster figures as $SYS/broker/mqttctl/cluster/... and Prometheus show them (./sys.ts computes them). */
+export interface ClusterFigures {
+  node: string
+  connected: boolean
+  disconnects: number
+  exported: number
+  /** From other nodes, core NATS and shared groups. */
+  imported: number
+  localOnly: number
+  notWanted: number
+  unmapped: number
+  durableStored: number
+  durableRefused: number
+  durableDropped: number
+  durableDelivered: number
+  durableDuplicates: number
+  sessionsMovedAway: number
+  sessionsMovedHere: number
+  /** Nodes heard from in the last three statistics intervals, this one included. */
+  nodes: number
+  /** Sums over those nodes. */
+  total: {clients: number; received: number; sent: number; subscriptions: number}
+}
+
 const FIGURE_KEYS = ['clients', 'received', 'sent', 'subscriptions', 'exported', 'imported'] as const
 /** Peers remembered at most (a peer is a broker node; the bound keeps a misbehaving publisher harmless). */
 export const MAX_PEERS = 4_096

@@ -16,11 +16,13 @@
  *   .../total/publish/messages/sent, .../total/subscriptions/count: sums over those nodes
  *
  * Every statistics interval the node shares its figures through NATS and publishes these (retained,
- * QoS 0, only the ones that changed), and logs one line when the link is down.
+ * QoS 0, only the ones that changed), and logs one line when the link is down. The same figures
+ * (clusterFigures) are Prometheus metrics: stats/prometheus.ts clusterMetrics.
  */
 import type {Clock, TimerHandle} from '../clock.js'
 import type {Logger} from '../log.js'
 import type {BrokerStats} from '../stats/counters.js'
+import type {ClusterFigures} from './figures.js'
 import type {ClusterNode, NodeFigures} from './node.js'
 
 export const CLUSTER_SYS_PREFIX = '$SYS/broker/mqttctl/cluster/'
@@ -29,7 +31,8 @@ export interface SysPublisher {
   publish(topic: string, payload: string, options: {qos: 0; retain: true}): void
 }
 
-export function clusterSysMessages(node: ClusterNode, stats: BrokerStats, now: number, intervalMs: number): Array<[string, string]> {
+/** This node's cluster figures now; forgets peers not heard from in three intervals. */
+export function clusterFigures(node: ClusterNode, stats: BrokerStats, now: number, intervalMs: number): ClusterFigures {
   const s = node.stats
   const moves = node.sessionStats
   const own: NodeFigures = {name: node.name, clients: stats.connectionsLive, received: stats.messagesReceived, sent: stats.messagesSent, subscriptions: stats.subscriptions, exported: s.exported, imported: s.imported}
@@ -38,28 +41,51 @@ export function clusterSysMessages(node: ClusterNode, stats: BrokerStats, now: n
     if (now - p.at > 3 * intervalMs) node.peers.delete(id)
     else live.push(p.figures)
   }
-  const sum = (k: 'clients' | 'received' | 'sent' | 'subscriptions') => String(live.reduce((n, f) => n + f[k], 0))
+  const sum = (k: 'clients' | 'received' | 'sent' | 'subscriptions') => live.reduce((n, f) => n + f[k], 0)
+  return {
+    node: node.name,
+    connected: s.connected,
+    disconnects: s.disconnects,
+    exported: s.exported,
+    imported: s.imported + s.importedShared,
+    localOnly: s.localOnly,
+    notWanted: s.notWanted,
+    unmapped: s.unmapped,
+    durableStored: s.durableOut,
+    durableRefused: s.durableErrors,
+    durableDropped: s.durableDropped,
+    durableDelivered: s.durableIn,
+    durableDuplicates: s.durableDuplicates,
+    sessionsMovedAway: moves.moved,
+    sessionsMovedHere: moves.adopted,
+    nodes: live.length,
+    total: {clients: sum('clients'), received: sum('received'), sent: sum('sent'), subscriptions: sum('subscriptions')},
+  }
+}
+
+export function clusterSysMessages(node: ClusterNode, stats: BrokerStats, now: number, intervalMs: number): Array<[string, string]> {
+  const f = clusterFigures(node, stats, now, intervalMs)
   return [
-    ['node', node.name],
-    ['connected', s.connected ? '1' : '0'],
-    ['disconnects', String(s.disconnects)],
-    ['exported', String(s.exported)],
-    ['imported', String(s.imported + s.importedShared)],
-    ['local-only', String(s.localOnly)],
-    ['not-wanted', String(s.notWanted)],
-    ['unmapped', String(s.unmapped)],
-    ['durable/stored', String(s.durableOut)],
-    ['durable/refused', String(s.durableErrors)],
-    ['durable/dropped', String(s.durableDropped)],
-    ['durable/delivered', String(s.durableIn)],
-    ['durable/duplicates', String(s.durableDuplicates)],
-    ['sessions/moved-away', String(moves.moved)],
-    ['sessions/moved-here', String(moves.adopted)],
-    ['nodes', String(live.length)],
-    ['total/clients/connected', sum('clients')],
-    ['total/publish/messages/received', sum('received')],
-    ['total/publish/messages/sent', sum('sent')],
-    ['total/subscriptions/count', sum('subscriptions')],
+    ['node', f.node],
+    ['connected', f.connected ? '1' : '0'],
+    ['disconnects', String(f.disconnects)],
+    ['exported', String(f.exported)],
+    ['imported', String(f.imported)],
+    ['local-only', String(f.localOnly)],
+    ['not-wanted', String(f.notWanted)],
+    ['unmapped', String(f.unmapped)],
+    ['durable/stored', String(f.durableStored)],
+    ['durable/refused', String(f.durableRefused)],
+    ['durable/dropped', String(f.durableDropped)],
+    ['durable/delivered', String(f.durableDelivered)],
+    ['durable/duplicates', String(f.durableDuplicates)],
+    ['sessions/moved-away', String(f.sessionsMovedAway)],
+    ['sessions/moved-here', String(f.sessionsMovedHere)],
+    ['nodes', String(f.nodes)],
+    ['total/clients/connected', String(f.total.clients)],
+    ['total/publish/messages/received', String(f.total.received)],
+    ['total/publish/messages/sent', String(f.total.sent)],
+    ['total/subscriptions/count', String(f.total.subscriptions)],
   ].map(([k, v]) => [CLUSTER_SYS_PREFIX + k, v] as [string, string])
 }
 

@@ -11,8 +11,8 @@ export interface MetricsHttpOptions {
   host: string
   /** 0 = ephemeral. */
   port: number
-  /** Exposition text, built per request. */
-  metrics(): string
+  /** Exposition text, built per request (a promise: gathered from elsewhere, e.g. the --workers primary asking its workers). */
+  metrics(): string | Promise<string>
   contentType: string
   healthy(): boolean
 }
@@ -32,9 +32,15 @@ export async function startMetricsHttp(options: MetricsHttpOptions): Promise<Met
       return
     }
     if (path === '/metrics') {
-      const body = options.metrics()
-      res.writeHead(200, {'content-type': options.contentType, 'content-length': Buffer.byteLength(body)})
-      res.end(method === 'HEAD' ? undefined : body)
+      Promise.resolve()
+        .then(() => options.metrics())
+        .then(
+          (body) => {
+            res.writeHead(200, {'content-type': options.contentType, 'content-length': Buffer.byteLength(body)})
+            res.end(method === 'HEAD' ? undefined : body)
+          },
+          (error: Error) => res.writeHead(500, {'content-type': 'text/plain'}).end(`metrics failed: ${error.message}\n`),
+        )
     } else if (path === '/healthz' || path === '/readyz') {
       const ok = options.healthy()
       res.writeHead(ok ? 200 : 503, {'content-type': 'text/plain'}).end(ok ? 'ok\n' : 'shutting down\n')

@@ -19,7 +19,9 @@ import cluster from 'node:cluster'
 import {reloadOnSighup} from './reload.js'
 import {acquirePidFile, brokerFiles, ensureDataDir, processStartTicks, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
 import {checkClusterConfig} from '../cluster/config.js'
-import {runPrimary, WORKER_NATS_ENV, workerIndex, type WorkerListening} from './workers.js'
+import {answerScrapes, runPrimary, WORKER_NATS_ENV, workerIndex, type WorkerListening} from './workers.js'
+import {clusterMetrics, type Metric, prometheusMetrics} from '../stats/prometheus.js'
+import {systemClock} from '../clock.js'
 
 export interface RunMainOptions {
   /** Aborting it stops the broker gracefully, like SIGTERM (in-process tests). */
@@ -91,7 +93,8 @@ export async function runMain(argv: string[], env: Record<string, string | undef
       ensureDataDir(dataDir)
       const servers = (env[WORKER_NATS_ENV] ?? '').split(',').filter(Boolean)
       const cluster = {...config.cluster, servers, workers: 1, nodeName: `${config.cluster.nodeName ?? hostname()}-w${worker}`}
-      return await serve({...config, dataDir, cluster}, files, configFile, logger, {...options, parentPipe: false, worker})
+      // Its metrics go through the primary's endpoint (workers.ts), not a port of its own.
+      return await serve({...config, dataDir, cluster, metrics: {...config.metrics, enabled: false}}, files, configFile, logger, {...options, parentPipe: false, worker})
     }
     const {stale, stalePid} = acquirePidFile(files)
     if (stale) logger.warn(`replaced a stale pid file (${stalePid === undefined ? 'unreadable' : `pid ${stalePid} is not running`}) in ${files.dataDir}`)
@@ -129,7 +132,8 @@ async function serve(
     throw new ControlError(`cannot open the store in ${join(config.dataDir, 'store')}: ${(error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`.replace(/ {2,}/g, ' '))
   }
   // A cluster node only with NATS URLs: the single-process default never loads the NATS client.
-  const broker = config.cluster.servers.length > 0 ? (await import('../cluster/index.js')).createClusterBroker(config, {logger, store}) : createBroker(config, {logger, store})
+  const clustered = config.cluster.servers.length > 0 ? (await import('../cluster/index.js')).createClusterBroker(config, {logger, store}) : undefined
+  const broker = clustered ?? createBroker(config, {logger, store})
   let bound: Array<{host: string; port: number; tls: boolean}>
   try {
     bound = await broker.listen()
@@ -137,7 +141,14 @@ async function serve(
     throw new ControlError(describeListenError(error, config.listeners[0]))
   }
   // Statistics: the log block, retained $SYS topics and (when enabled) the metrics HTTP listener.
-  const reporter = startReporter(broker, {version})
+  // A cluster node's figures are metrics too (the same as its $SYS/broker/mqttctl/cluster/...).
+  let extraMetrics: (() => Metric[]) | undefined
+  if (clustered !== undefined) {
+    const {clusterFigures} = await import('../cluster/sys.js')
+    extraMetrics = () => clusterMetrics(clusterFigures(clustered.node, clustered.stats, systemClock.now(), config.statsInterval * 1000))
+  }
+  const reporter = startReporter(broker, {version, extraMetrics})
+  const detachScrapes = options.worker === undefined ? undefined : answerScrapes(() => [...prometheusMetrics(reporter.snapshot()), ...(extraMetrics?.() ?? [])])
   let metrics: {host: string; port: number} | undefined
   try {
     metrics = await reporter.metrics
@@ -168,6 +179,7 @@ async function serve(
   const why = await stop
   hup.detach()
   logger.info(`${why}: shutting down gracefully`)
+  detachScrapes?.()
   await reporter.stop()
   await broker.close()
   return EXIT.ok
@@ -243,7 +255,8 @@ async function primary(
     logger,
     stop,
     env: {...env, [PARENT_PIPE_ENV]: undefined},
-    onListening: (listeners) => {
+    metrics: config.metrics.enabled ? {host: config.metrics.host, port: config.metrics.port} : undefined,
+    onListening: (listeners, metrics) => {
       const state: BrokerState = {
         pid: process.pid,
         startedAt: new Date().toISOString(),
@@ -253,7 +266,7 @@ async function primary(
         dataDir: files.dataDir,
         maxConnections: config.maxConnections,
         logLevel: config.logLevel,
-        metrics: null,
+        metrics: metrics ?? null,
         processStart: processStartTicks(process.pid),
         statsInterval: config.statsInterval,
       }

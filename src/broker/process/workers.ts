@@ -15,6 +15,12 @@
  * a pipe only the primary holds; when that pipe ends (the primary stopping it, or the kernel closing
  * it because the primary died) the watchdog sends nats-server SIGTERM. Workers leave with the primary
  * by themselves (Node's cluster workers exit when their IPC channel closes).
+ *
+ * Metrics (--metrics): the workers bind no metrics port (they would share it, and each scrape would
+ * answer for whichever worker accepted it). The primary serves the one endpoint: per scrape it asks
+ * every worker for its metric families over IPC (answerScrapes) and serves them all, each sample
+ * labelled with its worker, plus mqtt_broker_workers and mqtt_broker_worker_up (stats/prometheus.ts
+ * workerMetrics). A worker that does not answer within SCRAPE_TIMEOUT_MS counts as down for that scrape.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import cluster, {type Worker} from 'node:cluster'
@@ -22,7 +28,9 @@ import {accessSync, constants, mkdirSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {delimiter, join} from 'node:path'
 import type {Logger} from '../log.js'
-import {ControlError} from './errors.js'
+import type {MetricsHttpServer} from '../listeners/metrics-http.js'
+import {checkMetrics, exposition, type Metric, PROMETHEUS_CONTENT_TYPE, type WorkerScrape, workerMetrics} from '../stats/prometheus.js'
+import {ControlError, describeListenError} from './errors.js'
 
 /** Set in a worker's environment: its index (0-based). */
 export const WORKER_ENV = 'MQTTCTL_WORKER'
@@ -32,6 +40,28 @@ export const WORKER_NATS_ENV = 'MQTTCTL_WORKER_NATS'
 const RESTARTS_PER_MINUTE = 5
 const READY_TIMEOUT_MS = 30_000
 const STOP_TIMEOUT_MS = 10_000
+/** How long a scrape waits for each worker's figures. */
+export const SCRAPE_TIMEOUT_MS = 2_000
+/** Scrapes answered at once; more are refused (HTTP 500) rather than queued. */
+const MAX_SCRAPES = 4
+/** IPC message of a scrape: primary -> worker {type, id}; worker -> primary {type, id, metrics}. */
+export const METRICS_MESSAGE = 'mqttctl-metrics'
+
+/** In a worker: answers the primary's scrapes with `families()`; returns detach(). */
+export function answerScrapes(families: () => Metric[]): () => void {
+  const on = (m: {type?: unknown; id?: unknown}): void => {
+    if (m?.type !== METRICS_MESSAGE || !Number.isSafeInteger(m.id)) return
+    let metrics: Metric[] | undefined
+    try {
+      metrics = families()
+    } catch {
+      metrics = undefined // the primary reports this worker down for this scrape
+    }
+    process.send?.({type: METRICS_MESSAGE, id: m.id, metrics})
+  }
+  process.on('message', on)
+  return () => void process.off('message', on)
+}
 
 export interface WorkerListening {
   type: 'listening'
@@ -159,6 +189,12 @@ export async function startLocalNats(dir: string, logger: Logger, env: Record<st
   }
 }
 
+/** The primary's metrics listener (node:http loaded only with --metrics). */
+async function startWorkersMetrics(at: {host: string; port: number}, metrics: () => Promise<string>, healthy: () => boolean): Promise<MetricsHttpServer> {
+  const {startMetricsHttp} = await import('../listeners/metrics-http.js')
+  return startMetricsHttp({host: at.host, port: at.port, contentType: PROMETHEUS_CONTENT_TYPE, metrics, healthy})
+}
+
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal)
@@ -172,8 +208,10 @@ export interface PrimaryOptions {
   logger: Logger
   /** Resolves with the reason once the primary is asked to stop. */
   stop: Promise<string>
-  /** Called once every worker listens, with worker 0's listeners. */
-  onListening(listeners: WorkerListening['listeners']): void
+  /** Serve the workers' metrics on this address (--metrics); port 0 = ephemeral. */
+  metrics?: {host: string; port: number}
+  /** Called once every worker listens, with worker 0's listeners and the metrics address. */
+  onListening(listeners: WorkerListening['listeners'], metrics?: {host: string; port: number}): void
   env?: Record<string, string | undefined>
 }
 
@@ -188,16 +226,63 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   let resolveFailed!: (why: string) => void
   const failed = new Promise<string>((resolve) => (resolveFailed = resolve))
 
+  let http: MetricsHttpServer | undefined
+  if (o.metrics !== undefined) {
+    try {
+      http = await startWorkersMetrics(o.metrics, () => scrape(), () => !stopping && listening.size === o.workers)
+    } catch (error) {
+      await nats?.stop()
+      throw new ControlError(describeListenError(error, o.metrics, '--metrics-port'))
+    }
+    o.logger.info(`Metrics of the ${o.workers} workers on http://${http.host}:${http.port}/metrics (readiness: /healthz)`)
+  }
+  // Scrapes in flight: `${scrape id}:${worker}` -> its answer.
+  const waiting = new Map<string, (metrics: Metric[] | undefined) => void>()
+  let scrapeId = 0
+  let scraping = 0
+  const scrape = async (): Promise<string> => {
+    if (scraping >= MAX_SCRAPES) throw new Error(`${MAX_SCRAPES} scrapes are being answered already`)
+    scraping++
+    const id = ++scrapeId
+    try {
+      const answers = await Promise.all(
+        workers.map(
+          (w, i) =>
+            new Promise<WorkerScrape>((resolve) => {
+              const key = `${id}:${i}`
+              const done = (metrics: Metric[] | undefined): void => {
+                clearTimeout(timer)
+                waiting.delete(key)
+                resolve({worker: i, metrics})
+              }
+              const timer = setTimeout(() => done(undefined), SCRAPE_TIMEOUT_MS)
+              waiting.set(key, done)
+              if (!listening.has(i) || w.isDead() || !w.isConnected()) return done(undefined)
+              try {
+                w.send({type: METRICS_MESSAGE, id})
+              } catch {
+                done(undefined)
+              }
+            }),
+        ),
+      )
+      return exposition(workerMetrics(o.workers, answers))
+    } finally {
+      scraping--
+    }
+  }
+
   cluster.setupPrimary({exec: process.argv[1], args: process.argv.slice(2), execArgv: process.execArgv})
   const fork = (i: number): Worker => {
     const w = cluster.fork({...o.env, [WORKER_ENV]: String(i), [WORKER_NATS_ENV]: servers.join(',')})
-    w.on('message', (m: WorkerListening) => {
+    w.on('message', (m: WorkerListening | {type: typeof METRICS_MESSAGE; id: number; metrics: unknown}) => {
+      if (m?.type === METRICS_MESSAGE) return waiting.get(`${m.id}:${i}`)?.(checkMetrics(m.metrics))
       if (m?.type !== 'listening' || !Array.isArray(m.listeners)) return
       listening.set(i, m.listeners)
       if (!announced && listening.size === o.workers) {
         announced = true
         o.logger.info(`${o.workers} workers listening, joined through NATS ${servers.join(', ')}`)
-        o.onListening(listening.get(0)!)
+        o.onListening(listening.get(0)!, http === undefined ? undefined : {host: http.host, port: http.port})
       }
     })
     w.on('exit', (code, signal) => {
@@ -229,6 +314,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   clearTimeout(ready)
   stopping = true
   o.logger.info(`${why}: stopping ${workers.length} workers`)
+  await http?.close()
   await Promise.all(
     workers.map(
       (w) =>

@@ -3,6 +3,7 @@
  * Conventional names: `mqtt_broker_*` for the broker, `process_*` as the official client libraries
  * name them, counters ending in `_total`, units in the name (`_bytes`, `_seconds`).
  */
+import type {ClusterFigures} from '../cluster/figures.js'
 import type {StatsSnapshot} from './snapshot.js'
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -84,6 +85,74 @@ export function prometheusMetrics(s: StatsSnapshot): Metric[] {
   ]
 }
 
+/**
+ * A cluster node's figures (the same as $SYS/broker/mqttctl/cluster/..., docs/scale-out.md). The
+ * cluster totals are sums of the live nodes' own counters, so they fall when a node leaves: gauges.
+ */
+export function clusterMetrics(f: ClusterFigures): Metric[] {
+  const c = 'mqtt_broker_cluster_'
+  return [
+    m(c + 'node_info', 'gauge', 'This node\'s name in the cluster, value 1.', [{labels: {node: f.node}, value: 1}]),
+    m(c + 'connected', 'gauge', '1 while linked to the other nodes through NATS, else 0 (serving local clients only).', f.connected ? 1 : 0),
+    m(c + 'disconnects_total', 'counter', 'Losses of the NATS link since start.', f.disconnects),
+    m(c + 'messages_exported_total', 'counter', 'Messages handed to NATS for other nodes.', f.exported),
+    m(c + 'messages_imported_total', 'counter', 'Messages from other nodes delivered here (core NATS and shared groups).', f.imported),
+    m(c + 'messages_local_only_total', 'counter', 'Messages kept on this node because the NATS link was down.', f.localOnly),
+    m(c + 'messages_not_wanted_total', 'counter', 'Messages no other node subscribed to (not handed to NATS).', f.notWanted),
+    m(c + 'unmapped_total', 'counter', 'Topics, filters or payloads too large for NATS (served on this node only).', f.unmapped),
+    m(c + 'durable_copies_total', 'counter', 'QoS 1/2 copies for persistent sessions on other nodes, by what JetStream did with them.', by('result', {stored: f.durableStored, refused: f.durableRefused, dropped: f.durableDropped})),
+    m(c + 'durable_received_total', 'counter', 'Copies read from this node\'s JetStream consumer: delivered, or repeats not delivered.', by('result', {delivered: f.durableDelivered, duplicate: f.durableDuplicates})),
+    m(c + 'sessions_moved_total', 'counter', 'Persistent sessions handed to another node (away) or taken from one (here).', by('direction', {away: f.sessionsMovedAway, here: f.sessionsMovedHere})),
+    m(c + 'nodes', 'gauge', 'Nodes heard from in the last three statistics intervals, this one included.', f.nodes),
+    m(c + 'clients', 'gauge', 'Connected clients summed over those nodes.', f.total.clients),
+    m(c + 'messages_received', 'gauge', 'PUBLISH messages received, summed over those nodes (falls when a node leaves).', f.total.received),
+    m(c + 'messages_sent', 'gauge', 'PUBLISH messages sent, summed over those nodes (falls when a node leaves).', f.total.sent),
+    m(c + 'subscriptions', 'gauge', 'Subscriptions summed over those nodes.', f.total.subscriptions),
+  ]
+}
+
+/** One worker's answer to a scrape: its metric families, or undefined when it did not answer in time. */
+export interface WorkerScrape {
+  worker: number
+  metrics: Metric[] | undefined
+}
+
+/**
+ * `--workers N` behind one endpoint: every worker's families with a `worker` label on each sample
+ * (not summed: a worker that restarts resets only its own counters, and sum() in PromQL adds them
+ * up), then how many workers there are and which ones answered this scrape.
+ */
+export function workerMetrics(workers: number, scrapes: WorkerScrape[]): Metric[] {
+  const families = new Map<string, Metric>()
+  for (const {worker, metrics} of scrapes) {
+    for (const family of metrics ?? []) {
+      let merged = families.get(family.name)
+      if (merged === undefined) families.set(family.name, (merged = {...family, samples: []}))
+      else if (merged.type !== family.type) continue // a worker of another version: keep the first kind
+      for (const sample of family.samples) merged.samples.push({labels: {...sample.labels, worker: String(worker)}, value: sample.value})
+    }
+  }
+  return [
+    m('mqtt_broker_workers', 'gauge', 'Broker processes of --workers on this host.', workers),
+    m('mqtt_broker_worker_up', 'gauge', '1 when the worker answered this scrape, else 0 (starting, restarting or stuck).', scrapes.map((x) => ({labels: {worker: String(x.worker)}, value: x.metrics === undefined ? 0 : 1}))),
+    ...families.values(),
+  ]
+}
+
+/** A worker's answer as it came over IPC: metric families of the right shape, else undefined. */
+export function checkMetrics(v: unknown): Metric[] | undefined {
+  if (!Array.isArray(v) || v.length > 1000) return undefined
+  for (const f of v as Metric[]) {
+    if (typeof f?.name !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(f.name) || (f.type !== 'counter' && f.type !== 'gauge') || typeof f.help !== 'string') return undefined
+    if (!Array.isArray(f.samples) || f.samples.length > 10_000) return undefined
+    for (const x of f.samples) {
+      if (typeof x?.value !== 'number') return undefined
+      if (x.labels !== undefined && (typeof x.labels !== 'object' || x.labels === null || !Object.entries(x.labels).every(([k, l]) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k) && typeof l === 'string'))) return undefined
+    }
+  }
+  return v as Metric[]
+}
+
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 }
@@ -95,10 +164,15 @@ function formatValue(v: number): string {
   return String(v)
 }
 
-/** The exposition text: HELP and TYPE before each family, one line per sample, final newline. */
-export function prometheusText(s: StatsSnapshot): string {
+/** The exposition text: HELP and TYPE before each family, one line per sample, final newline; `extra` families (a cluster node's) after the broker's. */
+export function prometheusText(s: StatsSnapshot, extra: Metric[] = []): string {
+  return exposition([...prometheusMetrics(s), ...extra])
+}
+
+/** Metric families as exposition text. */
+export function exposition(metrics: Metric[]): string {
   const lines: string[] = []
-  for (const metric of prometheusMetrics(s)) {
+  for (const metric of metrics) {
     lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`)
     for (const {labels, value} of metric.samples) {
       const l = labels ? `{${Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : ''

@@ -12,7 +12,7 @@ import type {MetricsHttpServer} from '../listeners/metrics-http.js'
 import type {BrokerStats} from './counters.js'
 import {LoadAverages, type LoadValues} from './loads.js'
 import {type ProcessSample, ProcessSampler} from './process.js'
-import {PROMETHEUS_CONTENT_TYPE, prometheusText} from './prometheus.js'
+import {type Metric, PROMETHEUS_CONTENT_TYPE, prometheusText} from './prometheus.js'
 import {loadCounters, type StatsSnapshot, takeSnapshot} from './snapshot.js'
 import {statsLogLines} from './stats-log.js'
 import {SYS_PREFIX, SYS_TIMESTAMP_TOPIC, sysMessages} from './sys-topics.js'
@@ -43,6 +43,8 @@ export interface ReporterOptions {
   clock?: Clock
   /** The package version, for $SYS/broker/version and Prometheus (the process entry knows it; the broker does not read package.json). */
   version?: string
+  /** More metric families for /metrics after the broker's own (a cluster node's figures). */
+  extraMetrics?: () => Metric[]
 }
 
 export function startReporter(broker: ReporterHost, options: ReporterOptions = {}): Reporter {
@@ -101,7 +103,7 @@ export function startReporter(broker: ReporterHost, options: ReporterOptions = {
         host: config.metrics.host,
         port: config.metrics.port,
         contentType: PROMETHEUS_CONTENT_TYPE,
-        metrics: () => prometheusText(snapshot()),
+        metrics: () => prometheusText(snapshot(), options.extraMetrics?.()),
         healthy: () => !stopped,
       })).then(async (s) => {
         server = s
