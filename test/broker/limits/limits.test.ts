@@ -10,6 +10,7 @@ import {memoryLogger} from '../../../src/broker/log.js'
 import type {Message} from '../../../src/broker/message.js'
 import {MemoryStore} from '../../../src/broker/persistence/memory.js'
 import {BrokerStats} from '../../../src/broker/stats/counters.js'
+import {SAMPLE_MS} from '../../../src/broker/limits/overload.js'
 import {ManualClock} from '../../helpers/clock.js'
 
 function setup(over: Partial<BrokerLimits> = {}) {
@@ -121,5 +122,32 @@ describe('Limits.fault and reached', () => {
     limits.fault('x', 'c', new Error(long + 'A'))
     limits.fault('x', 'c', new Error(long + 'B')) // same first 300 characters: the same kind
     expect(logger.lines.filter((l) => l.includes('Internal error'))).toHaveLength(1)
+  })
+})
+
+describe('Limits: memory ceiling and connection rate', () => {
+  it('a ceiling below this process\'s memory makes it overloaded on the first sample, counted in the stats; stop() disarms', () => {
+    const {limits, stats, clock} = setup({maxMemory: 1})
+    limits.start()
+    expect(limits.overloaded).toBe(false)
+    clock.advance(SAMPLE_MS)
+    expect([limits.overloaded, stats.overloaded, stats.overloadEpisodes]).toEqual([true, 1, 1])
+    limits.stop()
+    expect(clock.pending).toBe(0)
+  })
+
+  it('maxMemory 0 is no ceiling: nothing sampled', () => {
+    const {limits, clock} = setup({maxMemory: 0})
+    limits.start()
+    expect(clock.pending).toBe(0)
+    clock.advance(10 * SAMPLE_MS)
+    expect(limits.overloaded).toBe(false)
+  })
+
+  it('connectRatePerAddress reaches the per-address limiter on the same clock', () => {
+    const {limits, clock} = setup({connectRatePerAddress: 2})
+    expect([limits.connectRate.take('10.0.0.1'), limits.connectRate.take('10.0.0.1'), limits.connectRate.take('10.0.0.1')]).toEqual([true, true, false])
+    clock.advance(500)
+    expect(limits.connectRate.take('10.0.0.1')).toBe(true)
   })
 })
