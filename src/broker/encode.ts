@@ -5,8 +5,9 @@
  * path), with MQTT 5 properties through protocol/publish-encode.ts (the publisher's properties as the
  * raw bytes it sent). A large payload is never copied per subscriber (SHARE_PAYLOAD_BYTES).
  */
-import mqtt from 'mqtt-packet'
+import type {Packet} from 'mqtt-packet'
 import type {EncodedVariant, Message} from './message.js'
+import {mqttPacket} from './mqtt-packet.js'
 import {type HeadProperties, publishHead, rawProperties, varintSize, writePublishStart} from './protocol/publish-encode.js'
 
 const MAX_VARIANTS = 8
@@ -107,14 +108,9 @@ export function withPacketId(variant: EncodedVariant, packetId: number, dup: boo
   return buf
 }
 
-// mqtt-packet's first generate() would otherwise build its cache of the 65,536 two-byte numbers
-// (6.3 MB of heap, ~7 MB RSS per broker): generate() encodes only CONNACK, SUBACK and the like here
-// (PUBLISH and the acks have their own encoders), where allocating two bytes per number is nothing.
-mqtt.writeToStream.cacheNumbers = false
-
-/** Any other packet (acks, CONNACK, SUBACK, DISCONNECT...). */
-export function encodePacket(packet: mqtt.Packet, protocolVersion: number): Buffer {
-  return mqtt.generate(packet, {protocolVersion})
+/** Any other packet (acks, CONNACK, SUBACK, DISCONNECT...): mqtt-packet's generate(), without its number cache (./mqtt-packet.ts). */
+export function encodePacket(packet: Packet, protocolVersion: number): Buffer {
+  return mqttPacket.generate(packet, {protocolVersion})
 }
 
 export const ACK = {puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70} as const

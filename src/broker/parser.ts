@@ -1,16 +1,15 @@
 /**
  * The broker's one mqtt-packet Parser, shared by every connection: the decoder (./decoder.ts) hands
  * it one complete frame at a time, so it never holds bytes between calls and costs nothing per
- * connection (a Parser is an EventEmitter plus a BufferList stream: about 1.2 KB of heap each).
+ * connection (a Parser is an EventEmitter plus a BufferList: about 1 KB of heap each).
  * It adds the check mqtt-packet lacks: strings are strict UTF-8 without U+0000 [MQTT-1.5.4-1]
  * [MQTT-1.5.4-2] (mqtt-packet decodes with toString('utf8'), which silently replaces bad bytes, so a
- * replacement character sends us back to the raw bytes).
+ * replacement character sends us back to the raw bytes). mqtt-packet's parser.js comes from
+ * ./mqtt-packet.ts: as published, minus bl's stream and debug.
  */
-import {createRequire} from 'node:module'
 import type {Packet} from 'mqtt-packet'
+import {mqttPacket} from './mqtt-packet.js'
 import {isValidUtf8} from './protocol/topics.js'
-
-const require = createRequire(import.meta.url)
 
 interface RawParser {
   packet: {length: number; cmd?: string; protocolVersion?: number}
@@ -26,7 +25,7 @@ interface RawParser {
   _parseString(maybeBuffer?: boolean): string | null
 }
 type ParserClass = new () => RawParser
-const Parser = require('mqtt-packet/parser.js') as ParserClass
+const Parser = mqttPacket.Parser as ParserClass
 
 /** What one frame decoded to: a packet, or an error with what was known of the packet. */
 export type FrameResult = {packet: Packet; error?: undefined} | {packet?: undefined; error: Error; cmd: string | undefined; protocolVersion: number}

@@ -5,7 +5,7 @@
  * to a fixed virtual output path), so the same sources give byte-identical bundles.
  */
 import {readFile} from 'node:fs/promises'
-import {dirname, join, resolve} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {build, type Plugin, version as esbuildVersion} from 'esbuild'
 import {BuildError} from './errors.js'
@@ -60,6 +60,38 @@ function bundleLocalRequires(root: string): Plugin {
   }
 }
 
+/**
+ * mqtt-packet's `bl` and `debug`, resolved at bundle time as src/broker/mqtt-packet.ts resolves them
+ * at run time from dist/: `bl` -> bl/BufferList.js (the buffer list without readable-stream) and
+ * `debug` -> src/broker/mqtt-packet-debug.ts (the real package only when DEBUG is set). Without this
+ * the bundle would evaluate readable-stream, bl's stream and debug at the first mqtt-packet require:
+ * about 5 MB of an idle broker's RSS.
+ */
+function leanMqttPacket(): Plugin {
+  const fromMqttPacket = /[\\/]node_modules[\\/]mqtt-packet[\\/]/
+  const here = fileURLToPath(import.meta.url)
+  const debugModule = join(dirname(here), '..', 'broker', here.endsWith('.ts') ? 'mqtt-packet-debug.ts' : 'mqtt-packet-debug.js')
+  return {
+    name: 'mqttctl-lean-mqtt-packet',
+    setup(b) {
+      b.onResolve({filter: /^(bl|debug)$/}, async (args) => {
+        if (!fromMqttPacket.test(args.importer)) return undefined
+        if (args.path === 'debug') return {path: 'debug', namespace: 'mqttctl-mqtt-packet-debug'}
+        // No importer here, so this resolve does not come back to this callback.
+        const bl = await b.resolve('bl', {kind: args.kind, resolveDir: args.resolveDir})
+        if (bl.errors.length > 0) return {errors: bl.errors}
+        return {path: join(dirname(bl.path), 'BufferList.js')}
+      })
+      // mqtt-packet calls require('debug')(namespace): a CommonJS module whose exports is the function.
+      b.onLoad({filter: /.*/, namespace: 'mqttctl-mqtt-packet-debug'}, () => ({
+        contents: `module.exports = require(${JSON.stringify(`./${basename(debugModule)}`)}).mqttPacketDebug`,
+        resolveDir: dirname(debugModule),
+        loader: 'js',
+      }))
+    },
+  }
+}
+
 /** Node built-ins required by bundled CommonJS code need a real require in an ES module. */
 const ESM_BANNER = "import {createRequire as __mqttctlCreateRequire} from 'node:module';\nconst require = __mqttctlCreateRequire(import.meta.url);"
 /** In a CommonJS bundle import.meta is empty: give it this file's URL (the executable, in a SEA). */
@@ -93,7 +125,7 @@ export async function bundleRuntime(options: BundleOptions): Promise<Buffer> {
         ...(production ? {'process.env.NODE_ENV': '"production"'} : {}),
         ...(o.format === 'cjs' ? {'import.meta.url': '__mqttctlImportMetaUrl'} : {}),
       },
-      plugins: [bundleLocalRequires(o.root)],
+      plugins: [bundleLocalRequires(o.root), leanMqttPacket()],
       logLevel: 'silent',
     })
   } catch (error) {

@@ -8,6 +8,7 @@ import {createRequire} from 'node:module'
 import {readFileSync} from 'node:fs'
 import mqtt from 'mqtt-packet'
 import {describe, expect, it} from 'vitest'
+import {mqttPacket} from '../../src/broker/mqtt-packet.js'
 import {FrameParser} from '../../src/broker/parser.js'
 
 const require = createRequire(import.meta.url)
@@ -59,4 +60,24 @@ describe('FrameParser and mqtt-packet internals', () => {
     expect(p.decode(frame(Buffer.from([0xef, 0xbf, 0xbd])), 4).packet).toMatchObject({topic: '\uFFFD'})
     expect(p.decode(frame(Buffer.from('fine')), 4).packet).toMatchObject({topic: 'fine'})
   })
+
+  it("runs mqtt-packet's own parser and generator on bl's BufferList, and leaves the published package as it was for everyone else", () => {
+    const p = new FrameParser() as unknown as FrameParser & {_list: object}
+    const BufferList = require('bl/BufferList.js') as new () => object
+    // bl's main export is a stream (BufferListStream, a readable-stream Duplex): the broker's parser must not hold one.
+    expect(p._list.constructor, 'the broker parser must use bl/BufferList.js, not the stream in bl.js').toBe(BufferList)
+    expect(typeof (p._list as {pipe?: unknown}).pipe).toBe('undefined')
+    // Everyone else (this test imported mqtt-packet as published) still gets bl's stream.
+    const published = require('mqtt-packet/parser.js') as new () => {_list: object; parser(opt: object): void}
+    expect(mqttPacket.Parser, 'a fresh instance of parser.js, not the cached one').not.toBe(published)
+    const theirs = new published()
+    theirs.parser({})
+    expect(require('bl')).not.toBe(BufferList)
+    expect(theirs._list.constructor).toBe(require('bl') as object)
+    expect(mqttPacket.writeToStream.cacheNumbers, "generate()'s 65,536-number cache is off").toBe(false)
+    const connect = {cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'c', keepalive: 30, properties: {sessionExpiryInterval: 60}} as const
+    expect(mqttPacket.generate(connect, {protocolVersion: 5})).toEqual(mqtt.generate(connect, {protocolVersion: 5}))
+    expect(p.decode(mqttPacket.generate(connect, {protocolVersion: 5}), 0).packet).toMatchObject({clientId: 'c', properties: {sessionExpiryInterval: 60}})
+  })
 })
+

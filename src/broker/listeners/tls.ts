@@ -5,10 +5,16 @@
  * certificate) only close that socket; they never reach the broker.
  */
 import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import type {Server, Socket} from 'node:net'
-import {createSecureContext, createServer, type SecureContextOptions, type TLSSocket} from 'node:tls'
+import type {SecureContextOptions, TLSSocket} from 'node:tls'
 import type {ListenerConfig, TlsConfig} from '../../config/index.js'
 import {startServer} from './tcp.js'
+
+const require = createRequire(import.meta.url)
+
+/** node:tls, loaded by the first TLS listener or TLS file check: with crypto and OpenSSL's set-up it costs ~2 MB of RSS that a plain TCP broker does not need. */
+const nodeTls = (): typeof import('node:tls') => require('node:tls')
 
 /** A socket that connected but did not finish the TLS handshake within this is dropped. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000
@@ -78,7 +84,7 @@ export function tlsServerOptions(tls: TlsConfig, label: TlsLabel = configLabel('
   const ca = read('ca')
   const check = (file: TlsFile, options: SecureContextOptions) => {
     try {
-      createSecureContext(options)
+      nodeTls().createSecureContext(options)
     } catch (error) {
       throw new TlsFileError(file, tls[file]!, `${label(file, tls[file]!)} is not usable: ${sslReason(error)} (expected ${WHAT[file]})`)
     }
@@ -93,7 +99,7 @@ export function tlsServerOptions(tls: TlsConfig, label: TlsLabel = configLabel('
     check('ca', {ca})
   }
   try {
-    createSecureContext({cert, key})
+    nodeTls().createSecureContext({cert, key})
   } catch (error) {
     const reason = sslReason(error)
     const mismatch = /key values mismatch|KEY_VALUES_MISMATCH/i.test(reason)
@@ -120,7 +126,7 @@ export function listenTls(listener: ListenerConfig, onSocket: (socket: Socket) =
   // Sockets still in the handshake: server.close() would wait for them (up to the handshake
   // timeout), so closing the listener drops them.
   const handshaking = new Map<string, Socket>()
-  const server = createServer({...secure, handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS}, (socket: TLSSocket) => {
+  const server = nodeTls().createServer({...secure, handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS}, (socket: TLSSocket) => {
     handshaking.delete(peerKey(socket))
     socket.setNoDelay(true)
     onSocket(socket)

@@ -1,7 +1,9 @@
 /**
  * What a broker loads at start follows its configuration (docs/sizing.md, "What the idle runtime
- * costs"): `ws` and node:http only with a WebSocket listener or the metrics listener, the NATS client
- * only for a cluster, and no Intl anywhere in the runtime (its first use loads ICU's data, ~7 MB RSS).
+ * costs"): `ws` and node:http only with a WebSocket listener or the metrics listener, node:tls only
+ * with a TLS listener, the NATS client only for a cluster, mqtt-packet without readable-stream and
+ * debug (src/broker/mqtt-packet.ts), and no Intl anywhere in the runtime (its first use loads ICU's
+ * data, ~7 MB RSS).
  * Each case runs in a fresh Node.js process, since a module once loaded stays loaded.
  */
 import {execFile} from 'node:child_process'
@@ -30,7 +32,8 @@ await broker.listen()
 const reporter = startReporter(broker)
 await reporter.metrics
 const builtin = (name) => process.moduleLoadList.includes('NativeModule ' + name)
-process.stdout.write(JSON.stringify({ws: cache().some((k) => k.includes('/node_modules/ws/')), nats: cache().some((k) => k.includes('/node_modules/nats/')), http: builtin('http'), https: builtin('https')}))
+const has = (dir) => cache().some((k) => k.includes('/node_modules/' + dir + '/'))
+process.stdout.write(JSON.stringify({ws: has('ws'), nats: has('nats'), http: builtin('http'), https: builtin('https'), tls: builtin('tls'), stream: has('readable-stream'), debug: has('debug')}))
 await reporter.stop()
 await broker.close()
 `,
@@ -46,8 +49,12 @@ await broker.close()
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
 describe('the broker loads only what its configuration uses', () => {
-  it('a plain TCP broker without metrics loads neither ws, node:http, node:https nor nats', async () => {
-    expect(await loadedWith(`{listeners: [{host: '127.0.0.1', port: 0}]}`)).toEqual({ws: false, nats: false, http: false, https: false})
+  it('a plain TCP broker without metrics loads neither ws, node:http, node:https, node:tls nor nats', async () => {
+    expect(await loadedWith(`{listeners: [{host: '127.0.0.1', port: 0}]}`)).toMatchObject({ws: false, nats: false, http: false, https: false, tls: false})
+  })
+
+  it("mqtt-packet comes without readable-stream (bl's stream) and without debug while DEBUG is unset", async () => {
+    expect(await loadedWith(`{listeners: [{host: '127.0.0.1', port: 0}]}`)).toMatchObject({stream: false, debug: false})
   })
 
   it('a WebSocket listener loads ws and node:http; metrics load node:http', async () => {
