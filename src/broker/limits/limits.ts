@@ -68,7 +68,7 @@ export class Limits {
     const old = this.#store.matchRetained(msg.topic, this.#clock.now())[0]
     const size = retainedSize(msg.topic, msg.payload)
     const delta = size - (old === undefined ? 0 : retainedSize(old.topic, old.payload))
-    if (old === undefined && this.#store.retainedCount >= this.#limits.maxRetainedMessages) return this.#refuse(msg, 'maxRetainedMessages')
+    if (old === undefined && this.#clientRetainedCount() >= this.#limits.maxRetainedMessages) return this.#refuse(msg, 'maxRetainedMessages')
     let bytes = this.#bytes()
     if (bytes + delta > this.#limits.maxRetainedBytes) {
       // Expiries and deletions may have left the running total high: count exactly before refusing.
@@ -110,6 +110,16 @@ export class Limits {
     this.#stats.limitsReached++
     this.#logger.enabled('debug') && this.#logger.debug(`Retained message on "${msg.topic}" not kept: limits.${which} reached`)
     return false
+  }
+
+  /**
+   * Retained messages clients can grow: the store's count less the broker's own '$SYS' topics (clients
+   * may not publish under '$'). The '$SYS' lookup runs only when the store's count reaches the limit.
+   */
+  #clientRetainedCount(): number {
+    const all = this.#store.retainedCount
+    if (all < this.#limits.maxRetainedMessages) return all
+    return all - this.#store.matchRetained('$SYS/#', this.#clock.now()).length
   }
 
   #bytes(): number {

@@ -43,6 +43,15 @@ describe('Limits.admitRetained', () => {
     expect(logger.lines.at(-1)).toContain('Retained message on "c" not kept: limits.maxRetainedMessages reached')
   })
 
+  it("the broker's own retained $SYS topics do not count against maxRetainedMessages", () => {
+    const {retain, store} = setup({maxRetainedMessages: 2})
+    store.setRetained({topic: '$SYS/broker/uptime', payload: Buffer.from('1'), qos: 0, expiresAt: 0})
+    store.setRetained({topic: '$SYS/broker/clients/connected', payload: Buffer.from('0'), qos: 0, expiresAt: 0})
+    expect(retain('a', 'x')).toBe(true)
+    expect(retain('b', 'x')).toBe(true)
+    expect(retain('c', 'x')).toBe(false)
+  })
+
   it('replacing a retained topic at the count limit is allowed (no new topic)', () => {
     const {retain} = setup({maxRetainedMessages: 1})
     expect(retain('a', 'x')).toBe(true)
