@@ -60,11 +60,11 @@ export function reloadOnSighup(logger: ReloadLogger, files: BrokerFiles, install
       return
     }
     logger.info('received SIGHUP: reloading the password file, ACL file and TLS certificates')
-    const report = target.reload()
+    const result = target.reload()
     seq++
     if (!report) return // a --workers worker: the primary answers mqttctl reload
     try {
-      writeReloadState(files, {seq, pid: process.pid, at: new Date().toISOString(), ok: report.ok, lines: report.lines})
+      writeReloadState(files, {seq, pid: process.pid, at: new Date().toISOString(), ok: result.ok, lines: result.lines})
     } catch (error) {
       logger.warn(`cannot write ${reloadFile(files)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
     }

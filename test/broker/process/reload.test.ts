@@ -71,6 +71,21 @@ describe('reloadOnSighup', () => {
     }
   })
 
+  it('a --workers worker (report = false) reloads but writes no report: the primary answers mqttctl reload', async () => {
+    const f = files()
+    const log = logger()
+    const hup = reloadOnSighup(log, f, true, false)
+    let calls = 0
+    hup.attach({reload: () => (calls++, {ok: true, lines: ['w']})})
+    try {
+      await log.hup()
+      expect(calls).toBe(1)
+      expect(existsSync(reloadFile(f))).toBe(false)
+    } finally {
+      hup.detach()
+    }
+  })
+
   it('a report that cannot be written is one warning naming the file and the code; the handler lives on', async () => {
     const f = brokerFiles(join(dir, 'no-such-dir'))
     const log = logger()
