@@ -73,7 +73,7 @@ export async function measurePairs(
   let c0: Record<string, number> = {}
   let t0 = 0
   const cross = pubPort !== subPort
-  const o = normalize('pubsub', {port: pubPort, subPort: cross ? subPort : undefined, clients: scale.clusterPairs, topic: `${tag}/%i`, clientId: `suite-${tag}-%i`, batch: 1, warmup: 1, window: 2000, duration: scale.seconds + 1})
+  const o = normalize('pubsub', {port: pubPort, subPort: cross ? subPort : undefined, clients: scale.clusterPairs, topic: `${tag}/%i`, clientId: `suite-${tag}-%i`, batch: 1, warmup: 1, window: 10_000, duration: scale.seconds + 1})
   const result = await runBench(o, {
     ready: async () => {
       // Every subscriber's filter must be known to A and subscribed at nats-server before A floods.
