@@ -5,12 +5,15 @@ import {formatBytes, formatInt, outputWidth, table, wrap} from '../src/cli/rende
 import {DEFAULT_INSTALL_DIR, DEFAULT_USER} from '../src/tune/index.js'
 import {build, type BuildResult, OPTIMIZE_DOC, OPTIMIZE_MODES, resolvePlan} from '../src/build/index.js'
 import {TIER_NAMES} from '../src/sizing/tiers.js'
+import {DEFAULT_NATS, DEFAULT_NATS_STORE} from '../src/build/cluster.js'
 
 export type {BuildResult}
 
 export default class Build extends BaseCommand {
   static summary = 'Build the broker for a server: bundle, configuration, systemd unit, OS scripts'
   static description = `Bundles the broker runtime and its dependencies into one file (esbuild) and writes a layout to copy to the server: bin/ (the broker), etc/broker.json (the configuration for the tier), systemd/ (the unit), scripts/ (OS tuning for --target), README.md and manifest.json (version, build options, SHA-256 of every file). The server needs no source tree and no node_modules; with --single-executable it needs no Node.js either.
+
+Scale-out (docs/scale-out.md): with --nodes N (or a plan of several nodes for --devices) or --nats, also nodes/node-I/ for each node (broker.json with cluster.servers, cluster.nodeName, cluster.replicas and cluster.workers; a launcher; a systemd unit) and nats/nats-I.conf for each NATS server (JetStream store and size, max_payload, the routes of a NATS cluster).
 
 Optimize modes:
   fast   ${OPTIMIZE_DOC.fast}
@@ -23,6 +26,7 @@ The same inputs give byte-identical files and archives (archive mtimes: SOURCE_D
     '<%= config.bin %> build --devices 50000 --archive',
     '<%= config.bin %> build --tier large --optimize small --single-executable --out ./mqtt-broker',
     '<%= config.bin %> build --config broker.json --target windows-x64',
+    '<%= config.bin %> build --devices 3M --nodes 4 --workers 8 --nats nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222',
   ]
 
   static flags = {
@@ -37,6 +41,10 @@ The same inputs give byte-identical files and archives (archive mtimes: SOURCE_D
     'install-dir': Flags.string({description: 'where the layout is installed on the server (systemd unit paths)', default: DEFAULT_INSTALL_DIR, helpValue: 'DIR'}),
     user: Flags.string({description: 'service account of the systemd unit', default: DEFAULT_USER}),
     force: Flags.boolean({description: 'replace an existing --out directory and archive'}),
+    nodes: Flags.string({description: 'broker nodes joined through NATS: per node nodes/node-I/ (configuration, launcher, systemd unit) and nats/ (nats-server.conf for each NATS server); default: the plan\'s nodes for --devices (1 below 1,000,000)', helpValue: 'N'}),
+    workers: Flags.string({description: 'broker processes on each node (cluster.workers, start --workers; plan says how many); with --nodes or --nats (default 1)', helpValue: 'N'}),
+    nats: Flags.string({description: `NATS servers the nodes join, nats://host:port separated by commas (default ${DEFAULT_NATS}); nats/ gets a nats-server.conf for each`, helpValue: 'URLS'}),
+    'nats-store': Flags.string({description: `JetStream store directory on the NATS servers (default ${DEFAULT_NATS_STORE})`, helpValue: 'DIR'}),
   }
 
   async run(): Promise<BuildResult> {
@@ -54,6 +62,10 @@ The same inputs give byte-identical files and archives (archive mtimes: SOURCE_D
       installDir: flags['install-dir'],
       user: flags.user,
       force: flags.force,
+      nodes: flags.nodes,
+      workers: flags.workers,
+      nats: flags.nats,
+      natsStore: flags['nats-store'],
     })
     if (!json) for (const note of plan.notes) process.stderr.write(`${note}\n`)
     const result = await build(plan, {root: this.config.root, progress: json ? undefined : (s) => process.stderr.write(`${s}\n`)})

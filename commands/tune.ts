@@ -6,7 +6,8 @@ import {DEFAULT_INSTALL_DIR, DEFAULT_USER, renderTuneFiles, TUNE_OSES, type Tune
 import {applyLinux, type ApplyOptions, type ApplyResult} from '../src/tune/apply.js'
 import {checkLinux, type CheckResult} from '../src/tune/check.js'
 import {renderApplyPlan, renderCheck} from '../src/tune/report.js'
-import {currentOs, resolveTarget} from '../src/tune/target.js'
+import {currentOs} from '../src/tune/target.js'
+import {resolveNodesTarget} from '../src/tune/cluster.js'
 import {writeTuneFiles} from '../src/tune/write.js'
 import {TIER_NAMES} from '../src/sizing/tiers.js'
 
@@ -22,6 +23,7 @@ export default class Tune extends BaseCommand {
   static examples = [
     '<%= config.bin %> tune --os linux --devices 250k --out ./tune',
     '<%= config.bin %> tune --os windows --tier medium',
+    '<%= config.bin %> tune --os linux --devices 3M --nodes 5 --out ./tune',
     '<%= config.bin %> tune --check --devices 50000',
     'sudo <%= config.bin %> tune --apply --devices 50000',
   ]
@@ -30,6 +32,7 @@ export default class Tune extends BaseCommand {
     os: Flags.string({options: [...TUNE_OSES], description: `target OS: ${TUNE_OSES.join(', ')} (default: this machine's)`, helpValue: 'OS'}),
     devices: Flags.string({char: 'n', exclusive: ['tier'], description: 'devices the broker serves (500000, 500k, 1M); picks the tier as plan does (default: the small tier)', helpValue: 'N'}),
     tier: Flags.string({exclusive: ['devices'], options: [...TIER_NAMES], description: 'small, medium or large, instead of --devices (default: small)', helpValue: 'TIER'}),
+    nodes: Flags.string({description: 'broker nodes the --devices are spread over (build --nodes): the files are for each node\'s share (default: the plan\'s, 1 below 1,000,000 devices)', helpValue: 'N'}),
     out: Flags.string({char: 'o', exclusive: ['check', 'apply'], description: 'write one file each under DIR instead of stdout', helpValue: 'DIR'}),
     'install-dir': Flags.string({description: `Linux: where build installs the broker, for the systemd unit's paths (default: ${DEFAULT_INSTALL_DIR})`, helpValue: 'DIR'}),
     user: Flags.string({description: `Linux: service account of the systemd unit (default: ${DEFAULT_USER})`, helpValue: 'NAME'}),
@@ -45,7 +48,7 @@ export default class Tune extends BaseCommand {
     for (const name of ['install-dir', 'user'] as const) {
       if (flags[name] !== undefined && (os !== 'linux' || flags.check)) this.fail(`--${name} is only allowed for the Linux files (--os linux, --out or --apply); the ${flags.check ? '--check' : `${os}`} output has no systemd unit`, 2)
     }
-    const target = resolveTarget({devices: flags.devices, tier: flags.tier})
+    const target = resolveNodesTarget({devices: flags.devices, tier: flags.tier, nodes: flags.nodes})
     if ([flags.check, flags.apply, flags.out !== undefined].filter(Boolean).length > 1) this.fail('--check, --apply and --out are not allowed together; give one of them', 2)
     if (flags.yes && !flags.apply) this.fail('--yes is only allowed with --apply', 2)
     const root = flags.root ? resolve(flags.root) : undefined

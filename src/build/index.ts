@@ -29,6 +29,8 @@ export interface BuildResult {
   target: string
   singleExecutable: boolean
   notes: string[]
+  /** Scale-out builds: the nodes (names), workers per node and the NATS URLs their configurations join; else null. */
+  cluster: {nodes: number; workers: number; nodeNames: string[]; nats: string[]; replicas: number} | null
   files: Array<{path: string; bytes: number; sha256: string; description: string}>
   /** Sum of the files' sizes. */
   bytes: number
@@ -73,6 +75,7 @@ export async function build(plan: BuildPlan, ctx: BuildContext): Promise<BuildRe
     target: plan.target.name,
     singleExecutable: plan.singleExecutable,
     notes: plan.notes,
+    cluster: plan.cluster && {nodes: plan.cluster.nodes, workers: plan.cluster.workers, nodeNames: plan.cluster.nodeNames, nats: plan.cluster.urls, replicas: plan.cluster.replicas},
     files: files.map((f) => ({path: f.path, bytes: f.content.length, sha256: sha256(f.content), description: f.description})),
     bytes: files.reduce((s, f) => s + f.content.length, 0),
   }

@@ -9,6 +9,7 @@ import {renderTuneFiles} from '../tune/index.js'
 import {LAYOUT_CONFIG} from './defaults.js'
 import type {BuildPlan} from './options.js'
 import {monitoringFiles} from './monitoring.js'
+import {clusterFiles} from './cluster.js'
 import {operatorReadme} from './readme.js'
 
 export interface LayoutFile {
@@ -69,6 +70,10 @@ export function layoutFiles(p: BuildPlan, runtime: Runtime, version: string): La
     add(`scripts/${f.path}`, text(f.content), f.description, f.mode ?? 0o644)
   }
   for (const f of monitoringFiles(p, version)) add(f.path, text(f.content), f.description)
+  if (p.cluster) {
+    const unit = tune.find((f) => f.path === 'systemd/mqtt-broker.service')?.content ?? null
+    for (const f of clusterFiles(p.config, p.cluster, p.installDir, unit)) add(f.path, text(f.content), f.description, f.mode ?? 0o644)
+  }
   add('README.md', text(operatorReadme(p, version)), 'how to install and run')
 
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))

@@ -7,7 +7,9 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {type BrokerConfig, ConfigError, configForTier, loadConfig, validateConfig} from '../config/index.js'
 import {formatInt} from '../cli/render.js'
 import {InputError, runtimeSettings, type Tier, tierForConnections} from '../sizing/index.js'
-import {currentOs, resolveTarget} from '../tune/target.js'
+import {currentOs} from '../tune/target.js'
+import {parseNodes, resolveNodesTarget} from '../tune/cluster.js'
+import {type ClusterBuild, resolveClusterBuild} from './cluster.js'
 import {DEFAULT_INSTALL_DIR, DEFAULT_USER, TUNE_OSES, type TuneOs} from '../tune/index.js'
 import {type Optimize, OPTIMIZE_MODES} from './bundle.js'
 import {BuildError} from './errors.js'
@@ -35,6 +37,11 @@ export interface BuildInput {
   installDir?: string
   user?: string
   force?: boolean
+  /** Scale-out (src/build/cluster.ts): nodes, workers per node, NATS URLs, the NATS servers' store directory. */
+  nodes?: string
+  workers?: string
+  nats?: string
+  natsStore?: string
 }
 
 export interface BuildPlan {
@@ -59,6 +66,8 @@ export interface BuildPlan {
   force: boolean
   /** Lines to show before building: why this tier, fallbacks. */
   notes: string[]
+  /** Several nodes or --nats: per-node configurations and units, and the NATS servers' nats-server.conf. */
+  cluster: ClusterBuild | null
 }
 
 export function hostPlatform(platform: string = process.platform, arch: string = process.arch): Platform | undefined {
@@ -99,7 +108,7 @@ function configFrom(input: BuildInput, tier: Tier | undefined, devices?: number)
 }
 
 /** Top-level names of a layout `mqttctl build` writes (src/build/layout.ts). */
-const LAYOUT_ENTRIES = new Set(['README.md', 'SHA256SUMS', 'manifest.json', 'bin', 'etc', 'scripts', 'systemd', 'monitoring'])
+const LAYOUT_ENTRIES = new Set(['README.md', 'SHA256SUMS', 'manifest.json', 'bin', 'etc', 'scripts', 'systemd', 'monitoring', 'nodes', 'nats'])
 
 /**
  * Why --force must not replace this existing --out, or undefined when it may: only an empty
@@ -145,18 +154,19 @@ export function resolvePlan(input: BuildInput, host: Platform | undefined = host
   let tier: Tier | undefined
   let devices: number | undefined
   let nodes = 1
-  if (input.config === undefined) {
-    try {
-      const t = resolveTarget({devices: input.devices, tier: input.tier})
+  try {
+    if (input.config === undefined) {
+      const t = resolveNodesTarget({devices: input.devices, tier: input.tier, nodes: input.nodes})
       ;({tier, devices, nodes} = t)
       notes.push(...t.notes)
-    } catch (error) {
-      if (error instanceof InputError) throw new BuildError(error.message)
-      throw error
-    }
+    } else if (input.nodes !== undefined) nodes = parseNodes(input.nodes)
+  } catch (error) {
+    if (error instanceof InputError) throw new BuildError(error.message)
+    throw error
   }
   const c = configFrom(input, tier, devices)
   if (c.note) notes.push(c.note)
+  const cluster = resolveClusterBuild({workers: input.workers, nats: input.nats, natsStore: input.natsStore}, nodes, c.config)
 
   const installDir = (input.installDir ?? DEFAULT_INSTALL_DIR).replace(/\/+$/, '') || '/'
   if (!/^\/[^\s"'\\]*$/.test(installDir)) throw new BuildError(`--install-dir ${JSON.stringify(input.installDir)} is not allowed; allowed: an absolute path without spaces or quotes`)
@@ -184,5 +194,5 @@ export function resolvePlan(input: BuildInput, host: Platform | undefined = host
     }
   }
 
-  return {tier: c.tier, devices, nodes, config: c.config, configSource: c.source, optimize, target, host: host ?? {os: target.os, arch: process.arch, name: process.platform}, singleExecutable, out, archive, installDir, user, force, notes}
+  return {tier: c.tier, devices, nodes, config: c.config, configSource: c.source, optimize, target, host: host ?? {os: target.os, arch: process.arch, name: process.platform}, singleExecutable, out, archive, installDir, user, force, notes, cluster}
 }

@@ -78,5 +78,26 @@ override both. \`mqttctl start --runtime <this directory>\` runs it from a machi
 ${options()}
 
 ${p.target.os === 'linux' ? linux(p) : other(p)}
+${p.cluster ? scaleOut(p) : ''}`
+}
+
+function scaleOut(p: BuildPlan): string {
+  const c = p.cluster!
+  const d = p.installDir
+  const servers = c.servers.map((s) => `\`nats/${s.name}.conf\` on ${s.host}`).join(', ')
+  return `
+## Scale-out: ${c.nodes} node${c.nodes > 1 ? 's' : ''} over ${c.servers.length} NATS server${c.servers.length > 1 ? 's' : ''}
+
+1. NATS first. On each NATS host: \`sudo apt-get install nats-server\`, then install its file as
+   \`/etc/nats-server.conf\` (the file's header says how): ${servers}. Check with
+   \`nats-server -t -c /etc/nats-server.conf\`, then \`sudo systemctl restart nats-server\`.
+2. On each broker host, install this layout as above, then use that host's node: \`nodes/<name>/broker.json\`
+   joins ${c.urls.join(', ')} as cluster.nodeName <name> with ${c.workers} worker${c.workers > 1 ? 's' : ''} and JetStream replicas ${c.replicas}.
+   With systemd: \`sudo cp ${d}/nodes/<name>/mqtt-broker.service /etc/systemd/system/\` (it runs
+   \`${d}/bin/mqtt-broker --config ${d}/nodes/<name>/broker.json\`); by hand: \`nodes/<name>/mqtt-broker\`.
+3. \`mqttctl doctor --config nodes/<name>/broker.json\` checks the NATS servers from a broker host;
+   \`mqttctl monitor\` shows each node's and the cluster's figures.
+
+Nodes: ${c.nodeNames.length > 6 ? `${c.nodeNames.slice(0, 3).join(', ')} ... ${c.nodeNames.at(-1)}` : c.nodeNames.join(', ')}. Keep a node's name across restarts (its JetStream consumer is named after it).
 `
 }

@@ -39,7 +39,7 @@ export function renderTopology(t: Topology, width: number): string[] {
   if (s) {
     const how = s.placement === 'local'
       ? `mqttctl start --workers ${t.workersPerNode} runs the workers and the local nats-server`
-      : `mqttctl build --nodes ${t.nodes} writes each node's configuration, its unit and the NATS servers' nats-server.conf`
+      : `mqttctl build --nodes ${t.nodes}${t.workersPerNode > 1 ? ` --workers ${t.workersPerNode}` : ''} writes each node's configuration, its unit and the NATS servers' nats-server.conf`
     out.push(dim(wrap(`${how} (docs/scale-out.md)`, width, '  ')))
   }
   return out
