@@ -7,7 +7,8 @@
  *             subscribers on node A (same-node), then publishers on A and subscribers on B
  *             (cross-node). Delivered msg/s and the CPU of A, B and nats-server per message.
  *   workers   `--workers 1`, then `--workers N` (N from the suite's --broker-workers), the pairs
- *             through the one port: the primary hands connections to the workers in turn.
+ *             through the one port: the primary hands connections to the workers in turn. Run on
+ *             every core (the suite pins itself to one, and children inherit it).
  *
  * "Per broker core": a cross-node message costs CPU on both nodes (A reads and exports it, B
  * imports and delivers it), so in a cluster whose traffic crosses nodes one broker core carries
@@ -15,12 +16,13 @@
  * perCoreRatio = same-node CPU per message on A ÷ (A + B cross-node); issue 15's target: at least 0.5.
  * nats-server's CPU is reported apart (it is not a broker core).
  */
+import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {cpus, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {silentLogger} from '../../broker/log.js'
 import {findNatsServer, NATS_SERVER_ENV, startLocalNats, type LocalNats} from '../../broker/process/workers.js'
-import {freePort, startOurs, type RunningBroker} from '../brokers.js'
+import {freePort, startOurs, which, type RunningBroker} from '../brokers.js'
 import {BenchClient, type ClientSink} from '../client.js'
 import {runBench, type BenchResult} from '../index.js'
 import {normalize} from '../options.js'
@@ -129,6 +131,8 @@ async function clusterPairs(o: ClusterRun): Promise<Metrics> {
   const nodes: RunningBroker[] = []
   try {
     nats = await startLocalNats(dir, silentLogger, o.env)
+    // It inherited the suite's own pinning (the generator's core): it belongs with the brokers.
+    if (o.cpu !== undefined && which('taskset')) spawnSync('taskset', ['-a', '-p', '-c', o.cpu, String(nats.pid)], {stdio: 'ignore'})
     for (const name of ['a', 'b']) nodes.push(await startOurs({port: await freePort(), cpu: o.cpu, args: ['--cluster', nats.url, '--node-name', `bench-${name}`]}))
     const [a, b] = nodes
     const groups = () => ({a: [a.pid], b: [b.pid], nats: [nats!.pid]})
@@ -185,7 +189,8 @@ export function descendants(pid: number): Array<{pid: number; comm: string}> {
 
 /** `--workers n` (primary, its workers, its nats-server), ready once broker.json is written. */
 async function workersRun(n: number, scale: SuiteScale): Promise<{rate: number; usPerMsg: Record<string, number | null>; share: Record<string, number>; m: Metrics}> {
-  const broker = await startOurs({port: await freePort(), args: ['--workers', String(n)]})
+  // Every core (the suite pins itself, and children inherit that): the workers need the cores.
+  const broker = await startOurs({port: await freePort(), cpu: `0-${cpus().length - 1}`, args: ['--workers', String(n)]})
   try {
     const deadline = Date.now() + 60_000
     for (;;) {

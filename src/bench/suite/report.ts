@@ -129,7 +129,7 @@ export function renderMarkdown(r: SuiteResults): string {
   lines.push('- bytesPerConn: broker RSS growth per connection at the end of the first idle window (bytesPerConnSettled: at the end of the second); idleCpuFirstPct: broker CPU over the first idle window, right after the connection storm (for our broker it includes V8\'s one-off heap compaction after the storm, about 100 ms); idleCpuPct: broker CPU over the second window, the steady state the target is about.')
   if (r.scenarios.some((s) => s.id === 'cluster' || s.id === 'workers')) {
     lines.push('- cluster (ours only): two nodes over one nats-server started for it; same-node = publishers and subscribers on node A, cross-node = publishers on A, subscribers on B. UsPerMsg = CPU microseconds per delivered message of A, B or nats-server; perCoreRatio = same-node CPU per message on A ÷ (A + B cross-node), the rate one broker core carries when traffic crosses nodes relative to same-node (nats-server apart); rateRatio = cross-node ÷ same-node msg/s on this host.')
-    lines.push('- workers (ours only): the pairs through one port of `--workers 1` (one process, no NATS) and of `--workers N` (the primary hands connections to the workers in turn; about half the pairs cross between workers through the local nats-server). UsPerMsg sums every process of the run.')
+    lines.push('- workers (ours only): the pairs through one port of `--workers 1` (one process, no NATS) and of `--workers N` (the primary hands connections to the workers in turn; about half the pairs cross between workers through the local nats-server), run on every core, the generator\'s included. UsPerMsg sums every process of the run.')
   }
   lines.push('')
   return lines.join('\n')
