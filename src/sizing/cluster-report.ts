@@ -51,8 +51,8 @@ export function explainTopology(t: Topology): Row[] {
   const add = (figure: string, value: string, formula: string, source: string) => rows.push({figure, value, formula, source})
   const c = t.cpu
   const perf = 'docs/scale-out.md "Performance" (bench/probe/cluster.ts)'
-  add('topology.cpu.crossMicros', `${c.crossMicros} µs`, `${c.sameMicros} µs / ${CROSS_HOP.publisherShare} (publishing side) + ${c.sameMicros} µs / ${CROSS_HOP.receiverShare} (receiving side)`,
-    `${perf}: per broker core, a publisher and subscriber on different processes run at ${CROSS_HOP.publisherShare} and ${CROSS_HOP.receiverShare} of the same-process rate (the lower figures)`)
+  add('topology.cpu.crossMicros', `${c.crossMicros} µs`, `${c.sameMicros} µs (in + out on one process) / perCoreRatio ${CROSS_HOP.perCoreRatio}: the publishing and the receiving process together`,
+    `${perf}: perCoreRatio = same-node CPU per message / (publishing + receiving side across nodes), measured 0.52 and 0.58; the lower is used`)
   add('topology.cpu.crossShare', String(c.crossShare), `(processes ${n(t.processes)} − 1) / ${n(t.processes)}`, 'assumption: publishers and subscribers placed at random over the processes')
   add('topology.workersPerNode', n(t.workersPerNode), c.percentOfCorePerWorker === null
     ? 'no --msg-rate: one process per node'

@@ -5,8 +5,8 @@
  *
  * The model, in one place:
  * - A message whose subscriber is on another broker process (another worker or another node) crosses
- *   NATS and costs CPU on both sides: docs/scale-out.md "Performance" measured, per broker core, 0.49
- *   (publishing side) and 0.70 (receiving side) of the same-process rate (the lower figures of its runs).
+ *   NATS and costs CPU on both sides: docs/scale-out.md "Performance" measured perCoreRatio = same-node
+ *   CPU per message / (publishing side + receiving side) = 0.52 and 0.58 (the lower is used).
  * - Publishers and subscribers are placed at random over the P processes, so (P − 1) / P of the
  *   deliveries cross; every process publishes and receives its share, so the CPU spreads evenly.
  * - Workers per node: the fewest for which every process stays under CPU_PLAN_SHARE of its core.
@@ -24,10 +24,10 @@ import type {Tier} from './tiers.js'
 const MiB = 2 ** 20
 const GiB = 2 ** 30
 
-/** docs/scale-out.md "Performance": a cross-process message's CPU, as shares of the same-process rate per core. */
-export const CROSS_HOP = {publisherShare: 0.49, receiverShare: 0.7} as const
-/** nats-server CPU per message routed (docs/scale-out.md "Performance", the higher of two runs: 0.91 / 1.23 µs). */
-export const NATS_MICROS_PER_MESSAGE = 1.23
+/** docs/scale-out.md "Performance": perCoreRatio, a crossing message's broker CPU (both sides) = the same-process CPU / this (runs: 0.52, 0.58). */
+export const CROSS_HOP = {perCoreRatio: 0.52} as const
+/** nats-server CPU per message routed (docs/scale-out.md "Performance", the higher of two runs: 2.66 / 1.93 µs). */
+export const NATS_MICROS_PER_MESSAGE = 2.66
 /** Heap a node spends per client it holds in a cluster: the take-over subscription (docs/scale-out.md "Limits", measured with 20,000). */
 export const CLUSTER_BYTES_PER_CLIENT = 1_200
 /** JetStream bytes per stored message besides its payload: subject, headers, record (measured: 146 B with a 41-byte subject and two headers; topics and MQTT 5 properties add more). */
@@ -107,7 +107,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10
 /** CPU of the cluster for `processes` processes; `rate` null: only the per-message figures. */
 export function topologyCpu(p: RuntimeProfile, rate: number | null, processes: number): TopologyCpu {
   const same = p.figures.cpuMicrosPerMessageIn + p.figures.cpuMicrosPerDeliveryOut
-  const cross = same / CROSS_HOP.publisherShare + same / CROSS_HOP.receiverShare
+  const cross = same / CROSS_HOP.perCoreRatio
   const crossShare = processes <= 1 ? 0 : (processes - 1) / processes
   const average = (1 - crossShare) * same + crossShare * cross
   const percent = rate === null ? null : round1((rate * average) / processes / 1e4)

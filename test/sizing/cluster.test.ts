@@ -17,9 +17,9 @@ describe('plan topology: workers per node and the NATS servers', () => {
     expect(t.cpu.crossShare).toBe(0)
   })
 
-  it('a crossing message costs the same-process CPU over each side\'s measured share', () => {
+  it('a crossing message costs the same-process CPU over the measured per-core ratio (both sides together)', () => {
     const c = topologyCpu(profile, 1000, 4)
-    expect(c.crossMicros).toBeCloseTo(same / CROSS_HOP.publisherShare + same / CROSS_HOP.receiverShare, 1)
+    expect(c.crossMicros).toBeCloseTo(same / CROSS_HOP.perCoreRatio, 1)
     expect(c.crossShare).toBe(0.75)
     expect(c.averageMicros).toBeCloseTo(0.25 * same + 0.75 * c.crossMicros, 0)
   })
