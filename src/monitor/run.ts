@@ -2,8 +2,8 @@
  * `mqttctl monitor` without oclif: connect, then print one snapshot (--once), stream JSON lines or
  * plain lines, or keep a live dashboard on a TTY until q / Ctrl-C / SIGTERM.
  */
-import {memory} from '../sizing/capacity.js'
-import {resolveWorkload, tierForConnections} from '../sizing/index.js'
+import {activeProfile, resolveWorkload, type RuntimeProfile} from '../sizing/index.js'
+import {runtimeMemory} from '../sizing/runtime.js'
 import {isoSeconds} from '../broker/log.js'
 import {SYS_TOPICS} from '../broker/stats/sys-topics.js'
 import {renderDashboard} from './dashboard.js'
@@ -33,6 +33,8 @@ export interface MonitorOptions {
   print?(line: string): void
   /** V8 heap limit, bytes, when the broker publishes none ($SYS .../process/heap/limit): warn when the heap nears it. */
   heapLimitBytes?: number
+  /** The runtime profile the plan figure comes from; default as \`plan\`'s: this host's when saved, else the shipped one. */
+  profile?: RuntimeProfile
   /** Resolves to stop a live monitor (tests); SIGINT/SIGTERM always stop it. */
   stopSignal?: Promise<void>
 }
@@ -48,18 +50,18 @@ export type MonitorJson = {
 } & Record<Figure, number | null>
 
 /**
- * Memory the capacity model expects in practice for `live` connections on a broker limited to
- * `max` (the top of plan().memory.practiceRange: the guide's observed/computed ratio applied), bytes.
+ * The memory `mqttctl plan` estimates for this runtime at `live` connections of a broker limited to
+ * `max`, bytes: the runtime estimate's total (src/sizing/runtime.ts: the profile's idle baseline plus
+ * each connection and its one subscription, the larger of settled and right after a reconnect
+ * storm), from `profile` (monitor's default: plan's, this host's when saved, else the shipped one).
+ * Not the guide's practice range: that sizes the guide's broker, not the process being watched.
  */
-export function plannedMemory(live: number, max: number | undefined): number | undefined {
-  // No limit published (Mosquitto): no tier to compare with, so no plan figure rather than a made-up one.
+export function plannedMemory(live: number, max: number | undefined, profile: RuntimeProfile): number | undefined {
+  // No limit published (Mosquitto): not our runtime, so no plan figure rather than a made-up one.
   if (max === undefined || max <= 0) return undefined
   try {
-    // The tier this broker is configured as (the smallest whose MAX_CONNECTIONS covers it), at its
-    // live connections: plan's model of one node, even where a fleet of `max` would be two nodes.
-    const tier = tierForConnections(max)
     const w = resolveWorkload({devices: Math.round(max), active: Math.min(Math.round(max), Math.max(0, Math.round(live)))})
-    return memory(tier, w).practiceRange.max
+    return runtimeMemory(profile, w).totalBytes
   } catch {
     return undefined
   }
@@ -105,9 +107,10 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorJson> 
     timeoutMs: options.timeoutSeconds * 1000,
   })
   const history = new History()
+  const profile = options.profile ?? activeProfile().profile
   const warningsNow = () => {
     const f = history.latest()?.snapshot.figures
-    return warningsFor(history.points, {plannedMemory: (live) => plannedMemory(live, f?.connectionsMax), heapLimitBytes: options.heapLimitBytes})
+    return warningsFor(history.points, {plannedMemory: (live) => plannedMemory(live, f?.connectionsMax, profile), heapLimitBytes: options.heapLimitBytes})
   }
   history.push(client.latest()!)
   client.on('snapshot', (s) => history.push(s))
@@ -116,20 +119,20 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorJson> 
   try {
     if (options.once || (options.json && options.intervalSeconds === undefined)) {
       // --json: the caller prints the returned object (oclif's --json does).
-      if (!options.json) print(dashboardLines(options, history).join('\n'))
+      if (!options.json) print(dashboardLines(options, history, profile).join('\n'))
       return current()
     }
-    await live(options, client, history, print, warningsNow)
+    await live(options, client, history, print, warningsNow, profile)
     return current()
   } finally {
     await client.close()
   }
 }
 
-function dashboardLines(options: MonitorOptions, history: History, footer?: string): string[] {
+function dashboardLines(options: MonitorOptions, history: History, profile: RuntimeProfile, footer?: string): string[] {
   const latest = history.latest()
   const f = latest?.snapshot.figures
-  const planned = f?.connectionsLive === undefined ? undefined : plannedMemory(f.connectionsLive, f.connectionsMax)
+  const planned = f?.connectionsLive === undefined ? undefined : plannedMemory(f.connectionsLive, f.connectionsMax, profile)
   const warnings = warningsFor(history.points, {plannedMemory: () => planned, heapLimitBytes: options.heapLimitBytes})
   return renderDashboard({
     url: options.url,
@@ -149,6 +152,7 @@ async function live(
   history: History,
   print: (line: string) => void,
   warningsNow: () => Warning[],
+  profile: RuntimeProfile,
 ): Promise<void> {
   // --interval asks for a line every SECONDS: lines then, even on a terminal.
   const tty = options.out.isTTY === true && !options.json && options.intervalSeconds === undefined
@@ -172,8 +176,8 @@ async function live(
   try {
     if (screen) {
       screen.start(() => stop())
-      screen.draw(dashboardLines(options, history))
-      client.on('snapshot', () => screen.draw(dashboardLines(options, history)))
+      screen.draw(dashboardLines(options, history, profile))
+      client.on('snapshot', () => screen.draw(dashboardLines(options, history, profile)))
     } else {
       emit()
       if (options.intervalSeconds === undefined) client.on('snapshot', emit)

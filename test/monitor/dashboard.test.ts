@@ -3,6 +3,8 @@ import {describe, expect, it} from 'vitest'
 import {visibleWidth} from '../../src/cli/render.js'
 import {bar, renderDashboard, sparkline} from '../../src/monitor/dashboard.js'
 import {History} from '../../src/monitor/history.js'
+import {plannedMemory} from '../../src/monitor/run.js'
+import {shippedProfile} from '../../src/sizing/index.js'
 import {warningsFor} from '../../src/monitor/warnings.js'
 import {fixedHistory, monitorSnapshot} from './fixtures.js'
 
@@ -10,7 +12,10 @@ const GOLDEN = new URL('../fixtures/monitor/dashboard-80.txt', import.meta.url)
 
 function fixedDashboard(color: boolean, width = 80): string[] {
   const history = fixedHistory()
-  const planned = 1_000_000_000
+  // What `mqttctl monitor` shows beside RSS: plan's runtime estimate from the shipped profile, so this
+  // golden follows src/sizing/runtime-profile.json (regenerate it with UPDATE_GOLDEN=1 when the profile is).
+  const f = history.latest()!.snapshot.figures
+  const planned = plannedMemory(f.connectionsLive!, f.connectionsMax, shippedProfile())!
   const warnings = warningsFor(history.points, {plannedMemory: () => planned})
   return renderDashboard({url: 'mqtt://127.0.0.1:1883', points: history.points, warnings, plannedMemory: planned, color, width})
 }

@@ -53,18 +53,36 @@ describe('warnings', () => {
   })
 })
 
-describe('plannedMemory: the capacity model for the broker as configured', () => {
-  it('is the plan figure for a large-tier broker at its 1,000,000 limit (not withheld as a two-node fleet)', async () => {
+describe("plannedMemory: plan's runtime estimate for the broker being watched", () => {
+  it("is plan's runtime memory total for the live connections (one subscription each), not the guide's practice range", async () => {
     const {plannedMemory} = await import('../../src/monitor/run.js')
-    const {plan} = await import('../../src/sizing/index.js')
-    const m = plannedMemory(500_000, 1_000_000)
-    expect(m).toBe(plan({devices: 999_999, active: 500_000}).memory!.practiceRange.max)
-    expect(plannedMemory(20, 10_000)).toBe(plan({devices: 9_999, active: 20}).memory!.practiceRange.max)
+    const {plan, shippedLoaded, shippedProfile} = await import('../../src/sizing/index.js')
+    const shipped = shippedProfile()
+    const one = plan({devices: 10_000, active: 20}, {profile: shippedLoaded()})
+    expect(plannedMemory(20, 10_000, shipped)).toBe(one.runtime.memory.totalBytes)
+    expect(plannedMemory(20, 10_000, shipped)).not.toBe(one.memory!.practiceRange.max)
+  })
+
+  it('traces to the profile: baseline plus each live connection and its subscription, the larger of settled and storm', async () => {
+    const {plannedMemory} = await import('../../src/monitor/run.js')
+    const {shippedProfile} = await import('../../src/sizing/index.js')
+    const shipped = shippedProfile()
+    const figures = {...shipped.figures, baselineRssBytes: 50_000_000, bytesPerConnectionIdle: 3000, bytesPerSubscriptionIdle: 1000, bytesPerConnectionStorm: 3500, bytesPerSubscriptionStorm: 200}
+    const profile = {...shipped, figures}
+    // Settled: 3,000 + 1,000 = 4,000 B per connection beats the storm's 3,700.
+    expect(plannedMemory(500_000, 1_000_000, profile)).toBe(50_000_000 + 500_000 * 4000)
+    expect(plannedMemory(0, 1_000_000, profile)).toBe(50_000_000)
+    // Live connections past the limit count as the limit.
+    expect(plannedMemory(2_000_000, 1_000_000, profile)).toBe(50_000_000 + 1_000_000 * 4000)
+    const storm = {...shipped, figures: {...figures, bytesPerConnectionStorm: 5000}}
+    expect(plannedMemory(10, 100, storm)).toBe(50_000_000 + 10 * 5200)
   })
 
   it('is unknown when the broker publishes no limit (Mosquitto): no made-up plan figure', async () => {
     const {plannedMemory} = await import('../../src/monitor/run.js')
-    expect(plannedMemory(0, undefined)).toBeUndefined()
+    const {shippedProfile} = await import('../../src/sizing/index.js')
+    expect(plannedMemory(0, undefined, shippedProfile())).toBeUndefined()
+    expect(plannedMemory(5, 0, shippedProfile())).toBeUndefined()
   })
 })
 
