@@ -11,7 +11,11 @@ import type {Subscriptions} from '../subscriptions.js'
 import type {SubOptions} from '../topics/types.js'
 import type {DurableSink} from './durable-interest.js'
 
-export function watchDurableSubscriptions(subs: Subscriptions, sink: DurableSink): void {
+/**
+ * `changed(session, ended)`: a session's subscriptions changed (ended: its subscriptions are all gone:
+ * the session ended or left this node); restores are not changes (./directory.ts records them after a check).
+ */
+export function watchDurableSubscriptions(subs: Subscriptions, sink: DurableSink, changed?: (session: SessionRecord, ended: boolean) => void): void {
   /** client id -> its durable filters. */
   const held = new Map<string, Set<string>>()
   const update = (session: SessionRecord, filter: string, options: SubOptions | undefined): void => {
@@ -39,16 +43,19 @@ export function watchDurableSubscriptions(subs: Subscriptions, sink: DurableSink
   subs.add = function (session, filter, options) {
     const r = add.call(this, session, filter, options)
     update(session, filter, options)
+    changed?.(session, false)
     return r
   }
   subs.remove = function (session, filter) {
     const r = remove.call(this, session, filter)
     update(session, filter, undefined)
+    changed?.(session, false)
     return r
   }
   subs.removeAll = function (session) {
     dropAll(session)
     removeAll.call(this, session)
+    changed?.(session, true)
   }
   subs.restore = function (session) {
     restore.call(this, session)
@@ -57,6 +64,7 @@ export function watchDurableSubscriptions(subs: Subscriptions, sink: DurableSink
   subs.unrestore = function (session) {
     dropAll(session)
     unrestore.call(this, session)
+    changed?.(session, true)
   }
 }
 

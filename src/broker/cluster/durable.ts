@@ -149,14 +149,17 @@ export class DurableQueue {
    * rejects with the first refusal.
    */
   publish(msg: Message, targets: string[]): Promise<void> {
-    const headers = encodeHeaders(msg, this.#host.clock.now(), {absoluteExpiry: true}) as MsgHdrs
+    const now = this.#host.clock.now()
     const msgID = `${this.#runId}-${++this.#seq}`
-    headers.set(ID_HEADER, msgID)
     const copies = targets.map(async (token) => {
       const subject = this.#map(token).topic(msg.topic)
       if (subject === undefined) throw new Error(`topic too long for a NATS subject: ${JSON.stringify(msg.topic.slice(0, 100))}`)
+      // Headers of its own per copy; JetStream's Nats-Msg-Id unique per copy (JetStream drops a
+      // second message with the same id as a duplicate, whatever its subject), Mqtt-Id the message's.
+      const headers = encodeHeaders(msg, now, {absoluteExpiry: true}) as MsgHdrs
+      headers.set(ID_HEADER, msgID)
       try {
-        await this.#js.publish(subject, msg.payload, {headers, msgID, timeout: 5000})
+        await this.#js.publish(subject, msg.payload, {headers, msgID: `${msgID}.${token}`, timeout: 5000})
       } catch (error) {
         // nats.js puts JetStream's reason in api_error (the message is only "503").
         const why = (error as {api_error?: {description?: unknown}})?.api_error?.description

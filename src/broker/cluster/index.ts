@@ -129,7 +129,10 @@ export class ClusterBroker implements Broker {
           const current = this.impl.clients.get(id)?.identity
           return current === undefined || this.impl.authorizer.canTakeOver(next, current)
         },
-        release: (session) => this.impl.sessions.end(session, false),
+        release: (session) => {
+          this.node.failover?.directory.forget(session.clientId) // the new holder writes its own record
+          this.impl.sessions.end(session, false)
+        },
         adopt: (moved) => this.#adopt(moved),
       },
     }
@@ -143,7 +146,7 @@ export class ClusterBroker implements Broker {
     const router = new ClusterRouter(local!, node, acks)
     claim = (id, user) => node!.claimSession(id, user)
     impl.subscriptions.observer = {added: (f) => node.addFilter(f), removed: (f) => node.removeFilter(f)}
-    watchDurableSubscriptions(impl.subscriptions, node.durableInterest)
+    watchDurableSubscriptions(impl.subscriptions, node.durableInterest, (s, ended) => node.failover?.directory.changed(s, ended))
     this.impl = impl
     this.node = node
   }

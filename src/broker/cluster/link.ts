@@ -135,3 +135,13 @@ export function flushWithin(nc: NatsConnection | undefined, ms: number): Promise
     )
   })
 }
+
+/** Calls `changed(false, why)` when `nc` loses its server and `changed(true, server)` when it is back. */
+export function watchLink(nc: NatsConnection, changed: (up: boolean, data: string) => void): void {
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') changed(false, String(s.data))
+      else if (s.type === 'reconnect') changed(true, String(s.data))
+    }
+  })().catch(() => {})
+}

@@ -13,10 +13,9 @@
  * down, locally.
  *
  * JetStream: retained messages (./retained.ts), QoS 1/2 for persistent sessions elsewhere
- * (./durable.ts, ./durable-interest.ts). Also ./interest.ts, ./sessions.ts, ./figures.ts.
- *
- * Connection loss: NATS reconnects by itself (forever); meanwhile messages stay local, counted in
- * ClusterStats, and the change is logged once each way.
+ * (./durable.ts, ./durable-interest.ts), sessions of nodes that are down (./orphans.ts). Also
+ * ./interest.ts, ./sessions.ts, ./figures.ts. Connection loss: NATS reconnects by itself (forever);
+ * meanwhile messages stay local, counted in ClusterStats, and the change is logged once each way.
  */
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
@@ -29,7 +28,8 @@ import {type NodeFigures, PeerFigures} from './figures.js'
 import {NatsFilters} from './filters.js'
 import {type ClusterHost, type ClusterOptions, ClusterStats} from './host.js'
 import {RemoteInterest} from './interest.js'
-import {DRAIN_TIMEOUT_MS, Retry, closeNow, drainAll, flushWithin, jetStreamHint} from './link.js'
+import {DRAIN_TIMEOUT_MS, Retry, closeNow, drainAll, flushWithin, jetStreamHint, watchLink} from './link.js'
+import {SessionFailover} from './orphans.js'
 import {RetainedSync} from './retained.js'
 import {type ClaimResult, SessionMover} from './sessions.js'
 import {SubjectMap} from './subjects.js'
@@ -60,6 +60,8 @@ export class ClusterNode {
   /** Persistent sessions' QoS 1/2 filters: here (the broker adds and removes them) and on the other nodes. */
   readonly durableInterest = new DurableInterest()
   #durable: DurableQueue | undefined
+  /** Sessions of nodes that are down (./orphans.ts, ./directory.ts); set once JetStream answered. */
+  failover: SessionFailover | undefined
   /** Other nodes' latest figures by node id, with the time they arrived. */
   readonly peers = new PeerFigures()
   #mover: SessionMover | undefined
@@ -121,13 +123,7 @@ export class ClusterNode {
 
   async #connect(): Promise<void> {
     const o = this.#options
-    const common = {
-      servers: o.servers,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: o.reconnectWaitMs ?? 1000,
-      pingInterval: 10_000,
-      maxPingOut: 3,
-    }
+    const common = {servers: o.servers, maxReconnectAttempts: -1, reconnectTimeWait: o.reconnectWaitMs ?? 1000, pingInterval: 10_000, maxPingOut: 3}
     const main = await this.#retry.connect({...common, name: `mqttctl ${this.name}`, noEcho: true}, common.reconnectTimeWait, this.#host.logger)
     if (main === undefined) return
     this.#main = main
@@ -152,7 +148,7 @@ export class ClusterNode {
     main.subscribe(`${this.map.prefix}.n.stats`, {callback: (err, m) => err === null && this.peers.receive(m, this.#host.clock.now())})
     // Interest is network timing, not protocol time: the system clock even when the broker's is manual.
     const interest = (this.#interest = new RemoteInterest(main, this.map.prefix, this.id, () => systemClock.now(), this.#options.syncGraceMs))
-    interest.start(() => this.#ownFilters())
+    interest.start(() => this.#filters.all())
     // Heartbeats: a node silent for PEER_TIMEOUT_MS (dead, partitioned) stops attracting exports.
     main.subscribe(`${this.map.prefix}.n.hb`, {callback: (err, m) => err === null && m.data.length <= 64 && interest.heard(Buffer.from(m.data).toString())})
     this.#heartbeat = setInterval(() => {
@@ -177,38 +173,36 @@ export class ClusterNode {
         new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats, o),
         // Second: this node's durable interest is written once its consumer exists.
         {stream: durableInterestStreamName(this.map.prefix), start: () => this.durableInterest.start(main, this.map.prefix, this.token, replicas, host.logger), stop: () => this.durableInterest.stop()},
+        new SessionFailover(main, this.map.prefix, this.token, replicas, host, (id) => this.#mover?.drop(id)),
       ] as const,
       wait,
       failed('QoS 1/2 copies for persistent sessions'),
     )
-    if (durable !== undefined) this.#durable = durable.parts[0]
+    if (durable !== undefined) [this.#durable, , this.failover] = durable.parts
     if (retained?.retried || durable?.retried) host.logger.info('cluster: JetStream available again')
     this.#resolveReady()
   }
 
   #watch(nc: NatsConnection, which: 'main' | 'shared'): void {
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === 'disconnect') {
-          if (this.stats.connected) {
-            this.stats.disconnects++
-            this.#host.logger.warn(`cluster: lost the NATS connection (${s.data}); serving local clients only until it is back`)
-          }
-          this.#down.add(which)
-          this.#onLost?.()
-          this.#setConnected()
-        } else if (s.type === 'reconnect') {
-          this.#down.delete(which)
-          if (which === 'main') {
-            this.#interest?.joined(() => this.#ownFilters())
-            this.durableInterest.rejoined()
-          }
-          const was = this.stats.connected
-          this.#setConnected()
-          if (!was && this.stats.connected) this.#host.logger.info(`cluster: NATS connection back (${s.data}); rejoined`)
+    watchLink(nc, (up, data) => {
+      if (!up) {
+        if (this.stats.connected) {
+          this.stats.disconnects++
+          this.#host.logger.warn(`cluster: lost the NATS connection (${data}); serving local clients only until it is back`)
         }
+        this.#down.add(which)
+        this.#onLost?.()
+        return this.#setConnected()
       }
-    })().catch(() => {})
+      this.#down.delete(which)
+      if (which === 'main') {
+        this.#interest?.joined(() => this.#filters.all())
+        this.durableInterest.rejoined()
+      }
+      const was = this.stats.connected
+      this.#setConnected()
+      if (!was && this.stats.connected) this.#host.logger.info(`cluster: NATS connection back (${data}); rejoined`)
+    })
   }
 
   /** Up when both connections are (the shared one serves shared groups). */
@@ -219,10 +213,6 @@ export class ClusterNode {
   /** Other nodes whose interest this node knows. */
   get knownPeers(): number {
     return this.#interest?.peerCount ?? 0
-  }
-
-  #ownFilters(): string[] {
-    return this.#filters.all()
   }
 
   /** A local filter gained a subscriber: NATS interest (./filters.ts). */
@@ -297,14 +287,14 @@ export class ClusterNode {
     this.#host.logger.warn(`cluster: ${what} ${why}: served on this node only (${this.stats.unmapped} so far, logged once a minute)`)
   }
 
-  /**
-   * A client is connecting here: take it over from whichever node holds it (closing its connection
-   * there and moving its session here). Resolves at once while the link is down.
-   */
+  /** A client connects here: take it over from the node that holds it (or is down: ./orphans.ts). At once while the link is down. */
   async claimSession(clientId: string, username?: string): Promise<ClaimResult> {
     if (!this.stats.connected || this.#mover === undefined) return 'ok'
     try {
-      return await this.#mover.claim(clientId, username)
+      const found = await this.#mover.claim(clientId, username)
+      // No node holds it live: its node may be down (./orphans.ts).
+      if (found === 'nobody') await this.failover?.claim(clientId)
+      return found
     } catch (error) {
       // The CONNECT goes on with this node's own state rather than failing.
       this.#host.logger.warn(`cluster: could not ask the other nodes about client ${JSON.stringify(clientId.slice(0, 200))}: ${(error as Error)?.message ?? error}`)
@@ -314,8 +304,7 @@ export class ClusterNode {
 
   /** Session-move figures: moved away, adopted here, connections taken over from here, clients announced. */
   get sessionStats(): {moved: number; adopted: number; takeovers: number; holding: number} {
-    const m = this.#mover
-    return {moved: m?.moved ?? 0, adopted: m?.adopted ?? 0, takeovers: m?.takeovers ?? 0, holding: m?.holding ?? 0}
+    return {moved: this.#mover?.moved ?? 0, adopted: this.#mover?.adopted ?? 0, takeovers: this.#mover?.takeovers ?? 0, holding: this.#mover?.holding ?? 0}
   }
 
   /** A retained message no other node wants now still goes to the stream, for their future subscribers. */
@@ -357,6 +346,7 @@ export class ClusterNode {
     await this.#retained?.stop()
     await this.#durable?.stop()
     await this.durableInterest.stop()
+    await this.failover?.stop()
     // Servers that die during the drain (noticed a moment after close() began): close at once too.
     if (linked) await drainAll([this.#main, this.#shared], DRAIN_TIMEOUT_MS, this.#host.clock, new Promise<void>((lost) => (this.#onLost = lost)))
   }

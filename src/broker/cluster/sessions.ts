@@ -34,8 +34,8 @@ const H_DELIVERY = 'Mqtt-Delivery'
 /** Set on the one answer of a holder that refuses the take-over (the authorizer's canTakeOver). */
 const H_REFUSED = 'Mqtt-Refused'
 
-/** What claim() found: go on, or refuse the CONNECT (take-over not authorized by the holder). */
-export type ClaimResult = 'ok' | 'refused'
+/** What claim() found: go on, refuse the CONNECT (take-over not authorized by the holder), or go on: no node holds it live. */
+export type ClaimResult = 'ok' | 'refused' | 'nobody'
 
 export interface MovedSession {
   clientId: string
@@ -209,11 +209,13 @@ export class SessionMover {
     const timer = setTimeout(() => sub.unsubscribe(), TAKEOVER_TIMEOUT_MS)
     timer.unref()
     let timedOut = true
+    let nobody = false
     try {
       this.#nc.publish(this.subject(clientId), JSON.stringify({clientId, node: this.#nodeName, username}), {reply: inbox, headers: natsHeaders()})
       for await (const m of sub) {
         if (m.headers?.code === 503) {
           timedOut = false
+          nobody = true
           break // no responders: nobody else holds it
         }
         if (m.data.length === 0 && m.headers === undefined) {
@@ -253,7 +255,7 @@ export class SessionMover {
       this.#host.logger.info(`cluster: session ${JSON.stringify(clientId)} moved here with ${deliveries.length} message(s) at ${new Date(now).toISOString()}`)
     }
     this.hold(clientId)
-    return 'ok'
+    return nobody ? 'nobody' : 'ok'
   }
 
   #parseHeader(clientId: string, data: Uint8Array): Header | undefined {

@@ -5,20 +5,18 @@
  * (QoS 2: exactly once through the crash) and delivered when it had not (QoS 1: at least once).
  * Real nats-server with JetStream, real node processes with the durable store, real MQTT clients.
  */
-import {type ChildProcess, spawn} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {type NatsConnection, connect as natsConnect} from 'nats'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {tsxImportUrl} from '../../../src/control/runtime.js'
 import {durableStreamName} from '../../../src/broker/cluster/durable.js'
 import {type NatsServer, startNats} from '../../helpers/nats.js'
 import {startNode} from '../../helpers/cluster.js'
 import {closeAll, collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
+import {killAll, spawnNode as spawnProc} from './fixtures/spawn-node.js'
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/crash-node.ts', import.meta.url))
 let nats: NatsServer
 let nc: NatsConnection
 const children: ChildProcess[] = []
@@ -34,39 +32,11 @@ afterAll(async () => {
 })
 afterEach(async () => {
   await closeAll()
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL')
-      await new Promise((r) => c.once('exit', r))
-    }
-  }
+  await killAll(children)
   for (const d of dirs.splice(0)) rmSync(d, {recursive: true, force: true})
 })
 
-interface Proc {
-  child: ChildProcess
-  url: string
-  exited: Promise<NodeJS.Signals | number | null>
-}
-
-/** Starts ./fixtures/crash-node.ts; resolves once it printed its port (joined, consumer up). */
-async function spawnNode(args: {prefix: string; dir: string; fault?: 'applied' | 'stored'}): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', tsxImportUrl(), FIXTURE, JSON.stringify({nats: nats.url, name: 'node-b', ackWaitMs: 1000, ...args})], {stdio: ['ignore', 'pipe', 'pipe']})
-  children.push(child)
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)))
-  let out = ''
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /\{"port":(\d+)\}/.exec(out)
-      if (m) resolve(Number(m[1]))
-    })
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-    void exited.then((why) => reject(new Error(`node exited (${why}) before it was ready: ${out.slice(-2000)}`)))
-  })
-  return {child, url: `mqtt://127.0.0.1:${port}`, exited}
-}
-
+const spawnNode = (args: {prefix: string; dir: string; fault?: 'applied' | 'stored'}) => spawnProc({nats: nats.url, name: 'node-b', ...args}, children)
 const session = (id: string) => ({protocolVersion: 5 as const, clientId: id, clean: false, properties: {sessionExpiryInterval: 600}})
 
 describe('kill -9 of the receiving node between its store write and its JetStream ack', () => {

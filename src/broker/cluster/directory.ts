@@ -1,0 +1,202 @@
+/**
+ * Where each persistent session lives, kept in JetStream so that it outlives the node holding it:
+ * one record per client id in the stream MQTT_SESSIONS_<prefix> (subject
+ * "<prefix>.n.ss.<sha256(client id), base64url>", last message per subject): the holding node's
+ * token, the session expiry and its subscriptions; an empty record once the session ended or left
+ * the node. The holder writes it whenever the session's subscriptions change.
+ *
+ * What it is for (./orphans.ts): a client connecting to node B while the node holding its session
+ * (A) is DOWN. Nobody answers B's take-over request; B reads the record, takes the session over by
+ * writing its own record only if the record is still the one it read (JetStream's expected last
+ * subject sequence: two nodes cannot both win), and rebuilds it from the record and the copies
+ * JetStream still holds for A. When A comes back it reads the records of the sessions it restored:
+ * one naming another node means the session moved while A was down, and A lets it go (fencing).
+ * Records from the network are checked like any input; a bad one is ignored.
+ */
+import {createHash} from 'node:crypto'
+import {DiscardPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection, StorageType} from 'nats'
+import type {Logger} from '../log.js'
+import type {SessionRecord} from '../persistence/store.js'
+import {validateTopicFilter} from '../protocol/topics.js'
+import type {SubOptions} from '../topics/types.js'
+
+const MAX_SUBSCRIPTIONS = 10_000
+const TOKEN = /^[A-Za-z0-9_-]{1,48}$/
+
+export function sessionStreamName(prefix = 'mqtt'): string {
+  return `MQTT_SESSIONS_${prefix.replaceAll('.', '_')}`
+}
+
+export interface SessionEntry {
+  clientId: string
+  /** Token of the node holding the session. */
+  node: string
+  expiryInterval: number
+  subscriptions: Array<[string, SubOptions]>
+}
+
+/** A record as read: the entry and its stream sequence (the fencing token). */
+export interface FoundEntry {
+  entry: SessionEntry
+  seq: number
+}
+
+function isSubOptions(o: unknown): o is SubOptions {
+  const s = o as SubOptions
+  return (
+    typeof s === 'object' && s !== null && [0, 1, 2].includes(s.qos) && typeof s.noLocal === 'boolean' && typeof s.retainAsPublished === 'boolean' && [0, 1, 2].includes(s.retainHandling) &&
+    (s.subscriptionId === undefined || (Number.isInteger(s.subscriptionId) && s.subscriptionId > 0 && s.subscriptionId < 268_435_456))
+  )
+}
+
+/** A record's payload, checked (undefined: not a valid entry for `clientId`). */
+export function parseEntry(clientId: string, data: Uint8Array): SessionEntry | undefined {
+  let e: SessionEntry
+  try {
+    e = JSON.parse(Buffer.from(data).toString()) as SessionEntry
+  } catch {
+    return undefined
+  }
+  const ok =
+    e !== null && typeof e === 'object' && e.clientId === clientId && typeof e.node === 'string' && TOKEN.test(e.node) &&
+    Number.isInteger(e.expiryInterval) && e.expiryInterval > 0 && e.expiryInterval <= 4_294_967_295 &&
+    Array.isArray(e.subscriptions) && e.subscriptions.length <= MAX_SUBSCRIPTIONS &&
+    e.subscriptions.every((s) => Array.isArray(s) && typeof s[0] === 'string' && validateTopicFilter(s[0]) === undefined && isSubOptions(s[1]))
+  return ok ? {clientId, node: e.node, expiryInterval: e.expiryInterval, subscriptions: e.subscriptions.map(([f, o]) => [f, o])} : undefined
+}
+
+export class SessionDirectory {
+  readonly stream: string
+  readonly #prefix: string
+  readonly #token: string
+  readonly #replicas: number
+  readonly #nc: NatsConnection
+  readonly #logger: Logger
+  #js: JetStreamClient | undefined
+  #jsm: JetStreamManager | undefined
+  #errors = 0
+  /** Client ids whose record names this node (it wrote or confirmed it). */
+  readonly #mine = new Set<string>()
+  /** Records to write at the end of this event-loop turn (several changes of one SUBSCRIBE: one write). */
+  readonly #pending = new Map<string, SessionRecord>()
+  #flushing = false
+
+  constructor(nc: NatsConnection, prefix: string, token: string, replicas: number, logger: Logger) {
+    this.#nc = nc
+    this.#prefix = prefix
+    this.#token = token
+    this.#replicas = replicas
+    this.#logger = logger
+    this.stream = sessionStreamName(prefix)
+  }
+
+  subject(clientId: string): string {
+    return `${this.#prefix}.n.ss.${createHash('sha256').update(clientId).digest('base64url')}`
+  }
+
+  get started(): boolean {
+    return this.#js !== undefined
+  }
+
+  async start(): Promise<void> {
+    const jsm = await this.#nc.jetstreamManager()
+    try {
+      await jsm.streams.info(this.stream)
+    } catch (error) {
+      if (!/stream not found/i.test((error as Error).message)) throw error
+      await jsm.streams.add({name: this.stream, subjects: [`${this.#prefix}.n.ss.>`], max_msgs_per_subject: 1, storage: StorageType.File, discard: DiscardPolicy.Old, num_replicas: this.#replicas})
+    }
+    this.#jsm = jsm
+    this.#js = this.#nc.jetstream()
+  }
+
+  async stop(): Promise<void> {
+    this.#js = undefined
+    this.#jsm = undefined
+  }
+
+  /** The client's record, if any (undefined too when it is empty or invalid, or JetStream is not up). */
+  async lookup(clientId: string): Promise<FoundEntry | undefined> {
+    const jsm = this.#jsm
+    if (jsm === undefined) return undefined
+    try {
+      const m = await jsm.streams.getMessage(this.stream, {last_by_subj: this.subject(clientId)})
+      const entry = m.data.length === 0 ? undefined : parseEntry(clientId, m.data)
+      return entry === undefined ? undefined : {entry, seq: m.seq}
+    } catch (error) {
+      if (/no message found/i.test((error as Error)?.message ?? '')) return undefined
+      throw error
+    }
+  }
+
+  /**
+   * The session's subscriptions changed here (./durable-subs.ts). A persistent session's record is
+   * (re)written at the end of the turn; `ended`: the session ended, its record goes, but only if the
+   * record is this node's (a session let go because another node took it over keeps that node's).
+   */
+  changed(session: SessionRecord, ended: boolean): void {
+    const id = session.clientId
+    if (ended || session.expiryInterval === 0) {
+      this.#pending.delete(id)
+      if (this.#mine.delete(id)) this.write(id, undefined)
+      return
+    }
+    this.#mine.add(id)
+    this.#pending.set(id, session)
+    if (this.#flushing) return
+    this.#flushing = true
+    setImmediate(() => {
+      this.#flushing = false
+      for (const [cid, s] of this.#pending) this.write(cid, {expiryInterval: s.expiryInterval, subscriptions: [...s.subscriptions]})
+      this.#pending.clear()
+    })
+  }
+
+  /** The record names this node (checked at start). */
+  own(clientId: string): void {
+    this.#mine.add(clientId)
+  }
+
+  /** JetStream's management API once started (./orphans.ts reads copies through it). */
+  get manager(): JetStreamManager | undefined {
+    return this.#jsm
+  }
+
+  /** The session leaves this node for another that writes its own record: no "gone" record from here. */
+  forget(clientId: string): void {
+    this.#mine.delete(clientId)
+    this.#pending.delete(clientId)
+  }
+
+  /** This node holds the session now (written as it is; undefined: it ended or left). */
+  write(clientId: string, entry: Omit<SessionEntry, 'clientId' | 'node'> | undefined): void {
+    const js = this.#js
+    if (js === undefined) return
+    if (entry !== undefined) this.#mine.add(clientId)
+    const body = entry === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify({clientId, node: this.#token, ...entry}))
+    js.publish(this.subject(clientId), body).catch((error: unknown) => this.#failed(error))
+  }
+
+  /**
+   * Takes the session over from a node that is down: writes this node's record only if the record
+   * is still the one read (sequence `seq`). false: another node wrote first (it came back, or
+   * another node took the client over meanwhile).
+   */
+  async takeOver(found: FoundEntry): Promise<boolean> {
+    const js = this.#js
+    if (js === undefined) return false
+    const body = Buffer.from(JSON.stringify({...found.entry, node: this.#token}))
+    try {
+      await js.publish(this.subject(found.entry.clientId), body, {expect: {lastSubjectSequence: found.seq}, timeout: 5000})
+      this.#mine.add(found.entry.clientId)
+      return true
+    } catch (error) {
+      if (/wrong last sequence/i.test((error as Error)?.message ?? '')) return false
+      throw error
+    }
+  }
+
+  #failed(error: unknown): void {
+    if (this.#errors++ === 0) this.#logger.warn(`cluster: could not record a session's node in JetStream: ${(error as Error)?.message ?? error}; a client reconnecting elsewhere while this node is down may not find it`)
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Sessions whose node is down (./directory.ts has the design).
+ *
+ * takeOverOrphan(): a client connects here, no node answers for it, and the directory names another
+ * node (A) as its holder. This node writes itself into the record (only if the record did not change
+ * since it was read: fencing), then rebuilds the session: subscriptions and expiry from the record,
+ * and its offline queue from the QoS 1/2 copies JetStream still holds for A (./durable.ts: A's copies
+ * stay in the work-queue stream until A acknowledges them, so every copy there is one A has not
+ * finished). They are read without being consumed (message get by subject), so A, when it comes
+ * back, still gets them for its other sessions; each one whose topic the session's subscriptions
+ * match becomes a queued delivery, in stream order.
+ *
+ * fenceRestored(): this node (A) is back. Every persistent session it restored is checked against the
+ * directory; one that names another node moved while A was down and is let go here (without its will):
+ * A never delivers it again. Sessions with no record get this node's record.
+ */
+import type {JetStreamManager, MsgRequest, NatsConnection} from 'nats'
+import type {Logger} from '../log.js'
+import type {Delivery} from '../message.js'
+import type {SessionRecord} from '../persistence/store.js'
+import {SubscriptionIndex} from '../topics/index.js'
+import type {SubOptions} from '../topics/types.js'
+import {SessionDirectory} from './directory.js'
+import {durableStreamName} from './durable.js'
+import type {ClusterHost} from './host.js'
+import type {MovedSession} from './sessions.js'
+import {SubjectMap} from './subjects.js'
+import {WireError, decodeMessage} from './wire.js'
+
+/** Copies read for one session at most (the CONNECT waits for them). */
+export const MAX_ORPHAN_COPIES = 100_000
+
+export interface OrphanDeps {
+  readonly logger: Logger
+  readonly prefix: string
+  /** This node's token. */
+  readonly token: string
+  readonly directory: SessionDirectory
+  readonly jsm: JetStreamManager
+  /** The work-queue stream of the copies (./durable.ts durableStreamName). */
+  readonly copies: string
+  now(): number
+  adopt(moved: MovedSession): void
+}
+
+/** true: the session was found and taken over (adopted here); false: nothing to take over. */
+export async function takeOverOrphan(deps: OrphanDeps, clientId: string): Promise<boolean> {
+  const found = await deps.directory.lookup(clientId)
+  if (found === undefined || found.entry.node === deps.token) return false
+  if (!(await deps.directory.takeOver(found))) return false
+  const {entry} = found
+  const deliveries = await readCopies(deps, entry.node, entry.clientId, entry.subscriptions)
+  deps.adopt({clientId, expiryInterval: entry.expiryInterval, subscriptions: entry.subscriptions, incoming: [], lastPacketId: 0, deliveries})
+  deps.logger.info(`cluster: session ${JSON.stringify(clientId)} taken over from node ${entry.node}, which does not answer, with ${deliveries.length} message(s) JetStream held for it`)
+  return true
+}
+
+async function readCopies(deps: OrphanDeps, from: string, clientId: string, subscriptions: Array<[string, SubOptions]>): Promise<Delivery[]> {
+  const index = new SubscriptionIndex({cacheSize: 0})
+  for (const [filter, options] of subscriptions) if (!filter.startsWith('$share/')) index.subscribe(clientId, filter, options)
+  const map = new SubjectMap({prefix: deps.prefix}, `d.${from}`)
+  const out: Delivery[] = []
+  let seq = 1
+  for (let read = 0; read < MAX_ORPHAN_COPIES; read++) {
+    let m
+    try {
+      m = await deps.jsm.streams.getMessage(deps.copies, {seq, next_by_subj: map.all} as unknown as MsgRequest)
+    } catch (error) {
+      if (/no message found/i.test((error as Error)?.message ?? '')) break
+      throw error
+    }
+    seq = m.seq + 1
+    const topic = map.toTopic(m.subject)
+    if (topic === undefined) continue
+    const match = index.match(topic).clients[0]
+    if (match === undefined || match.qos === 0) continue
+    try {
+      const {msg} = decodeMessage(topic, Buffer.from(m.data), m.header, deps.now())
+      if (msg.qos === 0) continue
+      msg.owned = true
+      const qos = (msg.qos < match.qos ? msg.qos : match.qos) as 1 | 2
+      out.push({msg, qos, retain: match.retainAsPublished && msg.retain, subscriptionIds: match.subscriptionIds.length > 0 ? match.subscriptionIds : undefined, packetId: 0, sent: false, released: false})
+    } catch (error) {
+      if (!(error instanceof WireError)) throw error
+    }
+  }
+  return out
+}
+
+/** This node is back: lets go of the restored sessions another node took over meanwhile. */
+export async function fenceRestored(
+  deps: Pick<OrphanDeps, 'directory' | 'token' | 'logger'>,
+  sessions: Iterable<SessionRecord>,
+  release: (s: SessionRecord) => void,
+): Promise<number> {
+  let released = 0
+  for (const s of [...sessions]) {
+    if (s.expiryInterval === 0) continue
+    const found = await deps.directory.lookup(s.clientId)
+    if (found?.entry.node === deps.token) deps.directory.own(s.clientId)
+    else if (found === undefined) {
+      if (s.subscriptions.size > 0) deps.directory.write(s.clientId, {expiryInterval: s.expiryInterval, subscriptions: [...s.subscriptions]})
+    } else if (found.entry.node !== deps.token) {
+      const left = (s.queue?.length ?? 0) + (s.inflight?.size ?? 0)
+      release(s)
+      released++
+      deps.logger.warn(`cluster: session ${JSON.stringify(s.clientId)} was taken over by node ${found.entry.node} while this node was down: let go here${left > 0 ? ` (${left} message(s) it had stored here are dropped)` : ''}`)
+    }
+  }
+  return released
+}
+
+/**
+ * The node's part (started with the durable path, ./node.ts): the directory, take-over of orphaned
+ * sessions at CONNECT, and the fencing check once it is up.
+ */
+export class SessionFailover {
+  readonly directory: SessionDirectory
+  readonly stream: string
+  readonly #host: ClusterHost
+  readonly #prefix: string
+  readonly #token: string
+  readonly #unheld: (clientId: string) => void
+  /** Orphaned sessions taken over here / restored sessions let go because another node took them. */
+  takenOver = 0
+  fenced = 0
+
+  /** `unheld`: this node no longer answers take-over requests for the client (./sessions.ts drop). */
+  constructor(nc: NatsConnection, prefix: string, token: string, replicas: number, host: ClusterHost, unheld: (clientId: string) => void) {
+    this.directory = new SessionDirectory(nc, prefix, token, replicas, host.logger)
+    this.stream = this.directory.stream
+    this.#host = host
+    this.#prefix = prefix
+    this.#token = token
+    this.#unheld = unheld
+  }
+
+  async start(): Promise<void> {
+    await this.directory.start()
+    const host = this.#host
+    const restored = [...host.held()].map((id) => host.sessions.getSession(id)).filter((s): s is SessionRecord => s !== undefined)
+    fenceRestored({directory: this.directory, token: this.#token, logger: host.logger}, restored, (s) => {
+      this.directory.forget(s.clientId)
+      host.sessions.release(s)
+      this.#unheld(s.clientId)
+    }).then(
+      (n) => (this.fenced += n),
+      (error: unknown) => host.logger.warn(`cluster: could not check restored sessions against JetStream: ${(error as Error)?.message ?? error}`),
+    )
+  }
+
+  stop(): Promise<void> {
+    return this.directory.stop()
+  }
+
+  /** No node answered for the client: take its session over from a node that is down, if the directory names one. */
+  async claim(clientId: string): Promise<void> {
+    const jsm = this.directory.manager
+    if (jsm === undefined) return
+    const host = this.#host
+    const deps: OrphanDeps = {logger: host.logger, prefix: this.#prefix, token: this.#token, directory: this.directory, jsm, copies: durableStreamName(this.#prefix), now: () => host.clock.now(), adopt: (m) => host.sessions.adopt(m)}
+    if (await takeOverOrphan(deps, clientId)) this.takenOver++
+  }
+}

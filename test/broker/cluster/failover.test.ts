@@ -1,0 +1,106 @@
+/**
+ * A client whose session's node is DOWN reconnects to another node (src/broker/cluster/orphans.ts,
+ * directory.ts): it finds its session (subscriptions, expiry) and the QoS 1/2 messages JetStream holds
+ * for the dead node; the dead node, back, lets the session go (fencing) and delivers nothing of it.
+ * Node A is a real process (durable store, kill -9), B and C in-process nodes; real nats-server with
+ * JetStream, real MQTT clients.
+ */
+import type {ChildProcess} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {type NatsConnection, connect as natsConnect} from 'nats'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {sessionStreamName} from '../../../src/broker/cluster/directory.js'
+import {type NatsServer, startNats} from '../../helpers/nats.js'
+import {startNode} from '../../helpers/cluster.js'
+import {closeAll, collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
+import {killAll, spawnNode} from './fixtures/spawn-node.js'
+
+let nats: NatsServer
+let nc: NatsConnection
+const children: ChildProcess[] = []
+const dirs: string[] = []
+
+beforeAll(async () => {
+  nats = await startNats({jetstream: true})
+  nc = await natsConnect({servers: nats.url})
+}, 30_000)
+afterAll(async () => {
+  await nc?.close()
+  await nats?.stop()
+})
+afterEach(async () => {
+  await closeAll()
+  await killAll(children)
+  for (const d of dirs.splice(0)) rmSync(d, {recursive: true, force: true})
+})
+
+const session = (id: string) => ({protocolVersion: 5 as const, clientId: id, clean: false, properties: {sessionExpiryInterval: 600}})
+const texts = (ms: Array<{payload: Buffer}>) => ms.map((m) => m.payload.toString())
+
+describe('a session whose node is down', () => {
+  it('is found on another node with the messages JetStream held for it; the node, back, lets it go and redelivers nothing', async () => {
+    const prefix = `f${process.pid}`
+    const dir = mkdtempSync(join(tmpdir(), 'failover-a-'))
+    dirs.push(dir)
+    const topic = uniqueTopic('failover')
+    const clientId = `fo-${prefix}`
+    const a = await spawnNode({nats: nats.url, prefix, dir, name: 'node-a'}, children)
+    const b = await startNode([nats.url], {name: 'node-b', prefix})
+    const c = await startNode([nats.url], {name: 'node-c', prefix})
+    const jsm = await nc.jetstreamManager()
+    const record = async () => {
+      const s = await jsm.streams.info(sessionStreamName(prefix))
+      if (s.state.messages === 0) return undefined
+      const m = await jsm.streams.getMessage(sessionStreamName(prefix), {seq: s.state.last_seq})
+      return m.data.length === 0 ? {} : (JSON.parse(Buffer.from(m.data).toString()) as {node?: string; subscriptions?: unknown[]})
+    }
+
+    // The session lives on A (subscribed at QoS 1 and 2), then goes offline; A is killed.
+    const sub = await connect(a.url, session(clientId))
+    await sub.subscribeAsync(`${topic}/one/#`, {qos: 1})
+    await sub.subscribeAsync(`${topic}/two/#`, {qos: 2})
+    await sub.endAsync()
+    await waitFor(async () => (await record())?.node === 'node-a', 10_000, 'A records the session in JetStream')
+    await waitFor(() => c.broker.node.durableTargets(`${topic}/one/x`).includes('node-a'), 10_000, 'C knows A\'s durable interest')
+    a.child.kill('SIGKILL')
+    expect(await a.exited).toBe('SIGKILL')
+
+    // Published on C while A is down: acknowledged once JetStream holds the copies for A.
+    const pub = await connect(c.url, {protocolVersion: 5})
+    for (let i = 0; i < 4; i++) await pub.publishAsync(`${topic}/one/x`, `q1-${i}`, {qos: 1})
+    for (let i = 0; i < 3; i++) await pub.publishAsync(`${topic}/two/y`, `q2-${i}`, {qos: 2})
+    await pub.publishAsync(`${topic}/other`, 'not subscribed', {qos: 1})
+
+    // The client reconnects to B: its session is there, with those messages, in order.
+    const back = await connect(b.url, session(clientId))
+    const inbox = collect(back)
+    await waitFor(() => inbox.messages.length >= 7, 10_000, `7 queued messages on B (got ${inbox.messages.length})`)
+    expect(texts(inbox.messages)).toEqual(['q1-0', 'q1-1', 'q1-2', 'q1-3', 'q2-0', 'q2-1', 'q2-2'])
+    expect(inbox.messages.map((m) => m.packet.qos)).toEqual([1, 1, 1, 1, 2, 2, 2])
+    expect((await record())?.node).toBe('node-b')
+    expect(b.broker.node.failover?.takenOver).toBe(1)
+    // Its subscriptions came with it: live messages from C reach it on B.
+    await waitFor(() => c.broker.node.durableTargets(`${topic}/two/y`).includes('node-b'), 10_000, 'C learns B\'s durable interest')
+    await pub.publishAsync(`${topic}/two/y`, 'live', {qos: 2})
+    await waitFor(() => texts(inbox.messages).includes('live'), 10_000, 'a live message on B')
+
+    // A comes back from its store: it finds the session moved and lets it go (its filters go too).
+    const a2 = await spawnNode({nats: nats.url, prefix, dir, name: 'node-a'}, children)
+    await waitFor(() => !c.broker.node.durableTargets(`${topic}/one/x`).includes('node-a'), 10_000, 'A withdraws the moved session\'s filters')
+    expect(a2.log()).not.toMatch(/internal error/)
+    expect((await record())?.node).toBe('node-b')
+    await pub.publishAsync(`${topic}/one/x`, 'last', {qos: 1})
+    await waitFor(() => texts(inbox.messages).includes('last'), 10_000, 'the last message')
+    // Nothing twice: A delivered nothing of the session (it is not on A), B nothing again.
+    expect(texts(inbox.messages)).toEqual(['q1-0', 'q1-1', 'q1-2', 'q1-3', 'q2-0', 'q2-1', 'q2-2', 'live', 'last'])
+    // The client moving to A now (live move from B) brings B's session, not A's old one.
+    await back.endAsync()
+    const onA = await connect(a2.url, session(clientId))
+    const inboxA = collect(onA)
+    await pub.publishAsync(`${topic}/one/x`, 'on A', {qos: 1})
+    await waitFor(() => texts(inboxA.messages).includes('on A'), 10_000, 'a message on A')
+    expect(texts(inboxA.messages)).toEqual(['on A'])
+  }, 120_000)
+})
