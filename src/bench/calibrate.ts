@@ -17,11 +17,14 @@ export interface CalibrateOptions {
   log: (line: string) => void
   /** ms to let V8 settle after each storm (default 3,000). */
   settleMs: number
+  /** Seconds each CPU step runs, its 1 s warm-up included (default 5: 4 s measured; tests take 2: 1 s). */
+  cpuSeconds: number
 }
 
 /** The reference workload: one subscription per connection, 256 B at QoS 1, 5,000 msg/s. */
-export function calibrationSpec(connections: number, settleMs = 3_000): Omit<MeasureSpec, 'log' | 'signal'> {
+export function calibrationSpec(connections: number, settleMs = 3_000, cpuSeconds?: number): Omit<MeasureSpec, 'log' | 'signal'> {
   return {
+    ...(cpuSeconds === undefined ? {} : {cpuSeconds}),
     connections,
     subsPerConnection: 1,
     payloadBytes: 256,
@@ -38,7 +41,7 @@ export function calibrationSpec(connections: number, settleMs = 3_000): Omit<Mea
 export async function calibrate(o: Partial<CalibrateOptions> = {}): Promise<RuntimeProfile> {
   const connections = o.connections ?? 5000
   const path = o.profilePath === undefined ? hostProfilePath() : o.profilePath
-  const spec = calibrationSpec(connections, o.settleMs)
+  const spec = calibrationSpec(connections, o.settleMs, o.cpuSeconds)
   const m = await measure({...spec, log: o.log, signal: AbortSignal.timeout(10 * 60_000)})
   const profile = profileFrom(m, spec, 'host', `mqttctl bench calibrate --connections ${connections}`)
   if (path) saveRuntimeProfile(path, profile)

@@ -66,6 +66,8 @@ export interface VerifyOptions {
   maxConnections?: number
   timeLimitMs?: number
   settleMs?: number
+  /** Seconds each CPU step runs, its 1 s warm-up included (default 5: 4 s measured; tests take 2: 1 s). */
+  cpuSeconds?: number
   /** The command line, stored in the profile. */
   command?: string
   /** The broker entry to run (tests; default the one `start` runs). */
@@ -93,7 +95,7 @@ export function verifyScale(p: Plan, cap?: number): VerifyResult['scale'] {
   return {connections, planned, factor: connections / Math.max(1, planned), limit, why}
 }
 
-export function verifySpec(p: Plan, scale: VerifyResult['scale'], settleMs = 3_000): VerifyResult['spec'] {
+export function verifySpec(p: Plan, scale: VerifyResult['scale'], settleMs = 3_000, cpuSeconds?: number): VerifyResult['spec'] {
   const w = p.cluster?.perNode ?? p.workload
   const rate = w.msgRate === null ? DEFAULT_RATE : Math.min(MAX_RATE, Math.max(MIN_RATE, Math.round(w.msgRate * scale.factor)))
   // Stores are measured by RSS growth: at least 10,000 messages, so V8's own movements stay small beside them.
@@ -109,6 +111,7 @@ export function verifySpec(p: Plan, scale: VerifyResult['scale'], settleMs = 3_0
     retainedMessages: retained,
     tlsConnections: Math.min(1_000, scale.connections),
     settleMs,
+    ...(cpuSeconds === undefined ? {} : {cpuSeconds}),
   }
 }
 
@@ -152,7 +155,7 @@ export async function verifyPlan(p: Plan, used: RuntimeProfile, o: VerifyOptions
   const log = o.log ?? (() => {})
   const started = Date.now()
   const scale = verifyScale(p, o.maxConnections)
-  const spec = verifySpec(p, scale, o.settleMs)
+  const spec = verifySpec(p, scale, o.settleMs, o.cpuSeconds)
   const heap = p.runtime.heap
   const {text} = tierConfigText(tierByName(p.tier), {maxOldSpaceMb: heap.maxOldSpaceMb, maxSemiSpaceMb: heap.maxSemiSpaceMb})
   const config = tempFile('broker.json', text)

@@ -31,6 +31,17 @@ describe('plan --verify: scaling the plan to this host', () => {
     const p = plan({devices: 100_000, msgRate: 200_000, payload: 512, qos: 2, subsPerDevice: 3})
     const spec = verifySpec(p, verifyScale(p, 10_000))
     expect(spec).toMatchObject({connections: 10_000, subsPerConnection: 3, payloadBytes: 512, qos: 2, msgRate: 20_000, broadcastSubscribers: 10_000})
+    // measure() then takes its 5 s per CPU step; a shorter one only when asked.
+    expect(spec.cpuSeconds).toBeUndefined()
+    expect(verifySpec(p, verifyScale(p, 10_000), 500, 2)).toMatchObject({settleMs: 500, cpuSeconds: 2})
+  })
+
+  it('--cpu-seconds outside 2 to 60 (1 s would leave no time after the warm-up) is one line, exit 2, before anything runs', async () => {
+    const {stdout, stderr, error} = await runCommand(['plan', '-n', '2000', '--verify', '--cpu-seconds', '1'], {root}, {testNodeEnv: 'production'})
+    expect(error?.oclif?.exit).toBe(2)
+    expect(stdout).toBe('')
+    expect(stderr).toMatch(/^Error: --cpu-seconds "1" .*2 to 60.*\n$/)
+    process.exitCode = undefined
   })
 
   it('flags a figure off by more than 25 %, in either direction', () => {
@@ -63,12 +74,13 @@ describe('plan --verify end to end', () => {
     process.env.XDG_CONFIG_HOME = join(dir, 'config')
     const path = join(dir, 'host-profile.json')
     process.env.MQTTCTL_PROFILE = path
-    const {stdout, error} = await runCommand<PlanJson>(['plan', '-n', '2000', '--msg-rate', '2000', '--verify', '--profile', 'shipped', '--json'], {root}, {testNodeEnv: 'production'})
+    // Each CPU step measures 1 s here (2 s with its warm-up; 5 s shipped): the figures are checked for being consistent, not for their size.
+    const {stdout, error} = await runCommand<PlanJson>(['plan', '-n', '2000', '--msg-rate', '2000', '--verify', '--cpu-seconds', '2', '--profile', 'shipped', '--json'], {root}, {testNodeEnv: 'production'})
     expect(error).toBeUndefined()
     const p = JSON.parse(stdout) as PlanJson
     const v = p.verify!
     expect(v.scale).toMatchObject({connections: 2_000, planned: 2_000})
-    expect(v.spec).toMatchObject({connections: 2_000, subsPerConnection: 1, msgRate: 2_000, payloadBytes: 256, qos: 1})
+    expect(v.spec).toMatchObject({connections: 2_000, subsPerConnection: 1, msgRate: 2_000, payloadBytes: 256, qos: 1, cpuSeconds: 2})
     expect(v.comparisons.length).toBeGreaterThanOrEqual(11)
     for (const c of v.comparisons) {
       // RSS growth can come out below 0 when V8 returns memory meanwhile; a measurement, not a bug.
