@@ -70,6 +70,8 @@ describe('start --workers 2 --metrics', () => {
     expect(m.get('mqtt_broker_cluster_node_info')!.samples.map((s) => s.labels.node).sort()).toEqual([expect.stringMatching(/-w0$/), expect.stringMatching(/-w1$/)])
     await waitUntil('the workers see each other', async () => (value(await scrape(), 'mqtt_broker_cluster_nodes', {worker: '0'}) === 2 ? true : undefined), 15_000)
     expect((await fetch(`http://127.0.0.1:${state.metrics!.port}/healthz`)).status).toBe(200)
+    // status reads broker.json: it names the primary's endpoint.
+    expect((await box.cli(['status', '--data-dir', dir])).stdout).toContain(`http://127.0.0.1:${state.metrics!.port}/metrics`)
 
     await closeAll()
     process.kill(state.pid, 'SIGTERM')
