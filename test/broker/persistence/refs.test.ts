@@ -28,6 +28,12 @@ function reader(w: RecordWriter) {
   }
 }
 
+/** Fresh refs, a writer and a reader of what it wrote. */
+function fresh() {
+  const w = new RecordWriter(64)
+  return {refs: new MessageRefs(), w, read: reader(w)}
+}
+
 describe('MessageRefs', () => {
   it('ids count up from 1; loaded ids are never handed out again, a lower load changes nothing', () => {
     const refs = new MessageRefs()
@@ -40,9 +46,7 @@ describe('MessageRefs', () => {
   })
 
   it('a body is written once per journal generation; the id stays the same across generations', () => {
-    const refs = new MessageRefs()
-    const w = new RecordWriter(64)
-    const read = reader(w)
+    const {refs, w, read} = fresh()
     const m = msg('t', 'body')
     const id = refs.inJournal(w, m, 3)
     expect(refs.inJournal(w, m, 3)).toBe(id)
@@ -56,9 +60,7 @@ describe('MessageRefs', () => {
   })
 
   it('a body is written once per snapshot, whatever the journal has', () => {
-    const refs = new MessageRefs()
-    const w = new RecordWriter(64)
-    const read = reader(w)
+    const {refs, w, read} = fresh()
     const m = msg('t', 'b')
     const id = refs.inJournal(w, m, 1)
     read()
@@ -81,9 +83,7 @@ describe('MessageRefs', () => {
   })
 
   it("a session's children: subscriptions, incoming ids, in-flight and queued deliveries, one body for a shared message", () => {
-    const refs = new MessageRefs()
-    const w = new RecordWriter(64)
-    const read = reader(w)
+    const {refs, w, read} = fresh()
     const s = newSession('c1', 60)
     s.subscriptions.set('a/+', opts(1))
     putIncoming(s, 9)
@@ -115,9 +115,7 @@ describe('MessageRefs', () => {
   })
 
   it('into a snapshot, a body already in that snapshot is not written again', () => {
-    const refs = new MessageRefs()
-    const w = new RecordWriter(64)
-    const read = reader(w)
+    const {refs, w, read} = fresh()
     const m = msg('t', 'm')
     const a = newSession('a', 1)
     const b = newSession('b', 1)

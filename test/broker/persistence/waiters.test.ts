@@ -5,18 +5,18 @@
 import {describe, expect, it} from 'vitest'
 import {Waiters} from '../../../src/broker/persistence/waiters.js'
 
-function recorder() {
+/** Waiters and what their callbacks heard ('name', or 'name:error'); `names` are added for counts 1, 2, 3 ... */
+function recorder(...names: string[]) {
+  const w = new Waiters()
   const calls: Array<string> = []
   const cb = (name: string) => (err?: Error) => calls.push(err === undefined ? name : `${name}:${err.message}`)
-  return {calls, cb}
+  names.forEach((name, i) => w.add(i + 1, cb(name)))
+  return {w, calls, cb}
 }
 
 describe('Waiters', () => {
   it('releases only the waiters up to the count reached, in count order', () => {
-    const w = new Waiters()
-    const {calls, cb} = recorder()
-    w.add(1, cb('a'))
-    w.add(2, cb('b'))
+    const {w, calls, cb} = recorder('a', 'b')
     w.add(5, cb('c'))
     w.release(0)
     expect(calls).toEqual([])
@@ -31,8 +31,7 @@ describe('Waiters', () => {
   })
 
   it('a waiter for an older count goes before the later ones; equal counts keep their arrival order', () => {
-    const w = new Waiters()
-    const {calls, cb} = recorder()
+    const {w, calls, cb} = recorder()
     w.add(3, cb('three'))
     w.add(7, cb('seven'))
     w.add(3, cb('three-again'))
@@ -44,8 +43,7 @@ describe('Waiters', () => {
   })
 
   it('a waiter added for an older count after a partial release is released at the next release', () => {
-    const w = new Waiters()
-    const {calls, cb} = recorder()
+    const {w, calls, cb} = recorder()
     w.add(1, cb('a'))
     w.add(9, cb('b'))
     w.release(1)
@@ -55,11 +53,7 @@ describe('Waiters', () => {
   })
 
   it('failAll tells every waiter not yet released the error, once, and the queue is empty after', () => {
-    const w = new Waiters()
-    const {calls, cb} = recorder()
-    w.add(1, cb('a'))
-    w.add(2, cb('b'))
-    w.add(3, cb('c'))
+    const {w, calls, cb} = recorder('a', 'b', 'c')
     w.release(1)
     w.failAll(new Error('ENOSPC'))
     expect(calls).toEqual(['a', 'b:ENOSPC', 'c:ENOSPC'])
@@ -90,8 +84,7 @@ describe('Waiters', () => {
   })
 
   it('a callback that adds a waiter already reached is released in the same call', () => {
-    const w = new Waiters()
-    const {calls, cb} = recorder()
+    const {w, calls, cb} = recorder()
     w.add(1, () => {
       calls.push('first')
       w.add(2, cb('added'))
