@@ -41,6 +41,9 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
   const snapshots: number[] = []
   let maxGen = 0
   for (const name of readdirSync(dir)) {
+    if ((JOURNAL.test(name) || SNAPSHOT.test(name) || SNAPSHOT_TMP.test(name)) && !statSync(join(dir, name)).isFile()) {
+      throw new Error(`${join(dir, name)} is not a regular file, so not a store file: move it out of ${dir}`)
+    }
     let m = JOURNAL.exec(name)
     if (m !== null) {
       journals.push(Number(m[1]))

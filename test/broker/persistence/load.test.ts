@@ -154,6 +154,40 @@ describe('loadStore', () => {
     expect(readdirSync(dir)).toEqual(['journal-1.log'])
   })
 
+  it('a flipped byte in the middle of a journal: the changes before it kept, everything from that record on moved aside', () => {
+    const whole = journal(3, 'a', 'b', 'c', 'd')
+    const bad = Buffer.from(whole)
+    const third = journal(3, 'a').length + (journal(3, 'a', 'b').length - journal(3, 'a').length) // start of 'c'
+    bad[third + 12] ^= 0x01
+    const dir = storeDir({'journal-3.log': bad})
+    const {ids, lines} = run(dir)
+    expect(ids).toEqual(['a', 'b'])
+    expect(lines[0]).toContain(`journal-3.log is damaged at byte ${third} of ${bad.length} (checksum mismatch): kept the 2 changes before it`)
+    expect(readFileSync(join(dir, 'journal-3.log.corrupt-20261203T101500Z'))).toEqual(bad.subarray(third))
+  })
+
+  it('a record claiming a huge length stops the scan there without reading on', () => {
+    const good = journal(2, 'a')
+    const hostile = Buffer.concat([good, Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]), journal(2, 'b').subarray(good.length)])
+    const dir = storeDir({'journal-2.log': hostile})
+    const {ids, lines} = run(dir)
+    expect(ids).toEqual(['a'])
+    expect(lines[0]).toContain(`is damaged at byte ${good.length} of ${hostile.length} (impossible record length ${0xffffffff})`)
+  })
+
+  it('an empty journal (a crash while it was created) loads as nothing, silently', () => {
+    const {ids, lines, loaded} = run(storeDir({'journal-4.log': ''}))
+    expect(ids).toEqual([])
+    expect(lines).toEqual([])
+    expect(loaded.maxGen).toBe(4)
+  })
+
+  it('a directory with a store file name: refused in one clear line naming it', () => {
+    const dir = storeDir({})
+    mkdirSync(join(dir, 'journal-5.log'))
+    expect(() => run(dir)).toThrow(`${join(dir, 'journal-5.log')} is not a regular file, so not a store file: move it out of ${dir}`)
+  })
+
   it('retained messages come back from the snapshot and the journal', () => {
     const dir = storeDir({
       'snapshot-1.bin': bytes((w) => {
