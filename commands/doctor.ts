@@ -9,7 +9,7 @@ export type {DoctorReport}
 
 export default class Doctor extends BaseCommand {
   static summary = 'Check this machine against the deployment checklist (guide §8)'
-  static description = 'Each check passes, warns or fails, with the fix for each: Node.js, configuration, OS limits for the plan, ports 1883/8883, listen address, data directory, log level, monitoring, configuration backup, and with --load-test a 20-client run through the broker. Exit 1 when any check fails.'
+  static description = 'Each check passes, warns or fails, with the fix for each: Node.js, configuration, OS limits for the plan, ports 1883/8883, listen address, data directory, log level, monitoring, configuration backup, for a cluster node (cluster.servers) the reachability and version of each NATS server, JetStream and the replicas the NATS cluster can hold, and with --load-test a 20-client run through the broker. Exit 1 when any check fails.'
   static enableJsonFlag = true
   static examples = ['<%= config.bin %> doctor --devices 50k', '<%= config.bin %> doctor --config broker.json --load-test', '<%= config.bin %> doctor --config broker.json --json']
 

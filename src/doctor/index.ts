@@ -12,6 +12,7 @@ import {checkDataDir, checkMonitoring, checkPort, checkTls} from './live.js'
 import {checkLoad} from './load.js'
 import {checkAcl, checkAnonymous} from './auth.js'
 import {checkStore} from './store.js'
+import {checkNats} from './nats.js'
 import type {DoctorCheck, DoctorReport} from './types.js'
 
 export type {DoctorCheck, DoctorReport, DoctorStatus} from './types.js'
@@ -60,6 +61,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     checks.push(checkListenAddress(config))
     checks.push(checkDataDir(files.dataDir, connections))
     checks.push(checkStore(config, files.dataDir))
+    checks.push(...(await checkNats(config.cluster)))
     checks.push(checkLogLevel(config, tier))
     checks.push(await checkMonitoring(config, state))
     checks.push(checkBackup(file))

@@ -1,7 +1,7 @@
 export type DoctorStatus = 'pass' | 'warn' | 'fail'
 
 export interface DoctorCheck {
-  /** Stable id for --json consumers: node, config, os-limits, port-1883, tls, listen-address, data-dir, store, log-level, monitoring, backup, load-test. */
+  /** Stable id for --json consumers: node, config, os-limits, port-1883, tls, listen-address, data-dir, store, log-level, monitoring, backup, load-test; with cluster.servers: nats-<host:port> (one per server), nats-jetstream, nats-replicas. */
   id: string
   /** What was checked, as in the guide's §8 checklist. */
   name: string
