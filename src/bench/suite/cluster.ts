@@ -37,6 +37,8 @@ export interface ClusterRun {
   cpu?: string
   /** Where nats-server is looked up (MQTTCTL_NATS_SERVER, PATH). */
   env?: Record<string, string | undefined>
+  /** Every process started is in here while it runs: the suite stops them on Ctrl-C. */
+  live?: Set<{stop(): Promise<void>}>
 }
 
 export interface ClusterScenario {
@@ -131,9 +133,13 @@ async function clusterPairs(o: ClusterRun): Promise<Metrics> {
   const nodes: RunningBroker[] = []
   try {
     nats = await startLocalNats(dir, silentLogger, o.env)
+    o.live?.add(nats)
     // It inherited the suite's own pinning (the generator's core): it belongs with the brokers.
     if (o.cpu !== undefined && which('taskset')) spawnSync('taskset', ['-a', '-p', '-c', o.cpu, String(nats.pid)], {stdio: 'ignore'})
-    for (const name of ['a', 'b']) nodes.push(await startOurs({port: await freePort(), cpu: o.cpu, args: ['--cluster', nats.url, '--node-name', `bench-${name}`]}))
+    for (const name of ['a', 'b']) {
+      nodes.push(await startOurs({port: await freePort(), cpu: o.cpu, args: ['--cluster', nats.url, '--node-name', `bench-${name}`]}))
+      o.live?.add(nodes.at(-1)!)
+    }
     const [a, b] = nodes
     const groups = () => ({a: [a.pid], b: [b.pid], nats: [nats!.pid]})
     await linked(a.port, b.port, 'start')
@@ -160,7 +166,8 @@ async function clusterPairs(o: ClusterRun): Promise<Metrics> {
       generatorCpuPct: Math.max(s.generatorCpuPct ?? 0, c.generatorCpuPct ?? 0),
     }
   } finally {
-    await Promise.all(nodes.map((n) => n.stop()))
+    await Promise.all(nodes.map((n) => (o.live?.delete(n), n.stop())))
+    if (nats !== undefined) o.live?.delete(nats)
     await nats?.stop()
     rmSync(dir, {recursive: true, force: true})
   }
@@ -188,9 +195,10 @@ export function descendants(pid: number): Array<{pid: number; comm: string}> {
 }
 
 /** `--workers n` (primary, its workers, its nats-server), ready once broker.json is written. */
-async function workersRun(n: number, scale: SuiteScale): Promise<{rate: number; usPerMsg: Record<string, number | null>; share: Record<string, number>; m: Metrics}> {
+async function workersRun(n: number, scale: SuiteScale, live?: ClusterRun['live']): Promise<{rate: number; usPerMsg: Record<string, number | null>; share: Record<string, number>; m: Metrics}> {
   // Every core (the suite pins itself, and children inherit that): the workers need the cores.
   const broker = await startOurs({port: await freePort(), cpu: `0-${cpus().length - 1}`, args: ['--workers', String(n)]})
+  live?.add(broker)
   try {
     const deadline = Date.now() + 60_000
     for (;;) {
@@ -208,13 +216,14 @@ async function workersRun(n: number, scale: SuiteScale): Promise<{rate: number; 
     const r = await measurePairs(broker.port, broker.port, `w${n}`, scale, groups)
     return {rate: r.rate, usPerMsg: r.usPerMsg, share: r.share, m: bench(r)}
   } finally {
+    live?.delete(broker)
     await broker.stop()
   }
 }
 
 async function workers(o: ClusterRun): Promise<Metrics> {
-  const one = await workersRun(1, o.scale)
-  const many = await workersRun(o.workers, o.scale)
+  const one = await workersRun(1, o.scale, o.live)
+  const many = await workersRun(o.workers, o.scale, o.live)
   const all = (r: typeof one) => round2(Object.values(r.usPerMsg).reduce<number>((n, v) => n + (v ?? 0), 0))
   return {
     workers: o.workers,

@@ -72,7 +72,7 @@ export async function runSuite(given: Partial<SuiteOptions> = {}): Promise<Suite
     clusterScenarios = []
   }
   const runs: SuiteResults['runs'] = []
-  const live = new Set<RunningBroker>()
+  const live = new Set<{stop(): Promise<void>}>()
   const stopAll = async () => {
     await Promise.all([...live].map((b) => b.stop()))
     live.clear()
@@ -108,7 +108,7 @@ export async function runSuite(given: Partial<SuiteOptions> = {}): Promise<Suite
         let metrics: Metrics = {}
         let error: string | undefined
         try {
-          metrics = await scenario.run({scale, workers: o.brokerWorkers, cpu: brokerCpu})
+          metrics = await scenario.run({scale, workers: o.brokerWorkers, cpu: brokerCpu, live})
         } catch (e) {
           error = (e as Error).message
         }
