@@ -5,6 +5,14 @@ import {type CountSpec, DEVICES, InputError, allowed, parseCount, parseDevices} 
 
 const spec: CountSpec = {name: '--things', min: 10, max: 2_000_000, unit: 'things'}
 const ALLOWED = 'allowed: a whole number of things from 10 to 2,000,000'
+const thrown = (fn: () => unknown): unknown => {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
 
 describe('parseCount', () => {
   it('says what is allowed with grouped bounds', () => {
@@ -47,12 +55,7 @@ describe('parseCount', () => {
     ['١٢', 'is not a number'],
     ['12\n13', 'is not a number'],
   ])('%j %s', (text, why) => {
-    let error: unknown
-    try {
-      parseCount(text, spec)
-    } catch (e) {
-      error = e
-    }
+    const error = thrown(() => parseCount(text, spec))
     expect(error).toBeInstanceOf(InputError)
     expect(error).toBeInstanceOf(MqttctlError)
     expect((error as InputError).exitCode).toBe(2)
