@@ -8,13 +8,13 @@
  * An entry names the stored hash it was verified against; when the password file changes that
  * user's hash (or drops the user), the entry no longer counts.
  */
-import {createHmac, randomBytes} from 'node:crypto'
+import {nodeCrypto} from '../lazy-builtins.js'
 
 /** Default number of cached logins (about 150 bytes each). */
 export const DEFAULT_CREDENTIAL_CACHE = 100_000
 
 export class CredentialCache {
-  readonly #key = randomBytes(32)
+  readonly #key = nodeCrypto().randomBytes(32)
   readonly #entries = new Map<string, {username: string; hash: string}>()
 
   constructor(readonly capacity: number = DEFAULT_CREDENTIAL_CACHE) {}
@@ -27,7 +27,7 @@ export class CredentialCache {
   keyOf(username: string, password: Buffer): string {
     const len = Buffer.allocUnsafe(4)
     len.writeUInt32BE(Buffer.byteLength(username, 'utf8'))
-    return createHmac('sha256', this.#key).update(len).update(username, 'utf8').update(password).digest('base64')
+    return nodeCrypto().createHmac('sha256', this.#key).update(len).update(username, 'utf8').update(password).digest('base64')
   }
 
   /** true when this user and password were verified against `currentHash` (the file's hash now). */

@@ -7,7 +7,7 @@
  * Verification of $7$ runs on libuv's thread pool (crypto.pbkdf2), so a slow hash never blocks the
  * event loop; comparison is constant-time.
  */
-import {createHash, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual} from 'node:crypto'
+import {nodeCrypto} from '../lazy-builtins.js'
 
 /**
  * Iterations `mqttctl passwd` writes: OWASP's 2023 figure for PBKDF2-HMAC-SHA512. mosquitto_passwd
@@ -53,16 +53,16 @@ export function parseHash(text: string): PasswordHash | string {
 }
 
 function sha512(password: Buffer, salt: Buffer): Buffer {
-  return createHash('sha512').update(password).update(salt).digest()
+  return nodeCrypto().createHash('sha512').update(password).update(salt).digest()
 }
 
 /** Does `password` match? Async: a $7$ hash is computed off the event loop. */
 export function verifyPassword(stored: PasswordHash, password: Buffer): Promise<boolean> {
-  if (stored.kind === 6) return Promise.resolve(timingSafeEqual(sha512(password, stored.salt), stored.hash))
+  if (stored.kind === 6) return Promise.resolve(nodeCrypto().timingSafeEqual(sha512(password, stored.salt), stored.hash))
   return new Promise((resolve, reject) => {
-    pbkdf2(password, stored.salt, stored.iterations, HASH_BYTES, 'sha512', (err, key) => {
+    nodeCrypto().pbkdf2(password, stored.salt, stored.iterations, HASH_BYTES, 'sha512', (err, key) => {
       if (err) reject(err)
-      else resolve(timingSafeEqual(key, stored.hash))
+      else resolve(nodeCrypto().timingSafeEqual(key, stored.hash))
     })
   })
 }
@@ -73,13 +73,13 @@ export function dummyVerify(iterations: number): Promise<void> {
     sha512(Buffer.from('x'), Buffer.alloc(SALT_BYTES))
     return Promise.resolve()
   }
-  return new Promise((resolve) => pbkdf2('x', 'mqttctl-dummy-salt', iterations, HASH_BYTES, 'sha512', () => resolve()))
+  return new Promise((resolve) => nodeCrypto().pbkdf2('x', 'mqttctl-dummy-salt', iterations, HASH_BYTES, 'sha512', () => resolve()))
 }
 
 /** A new $7$ line part, as mosquitto_passwd -H sha512-pbkdf2 -I N writes it. */
 export function hashPassword(password: Buffer, iterations = DEFAULT_ITERATIONS): string {
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) throw new RangeError(`iterations must be an integer from 1 to ${MAX_ITERATIONS}`)
-  const salt = randomBytes(SALT_BYTES)
-  const hash = pbkdf2Sync(password, salt, iterations, HASH_BYTES, 'sha512')
+  const salt = nodeCrypto().randomBytes(SALT_BYTES)
+  const hash = nodeCrypto().pbkdf2Sync(password, salt, iterations, HASH_BYTES, 'sha512')
   return `$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`
 }

@@ -4,11 +4,11 @@
  * resume, CONNACK (3.1.1 return code or MQTT 5 reason code + properties; sent once the store made
  * the session durable) and re-delivery of the session.
  */
-import {randomBytes} from 'node:crypto'
 import type {IConnackPacket, IConnectPacket} from 'mqtt-packet'
 import type {AuthOutcome, ConnectCredentials} from '../auth/authorizer.js'
 import {ConnState, Paused} from '../conn-state.js'
 import type {Connection} from '../connection.js'
+import {nodeCrypto} from '../lazy-builtins.js'
 import type {BrokerContext} from '../context.js'
 import {ownCopy} from '../message.js'
 import type {WillRecord} from '../persistence/store.js'
@@ -34,7 +34,7 @@ interface ConnectRequest {
 }
 
 function assignClientId(): string {
-  return `mqttctl-${randomBytes(9).toString('base64url')}`
+  return `mqttctl-${nodeCrypto().randomBytes(9).toString('base64url')}`
 }
 
 const isPromise = (v: unknown): v is Promise<AuthOutcome> => typeof (v as Promise<unknown> | undefined)?.then === 'function'

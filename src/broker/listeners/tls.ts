@@ -5,16 +5,11 @@
  * certificate) only close that socket; they never reach the broker.
  */
 import {readFileSync} from 'node:fs'
-import {createRequire} from 'node:module'
 import type {Server, Socket} from 'node:net'
 import type {SecureContextOptions, TLSSocket} from 'node:tls'
 import type {ListenerConfig, TlsConfig} from '../../config/index.js'
+import {nodeTls} from '../lazy-builtins.js'
 import {startServer} from './tcp.js'
-
-const require = createRequire(import.meta.url)
-
-/** node:tls, loaded by the first TLS listener or TLS file check: with crypto and OpenSSL's set-up it costs ~2 MB of RSS that a plain TCP broker does not need. */
-const nodeTls = (): typeof import('node:tls') => require('node:tls')
 
 /** A socket that connected but did not finish the TLS handshake within this is dropped. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000

@@ -62,8 +62,16 @@ describe('the broker loads only what its configuration uses', () => {
     expect(await loadedWith(`{listeners: [{host: '127.0.0.1', port: 0}], metrics: {...DEFAULT_CONFIG.metrics, enabled: true, host: '127.0.0.1', port: 0}}`)).toMatchObject({ws: false, http: true})
   })
 
+  const files = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : f.endsWith('.ts') ? [join(d, f)] : []))
+
+  it('node:tls and node:crypto load on first use, through src/broker/lazy-builtins.ts (src/broker/cluster/ not yet)', () => {
+    const offenders = files(join(ROOT, 'src/broker'))
+      .filter((f) => !f.includes('/src/broker/cluster/'))
+      .filter((f) => /^import\s+(?!type\b)[^'"]*from\s+'node:(tls|crypto)'/m.test(readFileSync(f, 'utf8')))
+    expect(offenders.map((f) => f.slice(ROOT.length))).toEqual([])
+  })
+
   it('no Intl in the runtime sources (the broker, its process entry, its configuration)', () => {
-    const files = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : f.endsWith('.ts') ? [join(d, f)] : []))
     const offenders = ['src/broker', 'src/config'].flatMap((d) => files(join(ROOT, d))).filter((f) => /\bIntl\.|toLocale(String|DateString|TimeString)\(/.test(readFileSync(f, 'utf8').replace(/^\s*(\/\/|\*).*$/gm, '')))
     expect(offenders).toEqual([])
   })
