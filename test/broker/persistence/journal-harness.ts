@@ -14,7 +14,6 @@ import type {SyncMode} from '../../../src/broker/persistence/figures.js'
 import {afterEach} from 'vitest'
 import {ManualClock} from '../../helpers/clock.js'
 import {deferred} from '../../helpers/fakes.js'
-import {waitFor} from '../../helpers/mqtt.js'
 import {tempDir} from './helpers.js'
 
 type Op = keyof StoreFs
@@ -60,16 +59,17 @@ export async function startJournal(o: {sync?: SyncMode; syncIntervalMs?: number;
   const log = memoryLogger('debug')
   const calls = {} as Record<Op, number>
   const faults = new Map<Op, string[]>()
-  const holds = new Map<Op, Promise<void>>()
+  const holds = new Map<Op, {gate: Promise<void>; reached(): void}>()
   const fs = {} as Record<Op, (...a: never[]) => Promise<unknown>>
   for (const op of Object.keys(nodeFs) as Op[]) {
     calls[op] = 0
     fs[op] = async (...args: never[]) => {
       calls[op]++
-      const gate = holds.get(op)
-      if (gate !== undefined) {
+      const hold = holds.get(op)
+      if (hold !== undefined) {
         holds.delete(op)
-        await gate
+        hold.reached()
+        await hold.gate
       }
       const code = faults.get(op)?.shift()
       if (code !== undefined) throw Object.assign(new Error(`${code}: injected`), {code})
@@ -111,9 +111,7 @@ export async function startJournal(o: {sync?: SyncMode; syncIntervalMs?: number;
     hold(op) {
       const gate = deferred<void>()
       const reached = deferred<void>()
-      const before = calls[op]
-      holds.set(op, gate.promise)
-      void waitFor(() => calls[op] > before, 10_000, `${op} called`).then(() => reached.resolve())
+      holds.set(op, {gate: gate.promise, reached: () => reached.resolve()})
       return {release: () => gate.resolve(), reached: reached.promise}
     },
     change(id) {
