@@ -22,8 +22,8 @@
  * QoS 0, clean sessions only, shared subscriptions: core NATS as before (the fast path).
  */
 import {createHash} from 'node:crypto'
-import {AckPolicy, type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, type JsMsg, type MsgHdrs, type NatsConnection, RetentionPolicy, StorageType, nanos} from 'nats'
-import type {Message} from '../message.js'
+import {AckPolicy, type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, type JsMsg, type MsgHdrs, type NatsConnection, RetentionPolicy, StorageType, headers as natsHeaders, nanos} from 'nats'
+import type {Delivery, Message} from '../message.js'
 import type {ClusterHooks, ClusterHost, ClusterStats} from './host.js'
 import {SubjectMap} from './subjects.js'
 import {WireError, decodeMessage, encodeHeaders} from './wire.js'
@@ -32,6 +32,8 @@ import {WireError, decodeMessage, encodeHeaders} from './wire.js'
 export const JS_HEADER = 'Mqtt-Js'
 /** Header with the message id a receiving node deduplicates on (also JetStream's Nats-Msg-Id). */
 export const ID_HEADER = 'Mqtt-Id'
+/** Header of a copy meant for one session only (base64url of its client id): ./orphans.ts forwards a released session's queue. */
+export const FOR_HEADER = 'Mqtt-For'
 /** Message ids remembered per node for deduplication. */
 export const DEDUPE_IDS = 100_000
 /**
@@ -55,7 +57,7 @@ export function durableStreamName(prefix = 'mqtt'): string {
 }
 
 /** What the durable path needs from the broker besides ClusterHost. */
-export interface DurableHost extends Pick<ClusterHost, 'logger' | 'clock' | 'deliverLocal' | 'applied'> {
+export interface DurableHost extends Pick<ClusterHost, 'logger' | 'clock' | 'deliverLocal' | 'deliverTo' | 'applied'> {
   /** cb() once what the local store holds now is durable (cb(err) when it cannot be). */
   whenStored(cb: (err?: Error) => void): void
 }
@@ -177,6 +179,26 @@ export class DurableQueue {
     })
   }
 
+  /**
+   * Forwards the queued and in-flight messages of a session this node lets go to node `token`, which
+   * holds it now, as copies for that session only (FOR_HEADER); resolves once JetStream has them all.
+   */
+  async forward(clientId: string, deliveries: Delivery[], token: string): Promise<number> {
+    const subjects = this.#map(token)
+    const now = this.#host.clock.now()
+    const sent = deliveries.map(async (d) => {
+      const subject = subjects.topic(d.msg.topic)
+      if (subject === undefined) return 0
+      const headers = (encodeHeaders(d.msg, now, {absoluteExpiry: true}) ?? natsHeaders()) as MsgHdrs
+      const id = `${this.#runId}-${++this.#seq}`
+      headers.set(ID_HEADER, id)
+      headers.set(FOR_HEADER, Buffer.from(clientId).toString('base64url'))
+      await this.#js.publish(subject, d.msg.payload, {headers, msgID: `${id}.${token}`, timeout: 5000})
+      return 1
+    })
+    return (await Promise.all(sent)).reduce<number>((a, b) => a + b, 0)
+  }
+
   /** The stream is full: this copy is dropped, like a message for a full session queue. */
   #dropped(token: string, why: string): void {
     this.#stats.durableDropped++
@@ -212,8 +234,10 @@ export class DurableQueue {
     msg.owned = true // Buffer.from(m.data) is its own copy
     const remembered = this.#remember(id)
     this.#stats.durableIn++
+    const only = m.headers?.get(FOR_HEADER) ?? ''
     try {
-      this.#host.deliverLocal(msg)
+      if (only === '') this.#host.deliverLocal(msg)
+      else if (!this.#host.deliverTo(Buffer.from(only, 'base64url').toString(), msg)) this.#stats.durableDropped++
     } catch (error) {
       this.#host.logger.error(`cluster: internal error delivering ${JSON.stringify(msg.topic)} from JetStream: ${(error as Error)?.stack ?? error}`)
     }

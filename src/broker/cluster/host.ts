@@ -13,6 +13,8 @@ export interface ClusterHost {
   readonly clock: Clock
   /** Local delivery of a message from another node, non-shared subscribers only. */
   deliverLocal(msg: Message): void
+  /** Delivery to one session here, as its subscriptions match the topic; false when it has none here. */
+  deliverTo(clientId: string, msg: Message): boolean
   /** Local delivery of a message to one member of the local shared group `name` ("$share/g/f"); false when it has none online. */
   deliverShared(msg: Message, name: string): boolean
   /** A retained message from the cluster's stream: store it (empty payload: delete it). */

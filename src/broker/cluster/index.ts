@@ -111,6 +111,7 @@ export class ClusterBroker implements Broker {
       logger: impl.logger,
       clock: impl.clock,
       deliverLocal: (msg) => local!.route(msg, undefined, true),
+      deliverTo: (id, msg) => this.#deliverTo(id, msg),
       deliverShared: (msg, name) => this.#deliverShared(msg, name),
       applyRetained: (msg) => this.#applyRetained(msg),
       holds: (id) => this.impl.clients.has(id) || this.impl.store.getSession(id) !== undefined,
@@ -204,6 +205,16 @@ export class ClusterBroker implements Broker {
     if (pick === undefined) return false
     const o = pick.options
     impl.outbound.deliver(pick.clientId, msg, minQos(msg.qos, o.qos), o.retainAsPublished && msg.retain, o.subscriptionId === undefined ? undefined : [o.subscriptionId], name)
+    return true
+  }
+
+  /** A message forwarded for one session (./orphans.ts): delivered as its subscriptions match, if it is here. */
+  #deliverTo(clientId: string, msg: Message): boolean {
+    const impl = this.impl
+    if (impl.store.getSession(clientId) === undefined) return false
+    const m = impl.subscriptions.match(msg.topic).clients.find((c) => c.clientId === clientId)
+    if (m === undefined) return false
+    impl.outbound.deliver(clientId, msg, minQos(msg.qos, m.qos), m.retainAsPublished && msg.retain, m.subscriptionIds.length > 0 ? m.subscriptionIds : undefined)
     return true
   }
 

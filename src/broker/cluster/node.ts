@@ -169,16 +169,18 @@ export class ClusterNode {
     const retained = await this.#retry.jetStream(() => [new RetainedSync(main, o.prefix, replicas, host, this.stats)] as const, wait, failed('retained messages'))
     if (retained !== undefined) this.#retained = retained.parts[0]
     const durable = await this.#retry.jetStream(
-      () => [
-        new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats, o),
-        // Second: this node's durable interest is written once its consumer exists.
+      // First the sessions other nodes took over while this one was down go (./orphans.ts: before this
+      // node's copies are read, so none of those reaches a session that is no longer here); then the
+      // copies; then this node's durable interest (written once its consumer exists).
+      (q = new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats, o)) => [
+        new SessionFailover(main, this.map.prefix, this.token, replicas, host, (id) => this.#mover?.drop(id), (id, ds, to) => q.forward(id, ds, to)),
+        q,
         {stream: durableInterestStreamName(this.map.prefix), start: () => this.durableInterest.start(main, this.map.prefix, this.token, replicas, host.logger), stop: () => this.durableInterest.stop()},
-        new SessionFailover(main, this.map.prefix, this.token, replicas, host, (id) => this.#mover?.drop(id)),
       ] as const,
       wait,
       failed('QoS 1/2 copies for persistent sessions'),
     )
-    if (durable !== undefined) [this.#durable, , this.failover] = durable.parts
+    if (durable !== undefined) [this.failover, this.#durable] = durable.parts
     if (retained?.retried || durable?.retried) host.logger.info('cluster: JetStream available again')
     this.#resolveReady()
   }

@@ -12,7 +12,10 @@
  *
  * fenceRestored(): this node (A) is back. Every persistent session it restored is checked against the
  * directory; one that names another node moved while A was down and is let go here (without its will):
- * A never delivers it again. Sessions with no record get this node's record.
+ * A never delivers it again. What A had already stored for it (copies it had acknowledged, messages
+ * published on A) is first forwarded through JetStream to the node holding it now, for that session
+ * only (./durable.ts FOR_HEADER): it arrives there late, after newer messages. Sessions with no record
+ * get this node's record.
  */
 import type {JetStreamManager, MsgRequest, NatsConnection} from 'nats'
 import type {Logger} from '../log.js'
@@ -20,13 +23,15 @@ import type {Delivery} from '../message.js'
 import type {SessionRecord} from '../persistence/store.js'
 import {SubscriptionIndex} from '../topics/index.js'
 import type {SubOptions} from '../topics/types.js'
-import {SessionDirectory} from './directory.js'
+import {type FoundEntry, SessionDirectory} from './directory.js'
 import {durableStreamName} from './durable.js'
 import type {ClusterHost} from './host.js'
 import type {MovedSession} from './sessions.js'
 import {SubjectMap} from './subjects.js'
 import {WireError, decodeMessage} from './wire.js'
 
+/** Restored sessions checked at once when this node comes back. */
+const FENCE_BATCH = 64
 /** Copies read for one session at most (the CONNECT waits for them). */
 export const MAX_ORPHAN_COPIES = 100_000
 
@@ -92,19 +97,32 @@ export async function fenceRestored(
   deps: Pick<OrphanDeps, 'directory' | 'token' | 'logger'>,
   sessions: Iterable<SessionRecord>,
   release: (s: SessionRecord) => void,
+  forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>,
 ): Promise<number> {
   let released = 0
-  for (const s of [...sessions]) {
-    if (s.expiryInterval === 0) continue
-    const found = await deps.directory.lookup(s.clientId)
+  const all = [...sessions].filter((s) => s.expiryInterval > 0)
+  // Looked up FENCE_BATCH at a time (one JetStream request each).
+  const records = new Map<SessionRecord, FoundEntry | undefined>()
+  for (let i = 0; i < all.length; i += FENCE_BATCH) {
+    const batch = all.slice(i, i + FENCE_BATCH)
+    const entries = await Promise.all(batch.map((s) => deps.directory.lookup(s.clientId)))
+    batch.forEach((s, j) => records.set(s, entries[j]))
+  }
+  for (const [s, found] of records) {
     if (found?.entry.node === deps.token) deps.directory.own(s.clientId)
     else if (found === undefined) {
       if (s.subscriptions.size > 0) deps.directory.write(s.clientId, {expiryInterval: s.expiryInterval, subscriptions: [...s.subscriptions]})
     } else if (found.entry.node !== deps.token) {
-      const left = (s.queue?.length ?? 0) + (s.inflight?.size ?? 0)
+      const left: Delivery[] = [...(s.inflight?.values() ?? []), ...(s.queue ?? [])].filter((d) => d.qos > 0)
+      let moved = 0
+      try {
+        if (left.length > 0) moved = await forward(s.clientId, left, found.entry.node)
+      } catch (error) {
+        deps.logger.error(`cluster: could not forward ${left.length} stored message(s) of session ${JSON.stringify(s.clientId)} to node ${found.entry.node}: ${(error as Error)?.message ?? error}; they are dropped`)
+      }
       release(s)
       released++
-      deps.logger.warn(`cluster: session ${JSON.stringify(s.clientId)} was taken over by node ${found.entry.node} while this node was down: let go here${left > 0 ? ` (${left} message(s) it had stored here are dropped)` : ''}`)
+      deps.logger.warn(`cluster: session ${JSON.stringify(s.clientId)} was taken over by node ${found.entry.node} while this node was down: let go here${moved > 0 ? `, its ${moved} stored message(s) forwarded there` : ''}`)
     }
   }
   return released
@@ -121,32 +139,36 @@ export class SessionFailover {
   readonly #prefix: string
   readonly #token: string
   readonly #unheld: (clientId: string) => void
+  readonly #forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>
   /** Orphaned sessions taken over here / restored sessions let go because another node took them. */
   takenOver = 0
   fenced = 0
 
   /** `unheld`: this node no longer answers take-over requests for the client (./sessions.ts drop). */
-  constructor(nc: NatsConnection, prefix: string, token: string, replicas: number, host: ClusterHost, unheld: (clientId: string) => void) {
+  constructor(nc: NatsConnection, prefix: string, token: string, replicas: number, host: ClusterHost, unheld: (clientId: string) => void, forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>) {
     this.directory = new SessionDirectory(nc, prefix, token, replicas, host.logger)
     this.stream = this.directory.stream
     this.#host = host
     this.#prefix = prefix
     this.#token = token
     this.#unheld = unheld
+    this.#forward = forward
   }
 
   async start(): Promise<void> {
     await this.directory.start()
     const host = this.#host
     const restored = [...host.held()].map((id) => host.sessions.getSession(id)).filter((s): s is SessionRecord => s !== undefined)
-    fenceRestored({directory: this.directory, token: this.#token, logger: host.logger}, restored, (s) => {
+    const release = (s: SessionRecord): void => {
       this.directory.forget(s.clientId)
       host.sessions.release(s)
       this.#unheld(s.clientId)
-    }).then(
-      (n) => (this.fenced += n),
-      (error: unknown) => host.logger.warn(`cluster: could not check restored sessions against JetStream: ${(error as Error)?.message ?? error}`),
-    )
+    }
+    try {
+      this.fenced += await fenceRestored({directory: this.directory, token: this.#token, logger: host.logger}, restored, release, this.#forward)
+    } catch (error) {
+      host.logger.warn(`cluster: could not check restored sessions against JetStream: ${(error as Error)?.message ?? error}`)
+    }
   }
 
   stop(): Promise<void> {

@@ -3,7 +3,8 @@
  * directory.ts): it finds its session (subscriptions, expiry) and the QoS 1/2 messages JetStream holds
  * for the dead node; the dead node, back, lets the session go (fencing) and delivers nothing of it.
  * Node A is a real process (durable store, kill -9), B and C in-process nodes; real nats-server with
- * JetStream, real MQTT clients.
+ * JetStream, real MQTT clients. What A had stored for the session before it died reaches it late,
+ * forwarded when A is back.
  */
 import type {ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -12,6 +13,7 @@ import {join} from 'node:path'
 import {type NatsConnection, connect as natsConnect} from 'nats'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {sessionStreamName} from '../../../src/broker/cluster/directory.js'
+import {durableStreamName} from '../../../src/broker/cluster/durable.js'
 import {type NatsServer, startNats} from '../../helpers/nats.js'
 import {startNode} from '../../helpers/cluster.js'
 import {closeAll, collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
@@ -40,7 +42,7 @@ const session = (id: string) => ({protocolVersion: 5 as const, clientId: id, cle
 const texts = (ms: Array<{payload: Buffer}>) => ms.map((m) => m.payload.toString())
 
 describe('a session whose node is down', () => {
-  it('is found on another node with the messages JetStream held for it; the node, back, lets it go and redelivers nothing', async () => {
+  it('is found on another node with the messages JetStream held for it; the node, back, forwards what it had stored, lets it go and redelivers nothing', async () => {
     const prefix = `f${process.pid}`
     const dir = mkdtempSync(join(tmpdir(), 'failover-a-'))
     dirs.push(dir)
@@ -64,11 +66,17 @@ describe('a session whose node is down', () => {
     await sub.endAsync()
     await waitFor(async () => (await record())?.node === 'node-a', 10_000, 'A records the session in JetStream')
     await waitFor(() => c.broker.node.durableTargets(`${topic}/one/x`).includes('node-a'), 10_000, 'C knows A\'s durable interest')
+    // One message reaches A before it dies: A stores it for the session and acknowledges its copy.
+    const pub = await connect(c.url, {protocolVersion: 5})
+    await pub.publishAsync(`${topic}/one/x`, 'pre', {qos: 1})
+    await waitFor(async () => {
+      const info = await jsm.consumers.info(durableStreamName(prefix), 'node_node-a')
+      return info.delivered.stream_seq >= 1 && info.num_pending === 0 && info.num_ack_pending === 0
+    }, 10_000, 'A stored and acknowledged its copy')
     a.child.kill('SIGKILL')
     expect(await a.exited).toBe('SIGKILL')
 
     // Published on C while A is down: acknowledged once JetStream holds the copies for A.
-    const pub = await connect(c.url, {protocolVersion: 5})
     for (let i = 0; i < 4; i++) await pub.publishAsync(`${topic}/one/x`, `q1-${i}`, {qos: 1})
     for (let i = 0; i < 3; i++) await pub.publishAsync(`${topic}/two/y`, `q2-${i}`, {qos: 2})
     await pub.publishAsync(`${topic}/other`, 'not subscribed', {qos: 1})
@@ -86,7 +94,8 @@ describe('a session whose node is down', () => {
     await pub.publishAsync(`${topic}/two/y`, 'live', {qos: 2})
     await waitFor(() => texts(inbox.messages).includes('live'), 10_000, 'a live message on B')
 
-    // A comes back from its store: it finds the session moved and lets it go (its filters go too).
+    // A comes back from its store: it finds the session moved, forwards what it had stored for it
+    // ('pre', late), and lets it go (its filters go too).
     const a2 = await spawnNode({nats: nats.url, prefix, dir, name: 'node-a'}, children)
     await waitFor(() => !c.broker.node.durableTargets(`${topic}/one/x`).includes('node-a'), 10_000, 'A withdraws the moved session\'s filters')
     expect(a2.log()).not.toMatch(/internal error/)
@@ -94,7 +103,7 @@ describe('a session whose node is down', () => {
     await pub.publishAsync(`${topic}/one/x`, 'last', {qos: 1})
     await waitFor(() => texts(inbox.messages).includes('last'), 10_000, 'the last message')
     // Nothing twice: A delivered nothing of the session (it is not on A), B nothing again.
-    expect(texts(inbox.messages)).toEqual(['q1-0', 'q1-1', 'q1-2', 'q1-3', 'q2-0', 'q2-1', 'q2-2', 'live', 'last'])
+    expect(texts(inbox.messages)).toEqual(['q1-0', 'q1-1', 'q1-2', 'q1-3', 'q2-0', 'q2-1', 'q2-2', 'live', 'pre', 'last'])
     // The client moving to A now (live move from B) brings B's session, not A's old one.
     await back.endAsync()
     const onA = await connect(a2.url, session(clientId))

@@ -39,6 +39,7 @@ function host(): RecordingHost {
     shared: [],
     retained: new Map(),
     deliverLocal: (msg) => void h.local.push(msg),
+    deliverTo: () => false,
     deliverShared: (msg, name) => (h.shared.push({name, msg}), true),
     applyRetained: (msg) => {
       if (msg.payload.length === 0) h.retained.delete(msg.topic)
