@@ -200,6 +200,7 @@ export class ClusterNode {
       if (which === 'main') {
         this.#interest?.joined(() => this.#filters.all())
         this.durableInterest.rejoined()
+        void this.failover?.recheck()
       }
       const was = this.stats.connected
       this.#setConnected()

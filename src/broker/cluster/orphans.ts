@@ -157,10 +157,20 @@ export class SessionFailover {
 
   async start(): Promise<void> {
     await this.directory.start()
+    await this.recheck()
+  }
+
+  /**
+   * Checks the sessions held here against the directory (at start, and after the NATS link was lost
+   * and came back: another node may have taken one over meanwhile); lets go of the ones another
+   * node holds now, closing a connection still open here.
+   */
+  async recheck(): Promise<void> {
     const host = this.#host
     const restored = [...host.held()].map((id) => host.sessions.getSession(id)).filter((s): s is SessionRecord => s !== undefined)
     const release = (s: SessionRecord): void => {
       this.directory.forget(s.clientId)
+      host.sessions.disconnect(s.clientId)
       host.sessions.release(s)
       this.#unheld(s.clientId)
     }
