@@ -3,12 +3,13 @@
  * listeners, live connections / max, messages and memory, found by --data-dir, --config or env.
  */
 import {spawnSync} from 'node:child_process'
+import {runCommand} from '@oclif/test'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import mqtt, {type MqttClient} from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
 import {hashPassword} from '../../src/broker/auth/password-hash.js'
-import {freePort, Sandbox, waitFor} from '../control/helpers.js'
+import {freePort, ROOT, Sandbox, waitFor} from '../control/helpers.js'
 
 const box = new Sandbox()
 const clients: MqttClient[] = []
@@ -41,9 +42,12 @@ describe('status, nothing running', () => {
   it('a bad --config is one line, exit 2', async () => {
     const file = join(box.dir(), 'broker.json')
     writeFileSync(file, '{"dataDir": 5}')
-    const {stderr, exitCode} = await box.cli(['status', '--config', file])
-    expect(exitCode).toBe(2)
-    expect(stderr).toBe(`Error: ${file}: dataDir = 5 is not allowed: expected a non-empty string`)
+    // In process: a refusal before any broker is looked for.
+    const {stderr, stdout, error} = await runCommand(['status', '--config', file], {root: ROOT}, {testNodeEnv: 'production'})
+    process.exitCode = undefined
+    expect(error?.oclif?.exit).toBe(2)
+    expect(stdout).toBe('')
+    expect(stderr).toBe(`Error: ${file}: dataDir = 5 is not allowed: expected a non-empty string\n`)
   })
 })
 

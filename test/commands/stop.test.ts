@@ -4,10 +4,11 @@
  */
 import {mkdirSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {runCommand} from '@oclif/test'
 import {execa} from 'execa'
 import {afterEach, describe, expect, it} from 'vitest'
 import {isAlive} from '../../src/broker/process/state.js'
-import {freePort, Sandbox, waitFor} from '../control/helpers.js'
+import {freePort, ROOT, Sandbox, waitFor} from '../control/helpers.js'
 
 const box = new Sandbox()
 afterEach(() => box.cleanup())
@@ -93,8 +94,11 @@ describe('stop', () => {
   })
 
   it('a bad --timeout is one line, exit 2', async () => {
-    const {stderr, exitCode} = await box.cli(['stop', '--timeout', 'soon', '--data-dir', join(box.dir(), 'data')])
-    expect(exitCode).toBe(2)
-    expect(stderr).toBe('Error: --timeout "soon" is not allowed: expected seconds from 0 to 3600')
+    // In process: a refusal before anything is read or signalled (a real process prints the same: test/commands/start.test.ts).
+    const {stderr, stdout, error} = await runCommand(['stop', '--timeout', 'soon', '--data-dir', join(box.dir(), 'data')], {root: ROOT}, {testNodeEnv: 'production'})
+    process.exitCode = undefined
+    expect(error?.oclif?.exit).toBe(2)
+    expect(stdout).toBe('')
+    expect(stderr).toBe('Error: --timeout "soon" is not allowed: expected seconds from 0 to 3600\n')
   })
 })

@@ -31,10 +31,8 @@ export const DEV_BIN = join(ROOT, 'bin', 'dev.js')
 export type Entry = 'dist' | 'dev'
 export const entryBin = (entry: Entry): string => (entry === 'dev' ? DEV_BIN : RUN_BIN)
 
-const DIST = join(ROOT, 'dist')
-/** Builds live here (node_modules/ is ignored by git, by tsc's include and by vitest). */
-export const STORE = join(ROOT, 'node_modules', '.cache', 'mqttctl-dist')
-const LOCK = join(STORE, 'lock')
+/** Builds live in node_modules/.cache/mqttctl-dist (ignored by git, by tsc's include and by vitest). */
+export const storeOf = (root: string): string => join(root, 'node_modules', '.cache', 'mqttctl-dist')
 const STAMP = '.mqttctl-build.json'
 const SUPERSEDED = '.superseded'
 const INPUTS = ['src', 'commands', 'bin', 'tsconfig.json', 'tsconfig.build.json']
@@ -75,65 +73,12 @@ function exists(path: string): boolean {
   }
 }
 
-/** When the build in dist/ started reading the sources (ms), or undefined: no usable build. */
-export function distBuiltAt(): number | undefined {
-  if (!REQUIRED.every((f) => exists(join(DIST, f)))) return undefined
-  try {
-    return (JSON.parse(readFileSync(join(DIST, STAMP), 'utf8')) as {startedAt: number}).startedAt
-  } catch {
-    // `npm run build` (rm -rf dist && tsc): its files are written after tsc read every source.
-    return lstatSync(DIST).isSymbolicLink() ? undefined : oldestFileMtime(DIST)
-  }
-}
-
-/** Whether dist/ holds a build of the sources as they are now. */
-export function distIsCurrent(): boolean {
-  const builtAt = distBuiltAt()
-  return builtAt !== undefined && Math.max(...INPUTS.map((i) => newestMtime(join(ROOT, i)))) < builtAt
-}
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/** Takes the build lock (waiting for a live holder, taking over a dead one); returns its release. */
-async function lock(): Promise<() => void> {
-  const deadline = Date.now() + LOCK_WAIT_MS
-  for (;;) {
-    try {
-      mkdirSync(LOCK)
-      writeFileSync(join(LOCK, 'owner'), String(process.pid))
-      return () => rmSync(LOCK, {recursive: true, force: true})
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    let owner: number | undefined
-    try {
-      owner = Number(readFileSync(join(LOCK, 'owner'), 'utf8'))
-    } catch {
-      // created, owner not written yet (or a crash in between)
-    }
-    const stale = owner === undefined ? Date.now() - statSafe(LOCK) > OWNERLESS_STALE_MS : !(Number.isInteger(owner) && owner > 0 && isAlive(owner))
-    if (stale) {
-      // Move it aside first: of two processes that both saw it stale, one rename succeeds.
-      try {
-        const aside = `${LOCK}.stale-${process.pid}-${Date.now()}`
-        renameSync(LOCK, aside)
-        rmSync(aside, {recursive: true, force: true})
-      } catch {
-        // someone else took it over
-      }
-      continue
-    }
-    if (Date.now() > deadline) throw new Error(`cannot build dist/ for the CLI tests: ${LOCK} held by pid ${owner} for over ${LOCK_WAIT_MS / 1000} s`)
-    await pause(100)
   }
 }
 
@@ -145,96 +90,170 @@ function statSafe(path: string): number {
   }
 }
 
-function tsc(outDir: string): Promise<{code: number; output: string}> {
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+function tsc(root: string, outDir: string): Promise<{code: number; output: string}> {
   const bin = createRequire(import.meta.url).resolve('typescript/bin/tsc')
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, '-p', 'tsconfig.build.json', '--outDir', outDir, '--noCheck', '--pretty', 'false'], {cwd: ROOT, maxBuffer: 64 * 1024 * 1024}, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, '-p', 'tsconfig.build.json', '--outDir', outDir, '--noCheck', '--pretty', 'false'], {cwd: root, maxBuffer: 64 * 1024 * 1024}, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
       resolve({code, output: `${stdout}${stderr}`})
     })
   })
 }
 
-/** Points dist at `target` with one rename (a real dist/ directory, from `npm run build`, is moved aside first). */
-function swapIn(target: string, id: string): string | undefined {
-  const link = join(STORE, `link-${id}`)
-  symlinkSync(relative(ROOT, target), link)
-  let previous: string | undefined
-  for (let attempt = 0; ; attempt++) {
-    let st
+/** dist/ of the package at `root`: is it current, and a build when it is not. */
+export class DistBuilder {
+  readonly dist: string
+  readonly store: string
+  readonly lockDir: string
+  #inflight: Promise<void> | undefined
+  #ensured = false
+
+  constructor(readonly root: string) {
+    this.dist = join(root, 'dist')
+    this.store = storeOf(root)
+    this.lockDir = join(this.store, 'lock')
+  }
+
+  /** When the build in dist/ started reading the sources (ms), or undefined: no usable build. */
+  builtAt(): number | undefined {
+    if (!REQUIRED.every((f) => exists(join(this.dist, f)))) return undefined
     try {
-      st = lstatSync(DIST)
+      return (JSON.parse(readFileSync(join(this.dist, STAMP), 'utf8')) as {startedAt: number}).startedAt
     } catch {
-      st = undefined
+      // `npm run build`: its files are written after tsc read every source.
+      return lstatSync(this.dist).isSymbolicLink() ? undefined : oldestFileMtime(this.dist)
     }
-    if (st?.isSymbolicLink()) previous = join(ROOT, readlinkSync(DIST))
-    else if (st) {
-      previous = join(STORE, `replaced-${id}-${attempt}`)
-      renameSync(DIST, previous)
+  }
+
+  /** Whether dist/ holds a build of the sources as they are now. */
+  isCurrent(): boolean {
+    const builtAt = this.builtAt()
+    return builtAt !== undefined && Math.max(...INPUTS.map((i) => newestMtime(join(this.root, i)))) < builtAt
+  }
+
+  /** Makes dist/ current (one build, whoever asks at the same time); resolves when it is. */
+  ensure(): Promise<void> {
+    this.#inflight ??= (async () => {
+      if (!this.isCurrent()) await this.#build()
+      this.#ensured = true
+    })().finally(() => (this.#inflight = undefined))
+    return this.#inflight
+  }
+
+  /** Whether ensure() has succeeded in this process. */
+  get ensured(): boolean {
+    return this.#ensured
+  }
+
+  /** Takes the build lock (waiting for a live holder, taking over a dead one); returns its release. */
+  async #lock(): Promise<() => void> {
+    const deadline = Date.now() + LOCK_WAIT_MS
+    for (;;) {
+      try {
+        mkdirSync(this.lockDir)
+        writeFileSync(join(this.lockDir, 'owner'), String(process.pid))
+        return () => rmSync(this.lockDir, {recursive: true, force: true})
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      }
+      let owner: number | undefined
+      try {
+        owner = Number(readFileSync(join(this.lockDir, 'owner'), 'utf8'))
+      } catch {
+        // created, owner not written yet (or a crash in between)
+      }
+      const stale = owner === undefined ? Date.now() - statSafe(this.lockDir) > OWNERLESS_STALE_MS : !(Number.isInteger(owner) && owner > 0 && isAlive(owner))
+      if (stale) {
+        // Moved aside first: of two processes that both saw it stale, one rename succeeds.
+        try {
+          const aside = `${this.lockDir}.stale-${process.pid}-${Date.now()}`
+          renameSync(this.lockDir, aside)
+          rmSync(aside, {recursive: true, force: true})
+        } catch {
+          // another process took it over
+        }
+        continue
+      }
+      if (Date.now() > deadline) throw new Error(`cannot build dist/ for the CLI tests: ${this.lockDir} held by pid ${owner} for over ${LOCK_WAIT_MS / 1000} s`)
+      // Another process is building: its build is what this one waits for (no event crosses processes).
+      await pause(100)
     }
+  }
+
+  /** Points dist at `target` with one rename (a real dist/ directory, from `npm run build`, is moved aside first). */
+  #swapIn(target: string, id: string): string | undefined {
+    const link = join(this.store, `link-${id}`)
+    symlinkSync(relative(this.root, target), link)
+    let previous: string | undefined
+    for (let attempt = 0; ; attempt++) {
+      let st
+      try {
+        st = lstatSync(this.dist)
+      } catch {
+        st = undefined
+      }
+      if (st?.isSymbolicLink()) previous = join(this.root, readlinkSync(this.dist))
+      else if (st) {
+        previous = join(this.store, `replaced-${id}-${attempt}`)
+        renameSync(this.dist, previous)
+      }
+      try {
+        renameSync(link, this.dist)
+        return previous
+      } catch (error) {
+        // `npm run build` made a real dist/ in between: move that aside too.
+        if (attempt >= 3) throw error
+      }
+    }
+  }
+
+  /** Removes builds superseded long enough ago that no test process still runs on them, and leftovers of dead builders. */
+  #prune(current: string): void {
+    for (const name of readdirSync(this.store)) {
+      const path = join(this.store, name)
+      if (path === current || name === 'lock') continue
+      try {
+        const pid = Number(/^(?:build|link)-\d+-(\d+)$/.exec(name)?.[1])
+        const supersededLongAgo = exists(join(path, SUPERSEDED)) && Date.now() - statSafe(join(path, SUPERSEDED)) > PRUNE_AFTER_MS
+        const deadBuilder = !exists(join(path, STAMP)) && Number.isInteger(pid) && !isAlive(pid)
+        if (supersededLongAgo || deadBuilder || name.startsWith('lock.stale-')) rmSync(path, {recursive: true, force: true})
+      } catch {
+        // another process pruned it
+      }
+    }
+  }
+
+  async #build(): Promise<void> {
+    mkdirSync(this.store, {recursive: true})
+    const release = await this.#lock()
     try {
-      renameSync(link, DIST)
-      return previous
-    } catch (error) {
-      // `npm run build` made a real dist/ in between: move that aside too.
-      if (attempt >= 3) throw error
+      if (this.isCurrent()) return
+      const startedAt = Date.now()
+      const id = `${startedAt}-${process.pid}`
+      const out = join(this.store, `build-${id}`)
+      const {code, output} = await tsc(this.root, out)
+      const first = output.split('\n').find((l) => l.trim() !== '') ?? '(no output)'
+      const missing = REQUIRED.find((f) => !exists(join(out, f)))
+      if (missing !== undefined) {
+        rmSync(out, {recursive: true, force: true})
+        throw new Error(`cannot build dist/ for the CLI tests: tsc exited ${code} without writing ${missing}: ${first}`)
+      }
+      if (code !== 0) process.stderr.write(`warning: dist/ built, but tsc reported (exit ${code}): ${first}\n`)
+      writeFileSync(join(out, STAMP), JSON.stringify({startedAt, pid: process.pid}))
+      const previous = this.#swapIn(out, id)
+      if (previous && previous !== out) writeFileSync(join(previous, SUPERSEDED), String(Date.now()))
+      this.#prune(out)
+    } finally {
+      release()
     }
   }
 }
 
-/** Removes builds superseded long enough ago that no test process still runs on them, and leftovers of dead builders. */
-function prune(current: string): void {
-  for (const name of readdirSync(STORE)) {
-    const path = join(STORE, name)
-    if (path === current || name === 'lock') continue
-    try {
-      const superseded = statSafe(join(path, SUPERSEDED))
-      const pid = Number(/^(?:build|link)-\d+-(\d+)$/.exec(name)?.[1])
-      const supersededLongAgo = exists(join(path, SUPERSEDED)) && Date.now() - superseded > PRUNE_AFTER_MS
-      const deadBuilder = !exists(join(path, STAMP)) && Number.isInteger(pid) && !isAlive(pid)
-      const staleLock = name.startsWith('lock.stale-')
-      if (supersededLongAgo || deadBuilder || staleLock) rmSync(path, {recursive: true, force: true})
-    } catch {
-      // another process pruned it
-    }
-  }
-}
+const own = new DistBuilder(ROOT)
 
-async function build(): Promise<void> {
-  mkdirSync(STORE, {recursive: true})
-  const release = await lock()
-  try {
-    if (distIsCurrent()) return
-    const startedAt = Date.now()
-    const id = `${startedAt}-${process.pid}`
-    const out = join(STORE, `build-${id}`)
-    const {code, output} = await tsc(out)
-    const first = output.split('\n').find((l) => l.trim() !== '') ?? '(no output)'
-    if (code !== 0 && !REQUIRED.every((f) => exists(join(out, f)))) {
-      rmSync(out, {recursive: true, force: true})
-      throw new Error(`cannot build dist/ for the CLI tests: tsc exited ${code}: ${first}`)
-    }
-    if (code !== 0) process.stderr.write(`warning: dist/ built, but tsc reported (exit ${code}): ${first}\n`)
-    writeFileSync(join(out, STAMP), JSON.stringify({startedAt, pid: process.pid}))
-    const previous = swapIn(out, id)
-    if (previous && previous !== out) writeFileSync(join(previous, SUPERSEDED), String(Date.now()))
-    prune(out)
-  } finally {
-    release()
-  }
-}
-
-let inflight: Promise<void> | undefined
-let ensured = false
-
-/** Makes dist/ current (building it once, whoever asks at the same time); resolves when it is. */
-export function ensureDist(): Promise<void> {
-  inflight ??= (async () => {
-    if (!distIsCurrent()) await build()
-    ensured = true
-  })().finally(() => (inflight = undefined))
-  return inflight
-}
-
+/** Makes this package's dist/ current; resolves when it is. */
+export const ensureDist = (): Promise<void> => own.ensure()
 /** Whether ensureDist() has succeeded in this process (a synchronous spawn needs it first). */
-export const distEnsured = (): boolean => ensured
+export const distEnsured = (): boolean => own.ensured
