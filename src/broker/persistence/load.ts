@@ -3,8 +3,8 @@
  * damaged part (truncated tail, bad checksum, undecodable record, a file that is not what its name
  * says) is reported in one log line with what was kept and moved aside; the load goes on with the rest.
  */
-import {readdirSync, statSync, unlinkSync} from 'node:fs'
-import {join} from 'node:path'
+import {closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import type {Clock} from '../clock.js'
 import type {Logger} from '../log.js'
 import {NewerFormatError, type Rec, T} from './codec.js'
@@ -64,18 +64,31 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
   journals.sort((a, b) => a - b)
   snapshots.sort((a, b) => a - b)
   const state = new LoadState()
-  const base = snapshots.length > 0 ? snapshots[snapshots.length - 1] : 0
+  const found = journals.length + snapshots.length
   for (const g of [...journals, ...snapshots]) maxGen = Math.max(maxGen, g)
   const stamp = stampOf(clock.now())
 
-  if (snapshots.length > 0) {
-    const path = snapshotPath(dir, base)
+  // The base: the newest snapshot that is one. A file with that name but no record of a snapshot of its
+  // generation (foreign bytes, another header, empty) is set aside whole and the one before it is tried:
+  // taking it as the base would remove the journals it claims to replace.
+  let base = 0
+  while (snapshots.length > 0) {
+    const gen = snapshots[snapshots.length - 1]
+    const path = snapshotPath(dir, gen)
     let ended = false
-    const scan = scanChecked(path, 1, base, (rec) => {
+    let applied = 0
+    const scan = scanChecked(path, 1, gen, (rec) => {
+      applied++
       if (rec.t === T.SnapEnd) ended = true
       else if (ended) throw new BadFile('records after the end of the snapshot')
       else state.apply(rec)
     })
+    if (applied === 0) {
+      snapshots.pop()
+      log.error(`Store: ${path} is damaged, not a snapshot of generation ${gen} (${scan.problem ?? 'no end record'}): moved to ${renameAside(path, stamp)}; loading from the files before it`)
+      continue
+    }
+    base = gen
     fileSizes.set(path, scan.goodBytes)
     if (scan.problem !== undefined || !ended) {
       const why = scan.problem ?? 'no end record'
@@ -84,6 +97,7 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
         `Store: ${path} is damaged at byte ${scan.goodBytes} of ${scan.size} (${why}): kept the ${Math.max(0, scan.records - 1)} records before it${aside ? `, moved the rest to ${aside}` : ''}; starting with what was kept and the journal`,
       )
     }
+    break
   }
   let journalBytes = 0
   let replayed = 0
@@ -105,7 +119,21 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
       )
     }
   }
-  return {state, maxGen, journalBytes, journals: replayed, files: journals.length + snapshots.length}
+  return {state, maxGen, journalBytes, journals: replayed, files: found}
+}
+
+/** Renames a whole store file to `<file>.corrupt-<stamp>` (kept for a person, never read again). */
+function renameAside(path: string, stamp: string): string {
+  let aside = `${path}.corrupt-${stamp}`
+  for (let n = 1; existsSync(aside); n++) aside = `${path}.corrupt-${stamp}-${n}`
+  renameSync(path, aside)
+  const fd = openSync(dirname(path), 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  return aside
 }
 
 /**

@@ -133,6 +133,18 @@ describe('loadStore', () => {
     expect(readdirSync(dir).some((n) => n.includes('corrupt'))).toBe(false) // nothing after the good bytes to move
   })
 
+  it('a newest snapshot that is not one at all (foreign bytes, wrong header) is set aside whole; the store loads from what it claimed to replace', () => {
+    const dir = storeDir({'snapshot-1.bin': snapshot(1, 's1'), 'journal-1.log': journal(1, 'j1'), 'journal-2.log': journal(2, 'j2'), 'snapshot-3.bin': 'not a snapshot at all', 'snapshot-4.bin': journal(4)})
+    const {ids, lines, loaded} = run(dir)
+    expect(ids).toEqual(['j1', 'j2', 's1'])
+    expect(loaded.maxGen).toBe(4)
+    expect(readdirSync(dir).sort()).toEqual(['journal-1.log', 'journal-2.log', 'snapshot-1.bin', 'snapshot-3.bin.corrupt-20261203T101500Z', 'snapshot-4.bin.corrupt-20261203T101500Z'])
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toContain(`ERROR: Store: ${join(dir, 'snapshot-4.bin')} is damaged, not a snapshot of generation 4 (not a snapshot of this generation): moved to ${join(dir, 'snapshot-4.bin')}.corrupt-20261203T101500Z; loading from the files before it`)
+    expect(lines[1]).toMatch(/snapshot-3\.bin is damaged, not a snapshot of generation 3 \(.*\): moved to/)
+    expect(run(dir).lines).toEqual([]) // the next start finds nothing wrong
+  })
+
   it('records after the end of a snapshot make it a damaged file from byte 0', () => {
     const dir = storeDir({
       'snapshot-2.bin': bytes((w) => {
