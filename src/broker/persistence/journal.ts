@@ -151,11 +151,16 @@ export class Journal {
     this.#waiters.failAll(degradedError())
   }
 
-  /** Starts a compaction now and waits for it. */
+  /** Starts a compaction now and waits for it; refused while the store is closed or cannot write. */
   async compact(): Promise<void> {
+    if (this.#closed || !this.#started) throw new Error('the store is closed')
+    if (this.#degraded) throw degradedError()
     this.#requestRotate('compact')
     this.#kick()
-    while (this.#rotate !== 'no' || this.#pumping || this.#kickScheduled) await new Promise((r) => setImmediate(r))
+    while (this.#rotate !== 'no' || this.#pumping || this.#kickScheduled) {
+      if (this.#degraded) throw degradedError() // it failed meanwhile: no compaction until a recovery
+      await new Promise((r) => setImmediate(r))
+    }
     await this.#snapshotting
   }
 

@@ -114,6 +114,28 @@ describe('Journal: recovery', () => {
   })
 })
 
+describe('Journal: compact() (tests and the bench)', () => {
+  it('compacts now and resolves once the snapshot is written', async () => {
+    const h = await startJournal()
+    await h.durable(h.change('a'))
+    const done = h.j.compact()
+    await waitFor(() => h.snapshots.length === 1, 10_000, 'the snapshot')
+    h.snapshots[0].resolve()
+    await done
+    expect(h.j.gen).toBe(2)
+    expect(h.j.compactions).toBe(1)
+  })
+
+  it('refuses when it cannot compact (degraded, closed) instead of waiting for ever', async () => {
+    const h = await startJournal()
+    await degrade(h)
+    await expect(h.j.compact()).rejects.toMatchObject({code: 'ESTORE_DEGRADED'})
+    const closed = await startJournal()
+    await closed.j.close()
+    await expect(closed.j.compact()).rejects.toThrow('the store is closed')
+  })
+})
+
 describe('Journal: compaction', () => {
   it('when the journal has grown by compactBytes a new generation starts and the snapshot is written beside it', async () => {
     const h = await startJournal({compactBytes: 300})
