@@ -155,13 +155,13 @@ export class Journal {
   async compact(): Promise<void> {
     if (this.#closed || !this.#started) throw new Error('the store is closed')
     if (this.#degraded) throw degradedError()
+    const before = this.compactions
     this.#requestRotate('compact')
     this.#kick()
-    while (this.#rotate !== 'no' || this.#pumping || this.#kickScheduled) {
-      if (this.#degraded) throw degradedError() // it failed meanwhile: no compaction until a recovery
-      await new Promise((r) => setImmediate(r))
-    }
+    while (!this.#degraded && (this.#rotate !== 'no' || this.#pumping || this.#kickScheduled)) await new Promise((r) => setImmediate(r))
+    if (this.#degraded) throw degradedError() // a write failed meanwhile: no compaction until a recovery
     await this.#snapshotting
+    if (this.compactions === before) throw new Error('the snapshot could not be written (see the log)')
   }
 
   bytesOnDisk(): number {

@@ -126,10 +126,22 @@ describe('Journal: compact() (tests and the bench)', () => {
     expect(h.j.compactions).toBe(1)
   })
 
+  it('a snapshot that could not be written: compact() says so', async () => {
+    const h = await startJournal()
+    const done = h.j.compact()
+    await waitFor(() => h.snapshots.length === 1, 10_000, 'the snapshot')
+    h.snapshots[0].reject(Object.assign(new Error('disk'), {code: 'EIO'}))
+    await expect(done).rejects.toThrow('the snapshot could not be written (see the log)')
+  })
+
   it('refuses when it cannot compact (degraded, closed) instead of waiting for ever', async () => {
     const h = await startJournal()
     await degrade(h)
     await expect(h.j.compact()).rejects.toMatchObject({code: 'ESTORE_DEGRADED'})
+    const failing = await startJournal()
+    failing.change('pending')
+    failing.fail('writev', 'EIO') // the batch written before the rotation fails
+    await expect(failing.j.compact()).rejects.toMatchObject({code: 'ESTORE_DEGRADED'})
     const closed = await startJournal()
     await closed.j.close()
     await expect(closed.j.compact()).rejects.toThrow('the store is closed')
