@@ -2,7 +2,7 @@
  * Merges the configuration layers: defaults < file (--config) < environment (MQTTCTL_*) < flags,
  * validates the result, and remembers where each value came from (for `start --print-config`).
  */
-import {readFileSync} from 'node:fs'
+import {closeSync, openSync, readSync} from 'node:fs'
 import {type BrokerConfig, DEFAULT_CONFIG, FIELDS, getPath, setPath} from './schema.js'
 import {ConfigError, unknownKeys, validateConfig} from './validate.js'
 
@@ -26,11 +26,34 @@ export interface LoadedConfig {
   file?: string
 }
 
+/** Largest configuration file read: a broker configuration is a few KB, and /dev/zero or a wrong path must not fill memory. */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+
+/** The file's text, read in chunks and refused past MAX_CONFIG_BYTES (works for pipes and devices too). */
+function readBounded(file: string): string {
+  const fd = openSync(file, 'r')
+  try {
+    const chunks: Buffer[] = []
+    let total = 0
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024)
+      const n = readSync(fd, chunk, 0, chunk.length, null)
+      if (n === 0) return Buffer.concat(chunks).toString('utf8')
+      total += n
+      if (total > MAX_CONFIG_BYTES) throw new ConfigError('file', `configuration file ${file} is larger than 1 MiB; a broker configuration is a few KB`)
+      chunks.push(chunk.subarray(0, n))
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
 export function readConfigFile(file: string): Record<string, unknown> {
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    text = readBounded(file)
   } catch (error) {
+    if (error instanceof ConfigError) throw error
     throw new ConfigError('file', `cannot read configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
   let raw: unknown

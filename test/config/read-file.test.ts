@@ -144,3 +144,20 @@ describe('loadConfig: flags', () => {
     expect(refusal(() => loadConfig({overrides: {maxConnections: Number.NaN}})).message).toBe('maxConnections = NaN is not allowed: expected an integer from 1 to 100,000,000')
   })
 })
+
+describe('readConfigFile: bounded', () => {
+  it('a file above 1 MiB is refused without reading it all (a configuration is a few KB)', () => {
+    const p = file(`{"_comment": "${'x'.repeat(1024 * 1024)}"}`)
+    expect(refusal(() => readConfigFile(p)).message).toBe(`configuration file ${p} is larger than 1 MiB; a broker configuration is a few KB`)
+  })
+
+  it('an endless device (/dev/zero) is refused the same way instead of filling memory', () => {
+    expect(refusal(() => readConfigFile('/dev/zero')).message).toBe('configuration file /dev/zero is larger than 1 MiB; a broker configuration is a few KB')
+  })
+
+  it('exactly 1 MiB is still read', () => {
+    const body = '{"_comment": ""}'
+    const p = file(body.slice(0, -2) + 'x'.repeat(1024 * 1024 - body.length) + '"}')
+    expect(readConfigFile(p)._comment).toHaveLength(1024 * 1024 - body.length)
+  })
+})
