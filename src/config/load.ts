@@ -66,6 +66,13 @@ export function readConfigFile(file: string): Record<string, unknown> {
   // "persistence": "none" (or "durable") is short for {"persistence": {"mode": ...}}.
   const p = (raw as Record<string, unknown>).persistence
   if (typeof p === 'string') (raw as Record<string, unknown>).persistence = {mode: p}
+  // A section ("limits": 5) is named as one with the wrong type, not reported as an unknown key.
+  for (const section of new Set(FIELDS.filter((f) => f.key.includes('.')).map((f) => f.key.split('.')[0]))) {
+    const v = (raw as Record<string, unknown>)[section]
+    if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
+      throw new ConfigError(section, `configuration file ${file}: ${section} = ${JSON.stringify(v)} is not allowed: expected an object of ${section}.* settings`)
+    }
+  }
   const extra = unknownKeys(raw as Record<string, unknown>)
   if (extra.length > 0) {
     throw new ConfigError(extra[0], `configuration file ${file}: unknown key "${extra[0]}"; allowed keys: ${FIELDS.map((f) => f.key).join(', ')}`)

@@ -161,3 +161,18 @@ describe('readConfigFile: bounded', () => {
     expect(readConfigFile(p)._comment).toHaveLength(1024 * 1024 - body.length)
   })
 })
+
+describe('readConfigFile: sections', () => {
+  it.each([
+    ['{"limits": 5}', 'limits = 5'],
+    ['{"metrics": true}', 'metrics = true'],
+    ['{"auth": null}', 'auth = null'],
+    ['{"cluster": ["nats://a:4222"]}', 'cluster = ["nats://a:4222"]'],
+  ])('%s: the section is named as one with the wrong type, not as an unknown key', (content, shown) => {
+    const p = file(content)
+    const key = shown.split(' ')[0]
+    const e = refusal(() => readConfigFile(p))
+    expect(e.message).toBe(`configuration file ${p}: ${shown} is not allowed: expected an object of ${key}.* settings`)
+    expect(e.key).toBe(key)
+  })
+})
