@@ -8,9 +8,9 @@ export type {MonitorJson}
 export default class Monitor extends BaseCommand {
   static summary = "Watch a broker's statistics live: connections, rates, cache hits, warnings"
 
-  static description = `Subscribes to the broker's $SYS/# topics with MQTT.js (works with Mosquitto too; figures it does not publish show as n/a). On a terminal: a dashboard redrawn in place on every statistics tick; q or Ctrl-C quits. Piped, or with --interval: one plain line per update (or per --interval). --once prints one snapshot and exits; --json prints JSON (one object a line with --interval).
+  static description = `Subscribes to the broker's $SYS/# topics with MQTT.js (works with Mosquitto too; figures it does not publish show as n/a). On a cluster node (docs/scale-out.md) also the node's name, its NATS link, its messages to and from NATS, the nodes heard from and the cluster's totals ($SYS/broker/mqttctl/cluster/..., "cluster" in --json). On a terminal: a dashboard redrawn in place on every statistics tick; q or Ctrl-C quits. Piped, or with --interval: one plain line per update (or per --interval). --once prints one snapshot and exits; --json prints JSON (one object a line with --interval).
 
-Warnings: connections above 80 % of the limit (the headroom plan sizes for), cache hit below 90 %, orphan sessions or dropped messages rising, memory above the plan for the live connections.
+Warnings: connections above 80 % of the limit (the headroom plan sizes for), cache hit below 90 %, orphan sessions or dropped messages rising, memory above the plan for the live connections, a cluster node without its NATS link, JetStream copies for persistent sessions refused or dropped.
 
 Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --timeout, 2 bad flag.`
 

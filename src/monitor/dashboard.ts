@@ -8,6 +8,7 @@ import {formatDuration} from '../broker/stats/format.js'
 import type {Point, RateName} from './history.js'
 import type {Figures} from './snapshot.js'
 import {heapLimitOf, THRESHOLDS, type Warning} from './warnings.js'
+import {clusterLines} from './cluster.js'
 
 export interface DashboardInput {
   url: string
@@ -105,6 +106,10 @@ export function renderDashboard(input: DashboardInput): string[] {
   const heapLimit = heapLimitOf(f, input)
   const ofLimit = heapLimit === undefined ? '' : ` of ${formatBytes(heapLimit)}`
   lines.push(`${label('Process')}RSS ${hot('memory', bytes(f.rssBytes))}   heap ${hot('heap', bytes(f.heapUsedBytes))}${ofLimit}   CPU ${cpu}${rss === undefined ? '' : plan}`)
+
+  const before = input.points.at(-2)
+  const seconds = point && before ? (point.snapshot.time - before.snapshot.time) / 1000 : 0
+  lines.push(...clusterLines(point?.snapshot.cluster, before?.snapshot.cluster, seconds, c, LABEL).map((l) => fit(l, width)))
 
   // History
   lines.push('')

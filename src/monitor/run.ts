@@ -14,6 +14,7 @@ import {Screen, type TtyIn, type TtyOut} from './terminal.js'
 import {type Warning, warningsFor} from './warnings.js'
 import {formatBytes, formatInt} from '../cli/render.js'
 import {perSecond} from './dashboard.js'
+import type {ClusterView} from './cluster.js'
 
 export interface MonitorOptions {
   url: string
@@ -46,6 +47,8 @@ export type MonitorJson = {
   version: string | null
   rates: Rates
   loads: Loads
+  /** A cluster node's figures: its NATS link, its traffic through NATS, the cluster's totals (src/monitor/cluster.ts); null for a single broker. */
+  cluster: ClusterView | null
   warnings: string[]
 } & Record<Figure, number | null>
 
@@ -77,6 +80,7 @@ export function toJson(url: string, point: Point, warnings: readonly Warning[]):
     ...figures,
     rates,
     loads: snapshot.loads,
+    cluster: snapshot.cluster ?? null,
     warnings: warnings.map((w) => w.message),
   }
 }
@@ -93,7 +97,8 @@ export function plainLine(point: Point, warnings: readonly Warning[]): string {
     `${time} connections ${n(f.connectionsLive)}/${n(f.connectionsMax)} ` +
     `msgs in ${n(f.messagesReceived)} (${perSecond(r.messagesIn, 'msg')}) out ${n(f.messagesSent)} (${perSecond(r.messagesOut, 'msg')}) ` +
     `bytes in ${b(f.bytesReceived)} out ${b(f.bytesSent)} cache ${ratio} orphan ${n(f.sessionsOrphan)} ` +
-    `dropped ${n(f.messagesDropped)} rss ${b(f.rssBytes)}`
+    `dropped ${n(f.messagesDropped)} rss ${b(f.rssBytes)}` +
+    (point.snapshot.cluster ? ` cluster ${point.snapshot.cluster.node} link ${point.snapshot.cluster.connected === null ? 'n/a' : point.snapshot.cluster.connected ? 'up' : 'down'} nodes ${n(point.snapshot.cluster.nodes ?? undefined)} clients ${n(point.snapshot.cluster.total.clients ?? undefined)}` : '')
   return [line, ...warnings.map((w) => `${time} WARNING: ${w.message}`)].join('\n')
 }
 

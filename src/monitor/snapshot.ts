@@ -6,6 +6,7 @@
 import {LOAD_NAMES, LOAD_WINDOWS, type LoadName, type LoadWindow} from '../broker/stats/loads.js'
 import type {StatsSnapshot} from '../broker/stats/snapshot.js'
 import {loadTopic, SYS_PREFIX, SYS_TIMESTAMP_TOPIC, SYS_TOPICS} from '../broker/stats/sys-topics.js'
+import {type ClusterView, clusterFromTopics} from './cluster.js'
 
 export type Figure = Exclude<keyof StatsSnapshot, 'version' | 'time'>
 export type Figures = Partial<Record<Figure, number>>
@@ -17,6 +18,8 @@ export interface MonitorSnapshot {
   version?: string
   figures: Figures
   loads: Loads
+  /** A cluster node's $SYS/broker/mqttctl/cluster/... figures (./cluster.ts); absent for a single broker. */
+  cluster?: ClusterView
 }
 
 const BY_TOPIC = new Map<string, Figure>(SYS_TOPICS.map((t) => [t.topic, t.key]))
@@ -41,12 +44,14 @@ export function snapshotFromTopics(topics: ReadonlyMap<string, string>, received
       if (Number.isFinite(n)) (loads[load[0]] ??= {})[load[1]] = n
     }
   }
+  const cluster = clusterFromTopics(topics)
   const stamp = Number(topics.get(SYS_TIMESTAMP_TOPIC))
   return {
     time: Number.isFinite(stamp) && stamp > 0 ? stamp : receivedAt,
     version: topics.get(SYS_PREFIX + 'version'),
     figures,
     loads,
+    ...(cluster ? {cluster} : {}),
   }
 }
 

@@ -5,6 +5,7 @@
 import {formatBytes, formatInt as int} from '../cli/render.js'
 import {ASSUMED} from '../sizing/guide.js'
 import type {Point} from './history.js'
+import {clusterWarnings} from './cluster.js'
 
 export const THRESHOLDS = {
   /** Live connections above this share of maxConnections: the headroom plan sizes nodes to (src/sizing). */
@@ -18,7 +19,7 @@ export const THRESHOLDS = {
 } as const
 
 export interface Warning {
-  figure: 'connections' | 'cache' | 'orphans' | 'dropped' | 'memory' | 'heap'
+  figure: 'connections' | 'cache' | 'orphans' | 'dropped' | 'memory' | 'heap' | 'cluster'
   message: string
 }
 
@@ -80,5 +81,6 @@ export function warningsFor(points: readonly Point[], options: WarningOptions = 
   if (heap !== undefined && limit !== undefined && limit > 0 && heap / limit > THRESHOLDS.heapRatio) {
     out.push({figure: 'heap', message: `V8 heap ${formatBytes(heap)} is ${pct(heap / limit)} of its ${formatBytes(limit)} limit: raise runtime.maxOldSpaceMb (mqttctl plan --write) before "heap out of memory"`})
   }
+  for (const message of clusterWarnings(points.at(-1)?.snapshot.cluster, points.at(-2)?.snapshot.cluster)) out.push({figure: 'cluster', message})
   return out
 }
