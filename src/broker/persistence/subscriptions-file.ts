@@ -136,6 +136,9 @@ export class SubscriptionsFile {
   }
 }
 
+/** An MQTT UTF-8 string: no U+0000 [MQTT-1.5.4-2], no lone surrogate (it would not come back from disk the same). */
+const mqttString = (s: string): boolean => !s.includes('\u0000') && (s as string & {isWellFormed(): boolean}).isWellFormed()
+
 function problemOf(raw: unknown): string | undefined {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'not a JSON object'
   const sessions = (raw as {sessions?: unknown}).sessions
@@ -180,6 +183,7 @@ export function readSubscriptionsFile(path: string, log: Logger, now: number): V
       typeof v.clientId === 'string' &&
       v.clientId !== '' &&
       Buffer.byteLength(v.clientId) <= 65_535 &&
+      mqttString(v.clientId) &&
       typeof v.expiryInterval === 'number' &&
       Number.isInteger(v.expiryInterval) &&
       v.expiryInterval > 0 &&
@@ -199,6 +203,7 @@ export function readSubscriptionsFile(path: string, log: Logger, now: number): V
         typeof x !== 'object' ||
         typeof x.filter !== 'string' ||
         validateTopicFilter(x.filter) !== undefined ||
+        !mqttString(x.filter) ||
         ![0, 1, 2].includes(x.qos as number) ||
         ![0, 1, 2].includes(rh as number) ||
         (sid !== undefined && !(Number.isInteger(sid) && (sid as number) >= 1 && (sid as number) <= MAX_VARIABLE_BYTE_INTEGER))

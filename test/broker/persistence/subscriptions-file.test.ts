@@ -160,7 +160,7 @@ describe('readSubscriptionsFile', () => {
     expect(readFileSync(`${path}.bad-20261203T101500Z`, 'utf8')).toBe(text)
   })
 
-  it('entries with a bad client id, expiry, filter, QoS, retain handling or subscription id are skipped and counted', () => {
+  it('entries with a bad client id (empty, too long, U+0000, a lone surrogate), expiry, filter, QoS, retain handling or subscription id are skipped and counted', () => {
     const sub = (o: Record<string, unknown>) => ({filter: 'ok/+', qos: 1, ...o})
     const sessions = [
       {clientId: 'good', expiryInterval: 5, subscriptions: [sub({}), sub({filter: 'a/#/b'}), sub({qos: 3}), sub({qos: '1'}), sub({retainHandling: 3}), sub({subscriptionId: 0}), sub({subscriptionId: 268_435_456}), sub({subscriptionId: 1.5}), sub({filter: 7}), null, 'x', sub({subscriptionId: 268_435_455, retainHandling: 1})]},
@@ -173,6 +173,9 @@ describe('readSubscriptionsFile', () => {
       {clientId: 'str', expiryInterval: '5', subscriptions: []},
       {clientId: 'nosubs', expiryInterval: 5},
       {clientId: 42, expiryInterval: 5, subscriptions: []},
+      {clientId: 'nul\u0000id', expiryInterval: 5, subscriptions: []},
+      {clientId: 'lone\ud800', expiryInterval: 5, subscriptions: []},
+      {clientId: 'odd-filter', expiryInterval: 5, subscriptions: [sub({filter: 'a/\udc00'})]},
       null,
       [],
     ]
@@ -187,8 +190,9 @@ describe('readSubscriptionsFile', () => {
           {filter: 'ok/+', options: {...opts(1), retainHandling: 1, subscriptionId: 268_435_455}},
         ],
       },
+      {clientId: 'odd-filter', expiryInterval: 5, subscriptions: []},
     ])
-    expect(log.lines).toEqual([expect.stringMatching(/WARN: Store: .*subscriptions\.json: skipped 21 invalid entries/)])
+    expect(log.lines).toEqual([expect.stringMatching(/WARN: Store: .*subscriptions\.json: skipped 24 invalid entries/)])
   })
 })
 
