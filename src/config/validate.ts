@@ -23,6 +23,9 @@ function checkInt(spec: FieldSpec, value: unknown, where: string): void {
   }
 }
 
+const LISTENER_KEYS = ['host', 'port', 'tls', 'websocket', 'path']
+const TLS_KEYS = ['cert', 'key', 'ca']
+
 function checkListeners(value: unknown, where: string): void {
   if (!Array.isArray(value) || value.length === 0) {
     throw new ConfigError('listeners', `${where}listeners = ${show(value)} is not allowed: expected a non-empty list of {host, port}`)
@@ -30,6 +33,8 @@ function checkListeners(value: unknown, where: string): void {
   value.forEach((l: unknown, i) => {
     const key = `listeners[${i}]`
     if (l === null || typeof l !== 'object') throw new ConfigError(key, `${where}${key} = ${show(l)} is not allowed: expected {host, port}`)
+    // A typo must not pass silently: a "tsl" listener would serve plain MQTT on the TLS port.
+    for (const k of Object.keys(l)) if (!LISTENER_KEYS.includes(k)) throw new ConfigError(`${key}.${k}`, `${where}${key}.${k} is not allowed: unknown key; a listener has ${LISTENER_KEYS.join(', ')}`)
     const {host, port, tls, websocket, path} = l as Record<string, unknown>
     if (typeof host !== 'string' || host === '') throw new ConfigError(`${key}.host`, `${where}${key}.host = ${show(host)} is not allowed: expected an address such as 0.0.0.0 or 127.0.0.1`)
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -40,6 +45,8 @@ function checkListeners(value: unknown, where: string): void {
       for (const f of ['cert', 'key'] as const) {
         if (typeof t?.[f] !== 'string' || t[f] === '') throw new ConfigError(`${key}.tls.${f}`, `${where}${key}.tls.${f} = ${show(t?.[f])} is not allowed: expected a path to a PEM file`)
       }
+      for (const k of Object.keys(t)) if (!TLS_KEYS.includes(k)) throw new ConfigError(`${key}.tls.${k}`, `${where}${key}.tls.${k} is not allowed: unknown key; tls has ${TLS_KEYS.join(', ')}`)
+      if (t.ca !== undefined && (typeof t.ca !== 'string' || t.ca === '')) throw new ConfigError(`${key}.tls.ca`, `${where}${key}.tls.ca = ${show(t.ca)} is not allowed: expected a path to a PEM file, or leave it out`)
     }
     if (websocket !== undefined && typeof websocket !== 'boolean') throw new ConfigError(`${key}.websocket`, `${where}${key}.websocket = ${show(websocket)} is not allowed: expected true or false`)
     if (path !== undefined && (typeof path !== 'string' || !/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}$/.test(path) || websocket !== true)) {

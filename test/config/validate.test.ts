@@ -108,6 +108,18 @@ describe('validateConfig: one line naming the key, the value and what is allowed
     if (message) expect(e.message).toBe(message)
   })
 
+  it.each([
+    [[{host: 'h', port: 8883, tsl: {cert: 'c.pem', key: 'k.pem'}}], 'listeners[0].tsl', 'listeners[0].tsl is not allowed: unknown key; a listener has host, port, tls, websocket, path'],
+    [[{host: 'h', port: 1}, {host: 'h', port: 2, webSocket: true}], 'listeners[1].webSocket', 'listeners[1].webSocket is not allowed: unknown key; a listener has host, port, tls, websocket, path'],
+    [[{host: 'h', port: 1, tls: {cert: 'c', key: 'k', cafile: 'ca.pem'}}], 'listeners[0].tls.cafile', 'listeners[0].tls.cafile is not allowed: unknown key; tls has cert, key, ca'],
+    [[{host: 'h', port: 1, tls: {cert: 'c', key: 'k', ca: ''}}], 'listeners[0].tls.ca', 'listeners[0].tls.ca = "" is not allowed: expected a path to a PEM file, or leave it out'],
+    [[{host: 'h', port: 1, tls: {cert: 'c', key: 'k', ca: 5}}], 'listeners[0].tls.ca', 'listeners[0].tls.ca = 5 is not allowed: expected a path to a PEM file, or leave it out'],
+  ])('a typo in a listener is named, not ignored (a "tsl" listener would serve plain MQTT): %j', (listeners, key, message) => {
+    const e = refusal(withValue('listeners', listeners))
+    expect(e.key).toBe(key)
+    expect(e.message).toBe(message)
+  })
+
   it('accepts TLS and WebSocket listeners that are complete', () => {
     const listeners = [
       {host: '0.0.0.0', port: 0},
