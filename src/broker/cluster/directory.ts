@@ -33,6 +33,9 @@ export interface SessionEntry {
   node: string
   expiryInterval: number
   subscriptions: Array<[string, SubOptions]>
+  /** Set by a take-over from a node that was down: that node, and the last stream sequence of its copies read then (./orphans.ts). */
+  from?: string
+  upTo?: number
 }
 
 /** A record as read: the entry and its stream sequence (the fencing token). */
@@ -61,8 +64,12 @@ export function parseEntry(clientId: string, data: Uint8Array): SessionEntry | u
     e !== null && typeof e === 'object' && e.clientId === clientId && typeof e.node === 'string' && TOKEN.test(e.node) &&
     Number.isInteger(e.expiryInterval) && e.expiryInterval > 0 && e.expiryInterval <= 4_294_967_295 &&
     Array.isArray(e.subscriptions) && e.subscriptions.length <= MAX_SUBSCRIPTIONS &&
-    e.subscriptions.every((s) => Array.isArray(s) && typeof s[0] === 'string' && validateTopicFilter(s[0]) === undefined && isSubOptions(s[1]))
-  return ok ? {clientId, node: e.node, expiryInterval: e.expiryInterval, subscriptions: e.subscriptions.map(([f, o]) => [f, o])} : undefined
+    e.subscriptions.every((s) => Array.isArray(s) && typeof s[0] === 'string' && validateTopicFilter(s[0]) === undefined && isSubOptions(s[1])) &&
+    (e.from === undefined || (typeof e.from === 'string' && TOKEN.test(e.from) && Number.isSafeInteger(e.upTo) && (e.upTo as number) >= 0))
+  if (!ok) return undefined
+  const entry: SessionEntry = {clientId, node: e.node, expiryInterval: e.expiryInterval, subscriptions: e.subscriptions.map(([f, o]) => [f, o])}
+  if (e.from !== undefined) Object.assign(entry, {from: e.from, upTo: e.upTo})
+  return entry
 }
 
 export class SessionDirectory {
@@ -77,6 +84,8 @@ export class SessionDirectory {
   #errors = 0
   /** Client ids whose record names this node (it wrote or confirmed it). */
   readonly #mine = new Set<string>()
+  /** Hand-over boundaries of sessions taken over here, kept in later records until the session leaves. */
+  readonly #handovers = new Map<string, {from: string; upTo: number}>()
   /** Records to write at the end of this event-loop turn (several changes of one SUBSCRIBE: one write). */
   readonly #pending = new Map<string, SessionRecord>()
   #flushing = false
@@ -138,6 +147,7 @@ export class SessionDirectory {
     const id = session.clientId
     if (ended || session.expiryInterval === 0) {
       this.#pending.delete(id)
+      this.#handovers.delete(id)
       if (this.#mine.delete(id)) this.write(id, undefined)
       return
     }
@@ -164,6 +174,7 @@ export class SessionDirectory {
 
   /** The session leaves this node for another that writes its own record: no "gone" record from here. */
   forget(clientId: string): void {
+    this.#handovers.delete(clientId)
     this.#mine.delete(clientId)
     this.#pending.delete(clientId)
   }
@@ -173,7 +184,7 @@ export class SessionDirectory {
     const js = this.#js
     if (js === undefined) return
     if (entry !== undefined) this.#mine.add(clientId)
-    const body = entry === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify({clientId, node: this.#token, ...entry}))
+    const body = entry === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify({clientId, node: this.#token, ...entry, ...this.#handovers.get(clientId)}))
     js.publish(this.subject(clientId), body).catch((error: unknown) => this.#failed(error))
   }
 
@@ -182,13 +193,15 @@ export class SessionDirectory {
    * is still the one read (sequence `seq`). false: another node wrote first (it came back, or
    * another node took the client over meanwhile).
    */
-  async takeOver(found: FoundEntry): Promise<boolean> {
+  async takeOver(found: FoundEntry, upTo: number): Promise<boolean> {
     const js = this.#js
     if (js === undefined) return false
-    const body = Buffer.from(JSON.stringify({...found.entry, node: this.#token}))
+    const handover = {from: found.entry.node, upTo}
+    const body = Buffer.from(JSON.stringify({...found.entry, node: this.#token, ...handover}))
     try {
       await js.publish(this.subject(found.entry.clientId), body, {expect: {lastSubjectSequence: found.seq}, timeout: 5000})
       this.#mine.add(found.entry.clientId)
+      if (this.#handovers.size < 100_000) this.#handovers.set(found.entry.clientId, handover)
       return true
     } catch (error) {
       if (/wrong last sequence/i.test((error as Error)?.message ?? '')) return false

@@ -26,6 +26,8 @@ import {AckPolicy, type ConsumerMessages, DeliverPolicy, DiscardPolicy, type Jet
 import type {Delivery, Message} from '../message.js'
 import type {ClusterHooks, ClusterHost, ClusterStats} from './host.js'
 import {SubjectMap} from './subjects.js'
+import {SubscriptionIndex} from '../topics/index.js'
+import type {SubOptions} from '../topics/types.js'
 import {WireError, decodeMessage, encodeHeaders} from './wire.js'
 
 /** Header of a core copy: the nodes (tokens, comma-separated) that get this message through JetStream. */
@@ -80,6 +82,8 @@ export class DurableQueue {
   #stopped = false
   #lastDropLog = -Infinity
   readonly #ackWaitMs: number
+  readonly #handovers = new Map<string, {holder: string; upTo: number}>()
+  readonly #handoverIndex = new SubscriptionIndex({cacheSize: 0})
   readonly #hooks: ClusterHooks
 
   constructor(nc: NatsConnection, prefix: string, token: string, runId: string, replicas: number, host: DurableHost, stats: ClusterStats, options: {ackWaitMs?: number; hooks?: ClusterHooks} = {}) {
@@ -160,6 +164,7 @@ export class DurableQueue {
       // second message with the same id as a duplicate, whatever its subject), Mqtt-Id the message's.
       const headers = encodeHeaders(msg, now, {absoluteExpiry: true}) as MsgHdrs
       headers.set(ID_HEADER, msgID)
+      headers.set(JS_HEADER, targets.join(',')) // every node that gets a copy (./orphans.ts hand-over)
       try {
         await this.#js.publish(subject, msg.payload, {headers, msgID: `${msgID}.${token}`, timeout: 5000})
       } catch (error) {
@@ -241,6 +246,7 @@ export class DurableQueue {
     } catch (error) {
       this.#host.logger.error(`cluster: internal error delivering ${JSON.stringify(msg.topic)} from JetStream: ${(error as Error)?.stack ?? error}`)
     }
+    const forwarded = topic === undefined ? undefined : this.#handOverCopy(m, msg, topic)
     // After the deliveries, so the store's journal makes both durable together (./applied.ts).
     if (remembered) marks?.mark(m.seq, id)
     this.#hooks.copyApplied?.()
@@ -252,8 +258,32 @@ export class DurableQueue {
         return this.#nak(m)
       }
       this.#hooks.copyStored?.()
-      this.#ack(m)
+      if (forwarded === undefined) return this.#ack(m)
+      forwarded.then(() => this.#ack(m), () => this.#nak(m))
     })
+  }
+
+  /**
+   * Sessions let go here because another node took them over while this one was down (./orphans.ts):
+   * copies after `upTo` (the last one that node read) matching their subscriptions go to it, unless
+   * the publisher sent that node a copy itself (JS_HEADER).
+   */
+  handOver(clientId: string, subscriptions: Array<[string, SubOptions]>, holder: string, upTo: number): void {
+    if (this.#handovers.size >= 100_000) return
+    this.#handovers.set(clientId, {holder, upTo})
+    for (const [filter, options] of subscriptions) if (!filter.startsWith('$share/')) this.#handoverIndex.subscribe(clientId, filter, options)
+  }
+
+  #handOverCopy(m: JsMsg, msg: Message, topic: string): Promise<unknown> | undefined {
+    if (this.#handovers.size === 0) return undefined
+    const got = (m.headers?.get(JS_HEADER) ?? '').split(',')
+    const sends: Array<Promise<number>> = []
+    for (const c of this.#handoverIndex.match(topic).clients) {
+      const h = this.#handovers.get(c.clientId)
+      if (h === undefined || m.seq <= h.upTo || got.includes(h.holder)) continue
+      sends.push(this.forward(c.clientId, [{msg, qos: msg.qos, retain: msg.retain, packetId: 0, sent: false, released: false}], h.holder))
+    }
+    return sends.length === 0 ? undefined : Promise.all(sends)
   }
 
   /** Keeps `id` among the last DEDUPE_IDS (false: no usable id). */

@@ -173,7 +173,7 @@ export class ClusterNode {
       // node's copies are read, so none of those reaches a session that is no longer here); then the
       // copies; then this node's durable interest (written once its consumer exists).
       (q = new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats, o)) => [
-        new SessionFailover(main, this.map.prefix, this.token, replicas, host, (id) => this.#mover?.drop(id), (id, ds, to) => q.forward(id, ds, to)),
+        new SessionFailover(main, this.map.prefix, this.token, replicas, host, (id) => this.#mover?.drop(id), (id, ds, to) => q.forward(id, ds, to), (id, subs, to, upTo) => q.handOver(id, subs, to, upTo)),
         q,
         {stream: durableInterestStreamName(this.map.prefix), start: () => this.durableInterest.start(main, this.map.prefix, this.token, replicas, host.logger), stop: () => this.durableInterest.stop()},
       ] as const,

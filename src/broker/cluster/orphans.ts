@@ -30,6 +30,9 @@ import type {MovedSession} from './sessions.js'
 import {SubjectMap} from './subjects.js'
 import {WireError, decodeMessage} from './wire.js'
 
+/** A session let go here: its copies after `upTo` that `holder` did not get itself go to it (./durable.ts handOver). */
+export type HandOver = (clientId: string, subscriptions: Array<[string, SubOptions]>, holder: string, upTo: number) => void
+
 /** Restored sessions checked at once when this node comes back. */
 const FENCE_BATCH = 64
 /** Copies read for one session at most (the CONNECT waits for them). */
@@ -52,15 +55,17 @@ export interface OrphanDeps {
 export async function takeOverOrphan(deps: OrphanDeps, clientId: string): Promise<boolean> {
   const found = await deps.directory.lookup(clientId)
   if (found === undefined || found.entry.node === deps.token) return false
-  if (!(await deps.directory.takeOver(found))) return false
   const {entry} = found
-  const deliveries = await readCopies(deps, entry.node, entry.clientId, entry.subscriptions)
+  // Copies up to `upTo` are read here; A forwards the later ones it gets when it is back (./durable.ts).
+  const upTo = (await deps.jsm.streams.info(deps.copies)).state.last_seq
+  const deliveries = await readCopies(deps, entry.node, entry.clientId, entry.subscriptions, upTo)
+  if (!(await deps.directory.takeOver(found, upTo))) return false
   deps.adopt({clientId, expiryInterval: entry.expiryInterval, subscriptions: entry.subscriptions, incoming: [], lastPacketId: 0, deliveries})
   deps.logger.info(`cluster: session ${JSON.stringify(clientId)} taken over from node ${entry.node}, which does not answer, with ${deliveries.length} message(s) JetStream held for it`)
   return true
 }
 
-async function readCopies(deps: OrphanDeps, from: string, clientId: string, subscriptions: Array<[string, SubOptions]>): Promise<Delivery[]> {
+async function readCopies(deps: OrphanDeps, from: string, clientId: string, subscriptions: Array<[string, SubOptions]>, upTo: number): Promise<Delivery[]> {
   const index = new SubscriptionIndex({cacheSize: 0})
   for (const [filter, options] of subscriptions) if (!filter.startsWith('$share/')) index.subscribe(clientId, filter, options)
   const map = new SubjectMap({prefix: deps.prefix}, `d.${from}`)
@@ -74,6 +79,7 @@ async function readCopies(deps: OrphanDeps, from: string, clientId: string, subs
       if (/no message found/i.test((error as Error)?.message ?? '')) break
       throw error
     }
+    if (m.seq > upTo) break
     seq = m.seq + 1
     const topic = map.toTopic(m.subject)
     if (topic === undefined) continue
@@ -96,7 +102,7 @@ async function readCopies(deps: OrphanDeps, from: string, clientId: string, subs
 export async function fenceRestored(
   deps: Pick<OrphanDeps, 'directory' | 'token' | 'logger'>,
   sessions: Iterable<SessionRecord>,
-  release: (s: SessionRecord) => void,
+  release: (s: SessionRecord, found: FoundEntry) => void,
   forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>,
 ): Promise<number> {
   let released = 0
@@ -120,7 +126,7 @@ export async function fenceRestored(
       } catch (error) {
         deps.logger.error(`cluster: could not forward ${left.length} stored message(s) of session ${JSON.stringify(s.clientId)} to node ${found.entry.node}: ${(error as Error)?.message ?? error}; they are dropped`)
       }
-      release(s)
+      release(s, found)
       released++
       deps.logger.warn(`cluster: session ${JSON.stringify(s.clientId)} was taken over by node ${found.entry.node} while this node was down: let go here${moved > 0 ? `, its ${moved} stored message(s) forwarded there` : ''}`)
     }
@@ -140,12 +146,13 @@ export class SessionFailover {
   readonly #token: string
   readonly #unheld: (clientId: string) => void
   readonly #forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>
+  readonly #handOver: HandOver
   /** Orphaned sessions taken over here / restored sessions let go because another node took them. */
   takenOver = 0
   fenced = 0
 
   /** `unheld`: this node no longer answers take-over requests for the client (./sessions.ts drop). */
-  constructor(nc: NatsConnection, prefix: string, token: string, replicas: number, host: ClusterHost, unheld: (clientId: string) => void, forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>) {
+  constructor(nc: NatsConnection, prefix: string, token: string, replicas: number, host: ClusterHost, unheld: (clientId: string) => void, forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>, handOver: HandOver) {
     this.directory = new SessionDirectory(nc, prefix, token, replicas, host.logger)
     this.stream = this.directory.stream
     this.#host = host
@@ -153,6 +160,7 @@ export class SessionFailover {
     this.#token = token
     this.#unheld = unheld
     this.#forward = forward
+    this.#handOver = handOver
   }
 
   async start(): Promise<void> {
@@ -168,7 +176,9 @@ export class SessionFailover {
   async recheck(): Promise<void> {
     const host = this.#host
     const restored = [...host.held()].map((id) => host.sessions.getSession(id)).filter((s): s is SessionRecord => s !== undefined)
-    const release = (s: SessionRecord): void => {
+    const release = (s: SessionRecord, found: FoundEntry): void => {
+      // Copies after the boundary the new holder read up to: forwarded to it as they come (./durable.ts).
+      if (found.entry.from === this.#token && found.entry.upTo !== undefined) this.#handOver(s.clientId, [...s.subscriptions], found.entry.node, found.entry.upTo)
       this.directory.forget(s.clientId)
       host.sessions.disconnect(s.clientId)
       host.sessions.release(s)

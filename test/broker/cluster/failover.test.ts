@@ -3,17 +3,18 @@
  * directory.ts): it finds its session (subscriptions, expiry) and the QoS 1/2 messages JetStream holds
  * for the dead node; the dead node, back, lets the session go (fencing) and delivers nothing of it.
  * Node A is a real process (durable store, kill -9), B and C in-process nodes; real nats-server with
- * JetStream, real MQTT clients. What A had stored for the session before it died reaches it late,
- * forwarded when A is back.
+ * JetStream, real MQTT clients. What A had stored for the session before it died, and copies only A
+ * got after the take-over, reach it late, forwarded when A is back.
  */
 import type {ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {type NatsConnection, connect as natsConnect} from 'nats'
+import {type NatsConnection, connect as natsConnect, headers as natsHeaders} from 'nats'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {sessionStreamName} from '../../../src/broker/cluster/directory.js'
-import {durableStreamName} from '../../../src/broker/cluster/durable.js'
+import {ID_HEADER, JS_HEADER, durableStreamName} from '../../../src/broker/cluster/durable.js'
+import {SubjectMap} from '../../../src/broker/cluster/subjects.js'
 import {type NatsServer, startNats} from '../../helpers/nats.js'
 import {startNode} from '../../helpers/cluster.js'
 import {closeAll, collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
@@ -94,16 +95,26 @@ describe('a session whose node is down', () => {
     await pub.publishAsync(`${topic}/two/y`, 'live', {qos: 2})
     await waitFor(() => texts(inbox.messages).includes('live'), 10_000, 'a live message on B')
 
+    // A copy for A alone, written after B read A's copies: as from a publisher that did not know of
+    // B's subscriptions yet (the moment after the take-over). A forwards it to B when it is back.
+    const h = natsHeaders()
+    h.set('Mqtt-Qos', '1')
+    h.set(ID_HEADER, 'window-1')
+    h.set(JS_HEADER, 'node-a')
+    await nc.jetstream().publish(new SubjectMap({prefix}, 'd.node-a').topic(`${topic}/one/x`)!, Buffer.from('window'), {headers: h, msgID: 'window-1'})
+
     // A comes back from its store: it finds the session moved, forwards what it had stored for it
     // ('pre', late), and lets it go (its filters go too).
     const a2 = await spawnNode({nats: nats.url, prefix, dir, name: 'node-a'}, children)
     await waitFor(() => !c.broker.node.durableTargets(`${topic}/one/x`).includes('node-a'), 10_000, 'A withdraws the moved session\'s filters')
     expect(a2.log()).not.toMatch(/internal error/)
     expect((await record())?.node).toBe('node-b')
+    await waitFor(() => texts(inbox.messages).includes('window'), 10_000, 'the copy A forwards')
     await pub.publishAsync(`${topic}/one/x`, 'last', {qos: 1})
     await waitFor(() => texts(inbox.messages).includes('last'), 10_000, 'the last message')
     // Nothing twice: A delivered nothing of the session (it is not on A), B nothing again.
-    expect(texts(inbox.messages)).toEqual(['q1-0', 'q1-1', 'q1-2', 'q1-3', 'q2-0', 'q2-1', 'q2-2', 'live', 'pre', 'last'])
+    // ('live' went to A too, but B had its own copy: A does not forward it.)
+    expect(texts(inbox.messages)).toEqual(['q1-0', 'q1-1', 'q1-2', 'q1-3', 'q2-0', 'q2-1', 'q2-2', 'live', 'pre', 'window', 'last'])
     // The client moving to A now (live move from B) brings B's session, not A's old one.
     await back.endAsync()
     const onA = await connect(a2.url, session(clientId))
