@@ -82,4 +82,20 @@ describe('watchDurableSubscriptions', () => {
     subs.restore(s)
     expect(events).toEqual(['+x/#'])
   })
+
+  it('changed(session, ended): every add and remove says so, removeAll / unrestore say the session ended, restore says nothing', () => {
+    const store = new MemoryStore()
+    const subs = new Subscriptions({store, stats: new BrokerStats(), matchCacheSize: 100})
+    const changes: string[] = []
+    watchDurableSubscriptions(subs, {added: () => {}, removed: () => {}}, (s, ended) => changes.push(`${s.clientId}:${ended ? 'ended' : 'changed'}`))
+    const p = store.createSession('p', 60)
+    subs.add(p, 'a', q(0))
+    subs.remove(p, 'a')
+    subs.removeAll(p)
+    const r = store.createSession('r', 60)
+    store.addSubscription(r, 'x/#', q(1))
+    subs.restore(r)
+    subs.unrestore(r)
+    expect(changes).toEqual(['p:changed', 'p:changed', 'p:ended', 'r:ended'])
+  })
 })
