@@ -83,14 +83,18 @@ export default class Plan extends BaseCommand {
     const result: PlanJson = plan(input, {profile})
 
     const file = flags.write as string | undefined
+    // One node with workers: the configuration runs them (cluster.workers), each with its own share's heap limit.
+    // Several nodes: build --nodes N --workers W writes each node's configuration with its NATS servers.
+    const workers = result.nodes === 1 && result.topology.workersPerNode > 1 ? result.topology.workersPerNode : undefined
+    const heap = workers === undefined ? result.runtime.heap : {...result.runtime.heap, maxOldSpaceMb: result.topology.worker.maxOldSpaceMb}
     if (file !== undefined) {
-      writeTierConfig(file, tierByName(result.tier), Boolean(flags.force), result.runtime.heap)
+      writeTierConfig(file, tierByName(result.tier), Boolean(flags.force), heap, workers)
       result.next = nextSteps(result.devices, file)
     }
 
     const explanations = flags.explain ? explainPlan(result) : undefined
     this.log(renderPlan(result))
-    if (file !== undefined) this.log(`\nWrote the ${result.tier} tier's broker configuration to ${file} (V8 heap limit ${result.runtime.heap.maxOldSpaceMb} MB)`)
+    if (file !== undefined) this.log(`\nWrote the ${result.tier} tier's broker configuration to ${file} (${workers === undefined ? '' : `${workers} workers, each with a `}V8 heap limit ${heap.maxOldSpaceMb} MB)`)
     if (explanations) this.log(renderExplanations(explanations))
     let verify: PlanJson['verify']
     if (flags.verify) {

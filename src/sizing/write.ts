@@ -27,9 +27,11 @@ export interface RuntimeSettings {
   maxSemiSpaceMb: number
 }
 
-export function tierConfigText(tier: Tier, runtime?: RuntimeSettings): {config: BrokerConfig; text: string} {
+/** `workers`: broker processes on the node (cluster.workers, start --workers), when the plan needs more than one. */
+export function tierConfigText(tier: Tier, runtime?: RuntimeSettings, workers?: number): {config: BrokerConfig; text: string} {
   const base = configForTier(tier)
   if (runtime) base.runtime = {maxOldSpaceMb: runtime.maxOldSpaceMb, maxSemiSpaceMb: runtime.maxSemiSpaceMb}
+  if (workers !== undefined && workers > 1) base.cluster = {...base.cluster, workers}
   const config = validateConfig(base)
   return {config, text: JSON.stringify(config, null, 2) + '\n'}
 }
@@ -38,8 +40,8 @@ export function tierConfigText(tier: Tier, runtime?: RuntimeSettings): {config: 
  * Writes a temp file next to `path`, then links it into place (fails if `path` exists: no window in
  * which another writer's file is clobbered) or, with force, renames over it.
  */
-export function writeTierConfig(path: string, tier: Tier, force = false, runtime?: RuntimeSettings): BrokerConfig {
-  const {config, text} = tierConfigText(tier, runtime)
+export function writeTierConfig(path: string, tier: Tier, force = false, runtime?: RuntimeSettings, workers?: number): BrokerConfig {
+  const {config, text} = tierConfigText(tier, runtime, workers)
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
   try {
     writeFileSync(tmp, text, {flag: 'wx'})

@@ -1,4 +1,8 @@
-import {describe, expect, it} from 'vitest'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {runCommand} from '@oclif/test'
+import {afterAll, describe, expect, it} from 'vitest'
 import {STREAM_MAX_BYTES} from '../../src/broker/cluster/durable.js'
 import {CROSS_HOP, DURABLE_STREAM_BYTES, JS_BYTES_PER_MESSAGE, clusterTopology, topologyCpu, topologyNotes} from '../../src/sizing/cluster.js'
 import {CPU_PLAN_SHARE} from '../../src/sizing/runtime.js'
@@ -90,5 +94,31 @@ describe('plan topology: workers per node and the NATS servers', () => {
     expect(p.cluster!.runtime.processes).toBe(p.topology.processes)
     expect(p.notes.join()).toContain(`start --workers ${p.topology.workersPerNode}`)
     expect(p.notes.join()).not.toContain('later release')
+  })
+})
+
+describe('plan --write with workers', () => {
+  const root = new URL('../..', import.meta.url).pathname
+  const dir = mkdtempSync(join(tmpdir(), 'mqttctl-plan-workers-'))
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('one node that needs workers: cluster.workers and each worker\'s heap limit in the file', async () => {
+    const file = join(dir, 'workers.json')
+    const {stdout, error} = await runCommand(['plan', '-n', '500k', '--msg-rate', '100k', '--profile', 'shipped', '--write', file], {root}, {testNodeEnv: 'production'})
+    expect(error).toBeUndefined()
+    const p = plan({devices: 500_000, msgRate: 100_000})
+    const written = JSON.parse(readFileSync(file, 'utf8'))
+    expect(written.cluster.workers).toBe(p.topology.workersPerNode)
+    expect(written.runtime.maxOldSpaceMb).toBe(p.topology.worker.maxOldSpaceMb)
+    expect(stdout).toContain(`(${p.topology.workersPerNode} workers, each with a V8 heap limit ${p.topology.worker.maxOldSpaceMb} MB)`)
+  })
+
+  it('one process, or several nodes (build --nodes writes those): no workers in the file', async () => {
+    for (const [args, name] of [[['-n', '5000'], 'one.json'], [['-n', '3M', '--msg-rate', '150k'], 'nodes.json']] as const) {
+      const file = join(dir, name)
+      const {error} = await runCommand(['plan', ...args, '--profile', 'shipped', '--write', file], {root}, {testNodeEnv: 'production'})
+      expect(error).toBeUndefined()
+      expect(JSON.parse(readFileSync(file, 'utf8')).cluster.workers).toBe(1)
+    }
   })
 })
