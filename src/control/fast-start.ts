@@ -51,14 +51,14 @@ const SIGNAL_NUMBERS: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGKILL: 9
 /**
  * runForeground (src/control/spawn.ts) with node:child_process instead of execa: stdin is a pipe the
  * broker watches (it stops if we die), output is inherited, the child has its own process group,
- * SIGINT/SIGTERM are forwarded once each (SIGHUP as SIGTERM); resolves with its exit code, 128 + n
- * when killed by signal n.
+ * SIGINT/SIGTERM/SIGHUP are forwarded as they come (SIGHUP: the broker reloads its files and keeps
+ * running, as runForeground does); resolves with its exit code, 128 + n when killed by signal n.
  */
 export function runForegroundLight(runtime: Runtime, args: string[]): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(runtime.command, [...runtime.args, ...args], {stdio: ['pipe', 'inherit', 'inherit'], detached: true, env: {...process.env, [PARENT_PIPE_ENV]: '1'}})
     const forward = (signal: NodeJS.Signals) => () => {
-      child.kill(signal === 'SIGHUP' ? 'SIGTERM' : signal)
+      child.kill(signal)
     }
     const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const)
     for (const [s, h] of handlers) process.on(s, h)

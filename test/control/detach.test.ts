@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
 import mqtt from 'mqtt'
 import {afterEach, describe, expect, it} from 'vitest'
-import {ownRuntime} from '../../src/control/runtime.js'
+import {BROKER_NODE_FLAGS} from '../../src/broker/node-flags.js'
 import {isAlive} from '../../src/broker/process/state.js'
 import {build, resolvePlan} from '../../src/build/index.js'
 import {freePort, ROOT, Sandbox} from './helpers.js'
@@ -102,7 +102,8 @@ describe('start --detach', () => {
   it('--runtime DIR runs that build\'s bin/mqtt-broker launcher', async () => {
     const bundle = box.dir()
     mkdirSync(join(bundle, 'bin'))
-    const own = ownRuntime()
+    // The compiled runtime `start` runs by default (the Sandbox built dist/ for this file).
+    const own = {command: process.execPath, args: [...BROKER_NODE_FLAGS, join(ROOT, 'dist/src/broker/main.js')]}
     const launcher = join(bundle, 'bin', 'mqtt-broker')
     // What `mqttctl build` ships: a launcher that execs Node.js on the runtime, passing the options.
     writeFileSync(launcher, `#!/bin/sh\necho "launcher: $*"\nexec "${own.command}" ${own.args.map((a) => `"${a}"`).join(' ')} "$@"\n`)

@@ -11,7 +11,7 @@ import {connect as tlsConnect} from 'node:tls'
 import {execa} from 'execa'
 import {afterEach, describe, expect, it} from 'vitest'
 import {closeAll, collect, connect, waitFor as waitMqtt} from '../helpers/mqtt.js'
-import {freePort, Sandbox, waitFor} from './helpers.js'
+import {freePort, ROOT, Sandbox, waitFor} from './helpers.js'
 
 const box = new Sandbox()
 afterEach(async () => {
@@ -150,7 +150,8 @@ describe('reload (SIGHUP)', () => {
     expect(r.stderr.trim()).toBe(`Error: --password-file "${pw}" line 2: user "alice": expected a hash written by mosquitto_passwd or mqttctl passwd ($7$... or $6$...); plain-text passwords are not accepted`)
     const acl = join(dir, 'acl')
     writeFileSync(acl, 'user a\ntopik read x\n')
-    const r2 = await execa(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/broker/main.ts'), '--port', '0', '--data-dir', join(dir, 'data2'), '--acl-file', acl], {reject: false, cwd: process.cwd()})
+    // The broker runtime itself (the compiled one `start` runs; the Sandbox built dist/ for this file).
+    const r2 = await execa(process.execPath, [join(ROOT, 'dist/src/broker/main.js'), '--port', '0', '--data-dir', join(dir, 'data2'), '--acl-file', acl], {reject: false, cwd: ROOT})
     expect(r2.exitCode).toBe(2)
     expect(r2.stderr).toContain(`--acl-file "${acl}" line 2: unknown keyword "topik": expected topic, pattern or user`)
   })
