@@ -77,10 +77,11 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
     const path = snapshotPath(dir, gen)
     let ended = false
     let applied = 0
+    let extra = 0
     const scan = scanChecked(path, 1, gen, (rec) => {
       applied++
-      if (rec.t === T.SnapEnd) ended = true
-      else if (ended) throw new BadFile('records after the end of the snapshot')
+      if (ended) extra++
+      else if (rec.t === T.SnapEnd) ended = true
       else state.apply(rec)
     })
     if (applied === 0) {
@@ -90,6 +91,8 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
     }
     base = gen
     fileSizes.set(path, scan.goodBytes)
+    // Complete, then more records (two files run together?): what follows the end is not part of it.
+    if (extra > 0) log.error(`Store: ${path} has ${extra} records after its end record: ignored, the snapshot before them is complete`)
     if (scan.problem !== undefined || !ended) {
       const why = scan.problem ?? 'no end record'
       const aside = scan.goodBytes < scan.size ? moveAside(path, scan.goodBytes, stamp) : undefined
@@ -138,8 +141,7 @@ function renameAside(path: string, stamp: string): string {
 
 /**
  * Scans one store file whose first record must be the header of `kind` (0 journal, 1 snapshot) and
- * generation `gen`; a wrong header or a BadFile thrown by `each` makes it a damaged file from byte 0
- * (what `each` applied before stays).
+ * generation `gen`; a wrong header makes it a damaged file from byte 0.
  */
 function scanChecked(path: string, kind: 0 | 1, gen: number, each: (rec: Rec) => void): {records: number; goodBytes: number; size: number; problem?: string} {
   let first = true

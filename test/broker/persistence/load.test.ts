@@ -145,17 +145,18 @@ describe('loadStore', () => {
     expect(run(dir).lines).toEqual([]) // the next start finds nothing wrong
   })
 
-  it('records after the end of a snapshot make it a damaged file from byte 0', () => {
-    const dir = storeDir({
-      'snapshot-2.bin': bytes((w) => {
-        writeHeader(w, 1, 2)
-        writeSnapEnd(w, 1)
-        writeSub(w, 'c', 'a', opts(1))
-      }),
-    })
-    const {lines} = run(dir)
-    expect(lines[0]).toMatch(/snapshot-2\.bin is damaged at byte 0 of \d+ \(records after the end of the snapshot\)/)
-    expect(statSync(join(dir, 'snapshot-2.bin')).size).toBe(0)
+  it('records after the end of a complete snapshot are ignored with one line; the snapshot is kept, also at the next start', () => {
+    const complete = snapshot(2, 's1', 's2')
+    const dir = storeDir({'snapshot-2.bin': Buffer.concat([complete, journal(2, 'after-the-end')]), 'journal-1.log': journal(1, 'old'), 'journal-2.log': journal(2, 'j')})
+    const first = run(dir)
+    expect(first.ids).toEqual(['j', 's1', 's2'])
+    expect(first.lines).toHaveLength(1)
+    expect(first.lines[0]).toMatch(/ERROR: Store: .*snapshot-2\.bin has 2 records after its end record: ignored, the snapshot before them is complete/)
+    expect(run(dir).ids).toEqual(['j', 's1', 's2'])
+    const one = storeDir({'snapshot-2.bin': Buffer.concat([complete, bytes((w) => writeKey(w, T.SessionDel, 's1'))])})
+    const after = run(one)
+    expect(after.ids).toEqual(['s1', 's2']) // the delete after the end is not applied
+    expect(after.lines[0]).toContain('has 1 records after its end record')
   })
 
   it('a file of a newer format is refused with one message and left untouched', () => {
