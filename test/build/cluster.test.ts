@@ -8,11 +8,13 @@ import {connect} from 'nats'
 import {afterAll, afterEach, describe, expect, it} from 'vitest'
 import type {BuildResult} from '../../commands/build.js'
 import {natsServerConf, type NatsServer} from '../../src/build/cluster-nats.js'
-import {resolveClusterBuild} from '../../src/build/cluster.js'
+import {nodeConfig, resolveClusterBuild} from '../../src/build/cluster.js'
 import {resolvePlan} from '../../src/build/options.js'
 import {DEFAULT_CONFIG, loadConfig} from '../../src/config/index.js'
 import {freePort} from '../../src/net.js'
 import {requireNatsServer} from '../helpers/nats.js'
+import {startNode} from '../helpers/cluster.js'
+import {closeAll, connect as mqttConnect} from '../helpers/mqtt.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'mqttctl-build-cluster-'))
@@ -22,6 +24,7 @@ afterEach(() => {
   process.exitCode = undefined
 })
 afterAll(async () => {
+  await closeAll()
   await Promise.all(children.map((c) => stop(c)))
   rmSync(dir, {recursive: true, force: true})
 })
@@ -124,6 +127,22 @@ describe('the NATS servers\' configuration runs a real nats-server cluster', () 
         }
       }
       expect(made).toBe(true)
+      // Broker nodes with build's per-node configuration join these servers and carry a message across.
+      const built = resolveClusterBuild({nats: servers.map((s) => `nats://127.0.0.1:${s.port}`).join(',')}, 2, DEFAULT_CONFIG)!
+      const [ca, cb] = built.nodeNames.map((name) => nodeConfig(DEFAULT_CONFIG, built, name).cluster)
+      expect(ca).toMatchObject({nodeName: 'node-1', replicas: 3})
+      const na = await startNode(ca.servers, {name: ca.nodeName, replicas: ca.replicas})
+      const nb = await startNode(cb.servers, {name: cb.nodeName, replicas: cb.replicas})
+      const sub = await mqttConnect(nb.url)
+      await sub.subscribeAsync('build/probe', {qos: 0})
+      const arrived = new Promise<string>((resolve) => sub.once('message', (_t, payload) => resolve(payload.toString())))
+      const pub = await mqttConnect(na.url)
+      let across: string | null = null
+      for (let i = 0; i < 200 && across === null; i++) {
+        await pub.publishAsync('build/probe', 'across', {qos: 0})
+        across = await Promise.race([arrived, new Promise<null>((r) => setTimeout(() => r(null), 50))])
+      }
+      expect(across).toBe('across')
     } finally {
       await a.close()
       await c.close()
