@@ -19,7 +19,7 @@ import cluster from 'node:cluster'
 import {reloadOnSighup} from './reload.js'
 import {acquirePidFile, brokerFiles, ensureDataDir, processStartTicks, releasePidFile, removeState, writeState, type BrokerState} from './state.js'
 import {checkClusterConfig} from '../cluster/config.js'
-import {answerScrapes, runPrimary, WORKER_NATS_ENV, workerIndex, type WorkerListening} from './workers.js'
+import type {WorkerListening} from './workers.js'
 import {clusterMetrics, type Metric, prometheusMetrics} from '../stats/prometheus.js'
 import {systemClock} from '../clock.js'
 
@@ -84,14 +84,16 @@ export async function runMain(argv: string[], env: Record<string, string | undef
 
     const files = brokerFiles(config.dataDir, cwd)
     ensureDataDir(files.dataDir)
-    const worker = workerIndex(env)
-    if (worker !== undefined) {
+    // ./workers.ts (child_process, IPC scrapes, the primary's supervision) loads only for --workers: in a worker here, in the primary in primary().
+    const workers = cluster.isWorker ? await import('./workers.js') : undefined
+    const worker = workers?.workerIndex(env)
+    if (workers !== undefined && worker !== undefined) {
       // One of `--workers N` processes: no pid file of its own, its state under worker-<i>, NATS from the primary.
       const base = logger
       logger = prefixed(base, `worker ${worker}: `)
       const dataDir = join(files.dataDir, `worker-${worker}`)
       ensureDataDir(dataDir)
-      const servers = (env[WORKER_NATS_ENV] ?? '').split(',').filter(Boolean)
+      const servers = (env[workers.WORKER_NATS_ENV] ?? '').split(',').filter(Boolean)
       const cluster = {...config.cluster, servers, workers: 1, nodeName: `${config.cluster.nodeName ?? hostname()}-w${worker}`}
       // Its metrics go through the primary's endpoint (workers.ts), not a port of its own.
       return await serve({...config, dataDir, cluster, metrics: {...config.metrics, enabled: false}}, files, configFile, logger, {...options, parentPipe: false, worker})
@@ -148,7 +150,7 @@ async function serve(
     extraMetrics = () => clusterMetrics(clusterFigures(clustered.node, clustered.stats, systemClock.now(), config.statsInterval * 1000))
   }
   const reporter = startReporter(broker, {version, extraMetrics})
-  const detachScrapes = options.worker === undefined ? undefined : answerScrapes(() => [...prometheusMetrics(reporter.snapshot()), ...(extraMetrics?.() ?? [])])
+  const detachScrapes = options.worker === undefined ? undefined : (await import('./workers.js')).answerScrapes(() => [...prometheusMetrics(reporter.snapshot()), ...(extraMetrics?.() ?? [])])
   let metrics: {host: string; port: number} | undefined
   try {
     metrics = await reporter.metrics
@@ -248,6 +250,7 @@ async function primary(
       return {ok: true, lines: [`SIGHUP passed on to ${workers.length} workers; each logs what it reloaded`]}
     },
   })
+  const {runPrimary} = await import('./workers.js')
   return runPrimary({
     workers: config.cluster.workers,
     servers: config.cluster.servers,

@@ -46,6 +46,27 @@ await broker.close()
   })
 }
 
+/** The process entry's path (src/broker/main.ts -> runMain) with `args`: which of our modules it had resolved once listening. */
+async function modulesOfRunMain(args: string[]): Promise<string[]> {
+  const script = join(dir, `main-${Math.random().toString(36).slice(2)}.mts`)
+  const log = `${script}.modules`
+  const hook = `import {appendFileSync} from 'node:fs'
+export async function resolve(specifier, context, next) { const r = await next(specifier, context); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r }`
+  writeFileSync(
+    script,
+    `import {register} from 'node:module'
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}))
+const {runMain} = await import('${src('src/broker/process/run-main.ts')}')
+const stop = new AbortController()
+process.exitCode = await runMain(${JSON.stringify(args)}, {}, {signal: stop.signal, handleSignals: false, write: () => {}, onListening: () => stop.abort()})
+`,
+  )
+  await new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', script], {cwd: ROOT, timeout: 60_000}, (error, _stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve()))
+  })
+  return readFileSync(log, 'utf8').split('\n').filter((u) => u.includes('/src/')).map((u) => u.slice(u.indexOf('/src/') + 1))
+}
+
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
 describe('the broker loads only what its configuration uses', () => {
@@ -60,6 +81,12 @@ describe('the broker loads only what its configuration uses', () => {
   it('a WebSocket listener loads ws and node:http; metrics load node:http', async () => {
     expect(await loadedWith(`{listeners: [{host: '127.0.0.1', port: 0}, {host: '127.0.0.1', port: 0, websocket: true}]}`)).toMatchObject({ws: true, http: true})
     expect(await loadedWith(`{listeners: [{host: '127.0.0.1', port: 0}], metrics: {...DEFAULT_CONFIG.metrics, enabled: true, host: '127.0.0.1', port: 0}}`)).toMatchObject({ws: false, http: true})
+  })
+
+  it('the process entry of a one-process broker does not load the --workers module (node:child_process, IPC)', async () => {
+    const modules = await modulesOfRunMain(['--port', '0', '--host', '127.0.0.1', '--data-dir', mkdtempSync(join(dir, 'data-'))])
+    expect(modules).toContain('src/broker/process/run-main.ts')
+    expect(modules.filter((m) => m.startsWith('src/broker/process/'))).not.toContain('src/broker/process/workers.ts')
   })
 
   const files = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : f.endsWith('.ts') ? [join(d, f)] : []))
