@@ -11,7 +11,7 @@ const spec: MeasureSpec = {
   payloadBytes: 64,
   qos: 0,
   msgRate: 200,
-  cpuSeconds: 1,
+  cpuSeconds: 2,
   broadcastSubscribers: 15,
   queuedMessages: 1500,
   retainedMessages: 30,
@@ -65,6 +65,12 @@ describe('measure', () => {
     ac.abort()
     await expect(measure({...spec, signal: ac.signal})).rejects.toThrow(new MeasureError('stopped: the time limit was reached'))
   }, 60_000)
+})
+
+describe('measure: a CPU step too short to measure', () => {
+  it.each([1, 0, Number.NaN])('cpuSeconds %s is refused before any broker starts (the 1 s warm-up would leave no window)', async (cpuSeconds) => {
+    await expect(measure({...spec, cpuSeconds})).rejects.toThrow(new MeasureError(`cpuSeconds ${cpuSeconds} is not allowed: at least 2 (1 s warm-up, then the measured window)`))
+  })
 })
 
 describe('hostInfo and tempFile', () => {
