@@ -151,7 +151,7 @@ export class DurableStore extends StoreBase implements Store {
     }
     for (const r of loaded.state.retained.values()) this.retained.load(r)
     this.#refs.loaded(loaded.state.maxId)
-    await this.#journal.start(loaded.maxGen + 1, loaded.journalBytes, loaded.journals > 2)
+    await this.#journal.start(loaded.maxGen + 1, loaded.journalBytes, loaded.journals > 2 || loaded.damaged)
     await this.#alive.start()
     if (crashed.length > 0) {
       // Disconnected since the broker went down, on disk too (a second crash must not move that time).

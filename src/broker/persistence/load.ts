@@ -20,6 +20,8 @@ export interface Loaded {
   journals: number
   /** Store files found. */
   files: number
+  /** A snapshot was damaged or set aside: the state should be written into a fresh one at once. */
+  damaged: boolean
 }
 
 class BadFile extends Error {}
@@ -72,6 +74,7 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
   // generation (foreign bytes, another header, empty) is set aside whole and the one before it is tried:
   // taking it as the base would remove the journals it claims to replace.
   let base = 0
+  let damaged = false
   while (snapshots.length > 0) {
     const gen = snapshots[snapshots.length - 1]
     const path = snapshotPath(dir, gen)
@@ -86,6 +89,7 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
     })
     if (applied === 0) {
       snapshots.pop()
+      damaged = true
       log.error(`Store: ${path} is damaged, not a snapshot of generation ${gen} (${scan.problem ?? 'no end record'}): moved to ${renameAside(path, stamp)}; loading from the files before it`)
       continue
     }
@@ -94,6 +98,7 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
     // Complete, then more records (two files run together?): what follows the end is not part of it.
     if (extra > 0) log.error(`Store: ${path} has ${extra} records after its end record: ignored, the snapshot before them is complete`)
     if (scan.problem !== undefined || !ended) {
+      damaged = true
       const why = scan.problem ?? 'no end record'
       const aside = scan.goodBytes < scan.size ? moveAside(path, scan.goodBytes, stamp) : undefined
       log.error(
@@ -122,7 +127,7 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
       )
     }
   }
-  return {state, maxGen, journalBytes, journals: replayed, files: found}
+  return {state, maxGen, journalBytes, journals: replayed, files: found, damaged}
 }
 
 /** Renames a whole store file to `<file>.corrupt-<stamp>` (kept for a person, never read again). */
