@@ -89,7 +89,7 @@ export default class Plan extends BaseCommand {
     const heap = workers === undefined ? result.runtime.heap : {...result.runtime.heap, maxOldSpaceMb: result.topology.worker.maxOldSpaceMb}
     if (file !== undefined) {
       writeTierConfig(file, tierByName(result.tier), Boolean(flags.force), heap, workers)
-      result.next = nextSteps(result.devices, file)
+      result.next = nextSteps(result.devices, file, result.topology)
     }
 
     const explanations = flags.explain ? explainPlan(result) : undefined

@@ -103,9 +103,17 @@ export function runtimeSettings(devices: number): {maxOldSpaceMb: number; maxSem
 }
 
 /** What to run after plan; with the file `plan --write` wrote, build and start are pointed at it. */
-export function nextSteps(devices: number, configFile?: string): string[] {
+export function nextSteps(devices: number, configFile?: string, topology?: Pick<Topology, 'nodes' | 'workersPerNode'>): string[] {
   const config = configFile === undefined ? '' : ` --config ${configFile}`
-  return [`mqttctl tune --os linux --devices ${devices}`, `mqttctl build${config}`, `mqttctl start${config}`]
+  const tune = `mqttctl tune --os linux --devices ${devices}`
+  const workers = topology && topology.workersPerNode > 1 ? ` --workers ${topology.workersPerNode}` : ''
+  // Several nodes: build writes each node's configuration (joined to the NATS servers) and nats-server.conf.
+  if (topology && topology.nodes > 1) {
+    const what = configFile === undefined ? ` --devices ${devices}` : `${config} --nodes ${topology.nodes}`
+    return [tune, `mqttctl build${what}${workers}`, 'mqttctl start --config mqtt-broker/nodes/node-1/broker.json']
+  }
+  // One node with workers: the file plan --write wrote already says so (cluster.workers).
+  return [tune, `mqttctl build${config}`, `mqttctl start${config}${configFile === undefined ? workers : ''}`]
 }
 
 function reasonFor(devices: number, tier: Tier): string {
@@ -167,7 +175,7 @@ export function plan(input: PlanInput, options: PlanOptions = {}): Plan {
   const tier = single ?? tierByName('large')
   const notes: string[] = []
   if (loaded.warning) notes.push(loaded.warning)
-  const next = nextSteps(w.devices)
+  const next = (t: Topology) => nextSteps(w.devices, undefined, t)
   // Field order here is the order --json prints.
   const head = (reason: string, nodes: number, scaleOut: ScaleOut | null) => ({
     version: 1 as const,
@@ -204,7 +212,7 @@ export function plan(input: PlanInput, options: PlanOptions = {}): Plan {
       runtime: {memoryBytes: nodes * runtime.memory.totalBytes, heapLimitBytes: nodes * runtime.heap.maxOldSpaceMb * 2 ** 20, ramGiB: nodes * runtime.heap.ramGiB, processes: topology.processes, coresUsable: topology.processes},
     }
     const reason = `${fmt(w.devices)} devices: ${nodes} large-tier nodes of ${fmt(scaleOut.devicesPerNode)} devices each (each node planned for at most ${fmt(capacity)}, ${pct} % of maxConnections ${fmt(tier.broker.maxConnections)})`
-    return {...head(reason, nodes, scaleOut), memory: m, cpu: cpu(tier), broadcast: broadcast(tier, perNode.live), runtime, cluster, topology, notes, next}
+    return {...head(reason, nodes, scaleOut), memory: m, cpu: cpu(tier), broadcast: broadcast(tier, perNode.live), runtime, cluster, topology, notes, next: next(topology)}
   }
 
   const m = memory(tier, w)
@@ -226,6 +234,6 @@ export function plan(input: PlanInput, options: PlanOptions = {}): Plan {
     cluster: null,
     topology,
     notes,
-    next,
+    next: next(topology),
   }
 }
