@@ -34,7 +34,7 @@ export interface MonitorOptions {
   print?(line: string): void
   /** V8 heap limit, bytes, when the broker publishes none ($SYS .../process/heap/limit): warn when the heap nears it. */
   heapLimitBytes?: number
-  /** The runtime profile the plan figure comes from; default as \`plan\`'s: this host's when saved, else the shipped one. */
+  /** The runtime profile the plan figure comes from; default as `plan`'s: this host's when saved, else the shipped one. */
   profile?: RuntimeProfile
   /** Resolves to stop a live monitor (tests); SIGINT/SIGTERM always stop it. */
   stopSignal?: Promise<void>
