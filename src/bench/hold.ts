@@ -69,11 +69,15 @@ function openOne(i: number, o: HoldOptions): Promise<net.Socket> {
       if (got >= want) {
         clearTimeout(timer)
         s.off('data', onData)
+        s.off('close', onClose)
         s.on('data', () => {})
         resolve(s)
       }
     }
+    // Closed by the broker before its answer (refused, or not MQTT on that port): fail now, not after 30 s.
+    const onClose = () => fail(new Error(`client ${i}: connection closed before CONNACK${o.subs ? '/SUBACK' : ''}`))
     s.on('data', onData)
+    s.once('close', onClose)
     s.once('error', fail)
   })
 }
@@ -186,15 +190,21 @@ export async function holdWs(o: HoldOptions & {path?: string}): Promise<{count: 
       const want = expected(o.subs)
       let got = 0
       const timer = setTimeout(() => (ws.terminate(), reject(new Error(`WebSocket client ${i}: no CONNACK within 30 s`))), 30_000)
+      const fail = (e: Error) => (clearTimeout(timer), ws.terminate(), reject(e))
       ws.on('open', () => ws.send(hello(i, o)))
       ws.on('message', (d: Buffer) => {
+        // A refusal is not a held connection (as openOne above).
+        if (got === 0 && d[0] === 0x20 && d.length >= 4 && d[3] !== 0) return fail(new Error(`WebSocket client ${i}: CONNACK return code ${d[3]}`))
         got += d.length
         if (got >= want) {
           clearTimeout(timer)
+          ws.off('close', onClose)
           resolve(ws)
         }
       })
-      ws.on('error', (e) => (clearTimeout(timer), reject(e)))
+      const onClose = () => fail(new Error(`WebSocket client ${i}: connection closed before CONNACK`))
+      ws.once('close', onClose)
+      ws.on('error', fail)
     })
   const worker = async () => {
     while (next < o.count && !failure && !o.signal?.aborted) {

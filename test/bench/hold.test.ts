@@ -1,5 +1,9 @@
 /** src/bench/hold.ts against a real broker on 127.0.0.1: held connections, their subscriptions, acked publishing, WebSocket. */
+import {spawnSync} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
 import type net from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {type Held, hold, holdWs, publishAcked, subscribeHeld} from '../../src/bench/hold.js'
 import {createBroker} from '../../src/broker/index.js'
@@ -113,6 +117,16 @@ describe('holdWs', () => {
     }
   })
 
+  it('a refused WebSocket CONNACK rejects the hold instead of counting the connection as held', async () => {
+    const ws = createBroker({...DEFAULT_CONFIG, maxConnections: 2, listeners: [{host, port: 0, websocket: true}], persistence: {...DEFAULT_CONFIG.persistence, mode: 'none'}}, {logger: silentLogger})
+    const [addr] = await ws.listen()
+    try {
+      await expect(holdWs({host, port: addr.port, count: 4, subs: 0, prefix: 'wfull', concurrency: 1})).rejects.toThrow(/^WebSocket client 2: (CONNACK return code \d+|connection closed before CONNACK)$/)
+    } finally {
+      await ws.close()
+    }
+  })
+
   it('a path the listener does not serve rejects', async () => {
     const ws = createBroker({...DEFAULT_CONFIG, listeners: [{host, port: 0, websocket: true}], persistence: {...DEFAULT_CONFIG.persistence, mode: 'none'}}, {logger: silentLogger})
     const [addr] = await ws.listen()
@@ -122,4 +136,26 @@ describe('holdWs', () => {
       await ws.close()
     }
   })
+})
+
+describe('hold over TLS', () => {
+  it('holds subscribed connections on a TLS listener (a throwaway self-signed certificate, not verified)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttctl-holdtls-'))
+    const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')]
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], {encoding: 'utf8'})
+    expect(r.status, r.stderr).toBe(0)
+    const secure = createBroker({...DEFAULT_CONFIG, listeners: [{host, port: 0, tls: {cert, key}}], persistence: {...DEFAULT_CONFIG.persistence, mode: 'none'}}, {logger: silentLogger})
+    const [addr] = await secure.listen()
+    try {
+      const h = await hold({host, port: addr.port, count: 8, subs: 2, prefix: 't', tls: true, concurrency: 4})
+      expect(h.sockets).toHaveLength(8)
+      expect(h.sockets.every((s) => 'encrypted' in s && s.encrypted)).toBe(true)
+      expect(h.closedByBroker()).toBe(0)
+      await h.close()
+      // Plain MQTT on the TLS port: the broker closes it; the hold fails then, not at its 30 s timer (within this test's 30 s).
+      await expect(hold({host, port: addr.port, count: 1, subs: 0, prefix: 'plain'})).rejects.toThrow(/^client 0: connection closed before CONNACK$|ECONNRESET/)
+    } finally {
+      await secure.close()
+    }
+  }, 30_000)
 })
