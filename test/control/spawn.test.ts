@@ -7,7 +7,8 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {ControlError} from '../../src/broker/process/errors.js'
 import {PARENT_PIPE_ENV} from '../../src/broker/process/options.js'
-import {AlreadyRunningError, brokerFiles, isAlive} from '../../src/broker/process/state.js'
+import {readReloadState} from '../../src/broker/process/reload.js'
+import {AlreadyRunningError, brokerFiles, isAlive, readState} from '../../src/broker/process/state.js'
 import {ownRuntime, type Runtime} from '../../src/control/runtime.js'
 import {checkNotRunning, lastErrorLine, runForeground, startDetached} from '../../src/control/spawn.js'
 import {freePort} from '../../src/net.js'
@@ -110,6 +111,24 @@ describe('runForeground', () => {
     expect(await run).toBe(42)
     expect(process.listenerCount('SIGHUP')).toBe(before)
   })
+
+  it('the real broker in the foreground: a forwarded SIGHUP reloads it, SIGTERM to it ends the run with its exit code 0', async () => {
+    const files = brokerFiles(dataDir())
+    const port = await freePort()
+    const run = runForeground(ownRuntime(), ['--host', '127.0.0.1', '--port', String(port), '--data-dir', files.dataDir, '--log-level', 'warn'])
+    let pid: number | undefined
+    for (let i = 0; i < 1200 && pid === undefined; i++) {
+      pid = readState(files)?.pid
+      if (pid === undefined) await new Promise((r) => setTimeout(r, 25))
+    }
+    expect(pid).toBeTypeOf('number')
+    started.push(pid!)
+    process.emit('SIGHUP', 'SIGHUP')
+    for (let i = 0; i < 800 && readReloadState(files) === undefined; i++) await new Promise((r) => setTimeout(r, 25))
+    expect(readReloadState(files)).toMatchObject({seq: 1, pid})
+    process.kill(pid!, 'SIGTERM')
+    expect(await run).toBe(0)
+  }, 60_000)
 
   it('a runtime that cannot be run is a ControlError naming it', async () => {
     const rt = {command: join(root, 'no-such-broker'), args: [], description: 'the missing one'}
