@@ -7,7 +7,7 @@ import {fileURLToPath} from 'node:url'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {PlanJson} from '../../commands/plan.js'
 import {loadConfig} from '../../src/config/index.js'
-import {ensureDist, type Entry, entryBin} from '../helpers/cli.js'
+import {ensureDist, RUN_BIN} from '../helpers/cli.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const fixture = (name: string) => readFileSync(join(root, 'test/fixtures/plan', name), 'utf8')
@@ -280,12 +280,12 @@ describe('bad input: one line, exit 2, nothing written', () => {
 describe('a real process', () => {
   // As a user runs it: no NODE_ENV=test from vitest (which turns on oclif's dev-mode path warning).
   const {NODE_ENV: _, ...env} = process.env
-  // The shipped entry (bin/run.js over a fresh dist/); the first case runs the developer entry too.
+  // The shipped entry (bin/run.js over a fresh dist/; bin/dev.js keeps its case in test/commands/start.test.ts).
   beforeAll(() => ensureDist(), 300_000)
-  const cli = (args: string[], entry: Entry = 'dist') => execa('node', [entryBin(entry), 'plan', ...args], {cwd: dir, reject: false, stdin: 'pipe', env, extendEnv: false})
+  const cli = (args: string[]) => execa('node', [RUN_BIN, 'plan', ...args], {cwd: dir, reject: false, stdin: 'pipe', env, extendEnv: false})
 
-  it.each<Entry>(['dist', 'dev'])('no --devices and no terminal: exit 2 with one line (%s entry)', async (entry) => {
-    const r = await cli([], entry)
+  it('no --devices and no terminal: exit 2 with one line', async () => {
+    const r = await cli([])
     expect(r.exitCode).toBe(2)
     expect(r.stdout).toBe('')
     expect(r.stderr).toBe('Error: --devices is missing and there is no terminal to ask in; allowed: a whole number of devices from 1 to 100,000,000, e.g. --devices 50000')
