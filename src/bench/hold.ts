@@ -156,11 +156,14 @@ export async function publishAcked(o: {host: string; port: number; clientId: str
           resolve()
         }
       })
-      s.once('error', (e) => {
+      const fail = (e: Error) => {
         clearTimeout(timer)
         o.signal?.removeEventListener('abort', abort)
         reject(e)
-      })
+      }
+      s.once('error', fail)
+      // The broker closed the connection (a packet it refused): fail now, not after 60 s.
+      s.once('close', () => fail(new Error(`the broker closed the connection after ${got / 4} of ${o.count} PUBACKs`)))
       const chunk: Buffer[] = []
       for (let i = 0; i < o.count; i++) {
         chunk.push(mqtt.generate({cmd: 'publish', topic: o.topic(i), payload, qos: 1, messageId: i + 1, retain: o.retain ?? false, dup: false}))

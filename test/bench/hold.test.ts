@@ -98,6 +98,16 @@ describe('publishAcked', () => {
     }
   })
 
+  it('a broker that closes the connection (a packet above its maximum) fails the publishing, not its 60 s timer', async () => {
+    const strict = createBroker({...DEFAULT_CONFIG, listeners: [{host, port: 0}], limits: {...DEFAULT_CONFIG.limits, maxPacketSize: 128}, persistence: {...DEFAULT_CONFIG.persistence, mode: 'none'}}, {logger: silentLogger})
+    const [addr] = await strict.listen()
+    try {
+      await expect(publishAcked({host, port: addr.port, clientId: 'big', count: 3, payloadBytes: 500, topic: () => 'big'})).rejects.toThrow(/^the broker closed the connection after 0 of 3 PUBACKs$|ECONNRESET/)
+    } finally {
+      await strict.close()
+    }
+  })
+
   it('refuses more than 60,000 messages (packet ids must stay unique)', async () => {
     await expect(publishAcked({host, port: b.port, clientId: 'many', count: 60_001, payloadBytes: 1, topic: () => 't'})).rejects.toThrow('publishAcked: 60001 messages; at most 60,000')
   })
