@@ -19,6 +19,8 @@ import type {Logger} from '../log.js'
 import type {SessionRecord} from '../persistence/store.js'
 import {validateTopicFilter} from '../protocol/topics.js'
 import type {SubOptions} from '../topics/types.js'
+import {ensureStream} from './link.js'
+import {isSubOptions} from './sessions.js'
 
 const MAX_SUBSCRIPTIONS = 10_000
 const TOKEN = /^[A-Za-z0-9_-]{1,48}$/
@@ -42,14 +44,6 @@ export interface SessionEntry {
 export interface FoundEntry {
   entry: SessionEntry
   seq: number
-}
-
-function isSubOptions(o: unknown): o is SubOptions {
-  const s = o as SubOptions
-  return (
-    typeof s === 'object' && s !== null && [0, 1, 2].includes(s.qos) && typeof s.noLocal === 'boolean' && typeof s.retainAsPublished === 'boolean' && [0, 1, 2].includes(s.retainHandling) &&
-    (s.subscriptionId === undefined || (Number.isInteger(s.subscriptionId) && s.subscriptionId > 0 && s.subscriptionId < 268_435_456))
-  )
 }
 
 /** A record's payload, checked (undefined: not a valid entry for `clientId`). */
@@ -109,12 +103,7 @@ export class SessionDirectory {
 
   async start(): Promise<void> {
     const jsm = await this.#nc.jetstreamManager()
-    try {
-      await jsm.streams.info(this.stream)
-    } catch (error) {
-      if (!/stream not found/i.test((error as Error).message)) throw error
-      await jsm.streams.add({name: this.stream, subjects: [`${this.#prefix}.n.ss.>`], max_msgs_per_subject: 1, storage: StorageType.File, discard: DiscardPolicy.Old, num_replicas: this.#replicas})
-    }
+    await ensureStream(jsm, {name: this.stream, subjects: [`${this.#prefix}.n.ss.>`], max_msgs_per_subject: 1, storage: StorageType.File, discard: DiscardPolicy.Old, num_replicas: this.#replicas})
     this.#jsm = jsm
     this.#js = this.#nc.jetstream()
   }

@@ -25,6 +25,7 @@ import {createHash} from 'node:crypto'
 import {AckPolicy, type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, type JsMsg, type MsgHdrs, type NatsConnection, RetentionPolicy, StorageType, headers as natsHeaders, nanos} from 'nats'
 import type {Delivery, Message} from '../message.js'
 import type {ClusterHooks, ClusterHost, ClusterStats} from './host.js'
+import {ensureStream} from './link.js'
 import {SubjectMap} from './subjects.js'
 import {SubscriptionIndex} from '../topics/index.js'
 import type {SubOptions} from '../topics/types.js'
@@ -114,21 +115,16 @@ export class DurableQueue {
   /** Makes sure the stream and this node's consumer exist, then reads this node's copies. */
   async start(): Promise<void> {
     const jsm = await this.#nc.jetstreamManager()
-    try {
-      await jsm.streams.info(this.stream)
-    } catch (error) {
-      if (!/stream not found/i.test((error as Error).message)) throw error
-      await jsm.streams.add({
-        name: this.stream,
-        subjects: [`${this.#prefix}.d.>`],
-        retention: RetentionPolicy.Workqueue,
-        storage: StorageType.File,
-        discard: DiscardPolicy.New,
-        max_bytes: STREAM_MAX_BYTES,
-        max_age: nanos(STREAM_MAX_AGE_MS),
-        num_replicas: this.#replicas,
-      })
-    }
+    await ensureStream(jsm, {
+      name: this.stream,
+      subjects: [`${this.#prefix}.d.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      discard: DiscardPolicy.New,
+      max_bytes: STREAM_MAX_BYTES,
+      max_age: nanos(STREAM_MAX_AGE_MS),
+      num_replicas: this.#replicas,
+    })
     const durable = `node_${this.token}`
     const info = await jsm.consumers.add(this.stream, {
       durable_name: durable,

@@ -3,7 +3,7 @@
  * closes; nats.js cannot cancel its own first-connect wait) and pauses between retries (real time,
  * unref'd: a retry is not protocol time) that close() cuts short.
  */
-import {type ConnectionOptions, type NatsConnection, connect} from 'nats'
+import {type ConnectionOptions, type JetStreamManager, type NatsConnection, type StreamConfig, type StreamInfo, connect} from 'nats'
 import {type Clock, systemClock} from '../clock.js'
 import type {Logger} from '../log.js'
 
@@ -144,4 +144,14 @@ export function watchLink(nc: NatsConnection, changed: (up: boolean, data: strin
       else if (s.type === 'reconnect') changed(true, String(s.data))
     }
   })().catch(() => {})
+}
+
+/** The stream's info; made with `config` first when it does not exist (one that exists is used as it is). */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & {name: string}): Promise<StreamInfo> {
+  try {
+    return await jsm.streams.info(config.name)
+  } catch (error) {
+    if (!/stream not found/i.test((error as Error).message)) throw error
+    return await jsm.streams.add(config)
+  }
 }

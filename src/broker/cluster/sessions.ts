@@ -76,7 +76,8 @@ interface Header {
   deliveries: number
 }
 
-function isSubOptions(o: unknown): o is SubOptions {
+/** Subscription options from a peer, checked. */
+export function isSubOptions(o: unknown): o is SubOptions {
   const s = o as SubOptions
   return (
     typeof s === 'object' && s !== null && [0, 1, 2].includes(s.qos) && typeof s.noLocal === 'boolean' && typeof s.retainAsPublished === 'boolean' && [0, 1, 2].includes(s.retainHandling) &&

@@ -5,38 +5,16 @@
  * (QoS 2: exactly once through the crash) and delivered when it had not (QoS 1: at least once).
  * Real nats-server with JetStream, real node processes with the durable store, real MQTT clients.
  */
-import type {ChildProcess} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-import {type NatsConnection, connect as natsConnect} from 'nats'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {durableStreamName} from '../../../src/broker/cluster/durable.js'
-import {type NatsServer, startNats} from '../../helpers/nats.js'
 import {startNode} from '../../helpers/cluster.js'
-import {closeAll, collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
-import {killAll, spawnNode as spawnProc} from './fixtures/spawn-node.js'
+import {collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
+import {jetStreamEnv} from './fixtures/jetstream-env.js'
+import {spawnNode as spawnProc} from './fixtures/spawn-node.js'
 
-let nats: NatsServer
-let nc: NatsConnection
-const children: ChildProcess[] = []
-const dirs: string[] = []
+const env = jetStreamEnv()
 
-beforeAll(async () => {
-  nats = await startNats({jetstream: true})
-  nc = await natsConnect({servers: nats.url})
-}, 30_000)
-afterAll(async () => {
-  await nc?.close()
-  await nats?.stop()
-})
-afterEach(async () => {
-  await closeAll()
-  await killAll(children)
-  for (const d of dirs.splice(0)) rmSync(d, {recursive: true, force: true})
-})
-
-const spawnNode = (args: {prefix: string; dir: string; fault?: 'applied' | 'stored'}) => spawnProc({nats: nats.url, name: 'node-b', ...args}, children)
+const spawnNode = (args: {prefix: string; dir: string; fault?: 'applied' | 'stored'}) => spawnProc({nats: env.nats.url, name: 'node-b', ...args}, env.children)
 const session = (id: string) => ({protocolVersion: 5 as const, clientId: id, clean: false, properties: {sessionExpiryInterval: 600}})
 
 describe('kill -9 of the receiving node between its store write and its JetStream ack', () => {
@@ -45,11 +23,10 @@ describe('kill -9 of the receiving node between its store write and its JetStrea
     {qos: 1, fault: 'applied', why: 'written, not yet durable: the copy sent again is delivered (at least once)'},
   ] as const)('QoS $qos, killed when $why', async ({qos, fault}) => {
     const prefix = `c${process.pid}${qos}`
-    const dir = mkdtempSync(join(tmpdir(), 'crash-node-'))
-    dirs.push(dir)
+    const dir = env.dir('crash-node-')
     const topic = uniqueTopic('crash')
     const clientId = `crash-${prefix}`
-    const a = await startNode([nats.url], {name: 'node-a', prefix})
+    const a = await startNode([env.nats.url], {name: 'node-a', prefix})
     const b1 = await spawnNode({prefix, dir, fault})
     const sub = await connect(b1.url, session(clientId))
     await sub.subscribeAsync(`${topic}/#`, {qos})
@@ -62,7 +39,7 @@ describe('kill -9 of the receiving node between its store write and its JetStrea
 
     // B again from the same data directory; JetStream sends the unacknowledged copy again (ack wait 1 s).
     const b2 = await spawnNode({prefix, dir})
-    const jsm = await nc.jetstreamManager()
+    const jsm = await env.nc.jetstreamManager()
     await waitFor(async () => {
       const c = await jsm.consumers.info(durableStreamName(prefix), 'node_node-b')
       return c.num_pending === 0 && c.num_ack_pending === 0 && c.num_redelivered === 0 && c.delivered.stream_seq >= 1

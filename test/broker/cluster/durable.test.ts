@@ -8,35 +8,24 @@
  * malformed copies and interest records are dropped.
  */
 import {createHash} from 'node:crypto'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {DiscardPolicy, type NatsConnection, RetentionPolicy, StorageType, connect as natsConnect, headers as natsHeaders} from 'nats'
-import {type NatsServer, startNats} from '../../helpers/nats.js'
+import {describe, expect, it} from 'vitest'
+import {DiscardPolicy, RetentionPolicy, StorageType, headers as natsHeaders} from 'nats'
 import {type StartedNode, startNode} from '../../helpers/cluster.js'
-import {closeAll, collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
+import {collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
+import {jetStreamEnv} from './fixtures/jetstream-env.js'
 import {MemoryStore} from '../../../src/broker/persistence/memory.js'
 import {ID_HEADER, durableStreamName} from '../../../src/broker/cluster/durable.js'
 import {SubjectMap} from '../../../src/broker/cluster/subjects.js'
 
-let nats: NatsServer
-let nc: NatsConnection
-
-beforeAll(async () => {
-  nats = await startNats({jetstream: true})
-  nc = await natsConnect({servers: nats.url})
-}, 30_000)
-afterAll(async () => {
-  await nc?.close()
-  await nats?.stop()
-})
-afterEach(closeAll)
+const env = jetStreamEnv()
 
 let seq = 0
 const newPrefix = () => `d${process.pid}x${++seq}`
 
 /** Two nodes; B holds a persistent MQTT 5 session subscribed to `<topic>/#` at QoS 1; A knows it. */
 async function setup(prefix: string, topic: string, storeB = new MemoryStore()) {
-  const a = await startNode([nats.url], {name: 'node-a', prefix})
-  const b = await startNode([nats.url], {name: 'node-b', prefix, store: storeB})
+  const a = await startNode([env.nats.url], {name: 'node-a', prefix})
+  const b = await startNode([env.nats.url], {name: 'node-b', prefix, store: storeB})
   const sub = await connect(b.url, {protocolVersion: 5, clientId: `dur-${prefix}`, clean: false, properties: {sessionExpiryInterval: 600}})
   await sub.subscribeAsync(`${topic}/#`, {qos: 1})
   await waitFor(() => a.broker.node.durableTargets(`${topic}/x`).includes('node-b'), 10_000, 'A learns B\'s durable interest')
@@ -66,12 +55,12 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     await b.close()
     for (let i = 0; i < 30; i++) await pub.publishAsync(`${topic}/m`, `offline-${i}`, {qos: 1})
     expect(a.broker.clusterStats.durableOut).toBe(50)
-    const jsm = await nc.jetstreamManager()
+    const jsm = await env.nc.jetstreamManager()
     const pending = await jsm.consumers.info(durableStreamName(prefix), 'node_node-b')
     expect(pending.num_pending + pending.num_ack_pending).toBe(30)
 
     // B comes back under the same name: its consumer hands it the 30 copies, queued for the session.
-    const b2 = await startNode([nats.url], {name: 'node-b', prefix, store: storeB})
+    const b2 = await startNode([env.nats.url], {name: 'node-b', prefix, store: storeB})
     await waitFor(() => b2.broker.clusterStats.durableIn === 30, 10_000, 'B reads its 30 copies')
     // The client reconnects to A, not B: its session and queue move from B to A.
     const back = await connect(a.url, {protocolVersion: 5, clientId: `dur-${prefix}`, clean: false, properties: {sessionExpiryInterval: 600}})
@@ -89,7 +78,7 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     await b.close()
     await a.close()
     // A new process on A's side, started while B is down: it reads B's filters from JetStream.
-    const a2 = await startNode([nats.url], {name: 'node-a', prefix})
+    const a2 = await startNode([env.nats.url], {name: 'node-a', prefix})
     await waitFor(() => a2.broker.node.durableTargets(`${topic}/m`).includes('node-b'), 10_000, 'A2 knows B\'s durable interest')
     const pub = await connect(a2.url, {protocolVersion: 5})
     for (let i = 0; i < 5; i++) await pub.publishAsync(`${topic}/m`, `while-down-${i}`, {qos: 1})
@@ -97,7 +86,7 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     // B comes back without that session (it expired meanwhile): B withdraws the filter from JetStream.
     expect(storeB.getSession(`dur-${prefix}`)).toBeDefined()
     storeB.deleteSession(`dur-${prefix}`)
-    const b2 = await startNode([nats.url], {name: 'node-b', prefix, store: storeB})
+    const b2 = await startNode([env.nats.url], {name: 'node-b', prefix, store: storeB})
     await waitFor(() => a2.broker.node.durableTargets(`${topic}/m`).length === 0, 10_000, 'B\'s expired filter withdrawn')
     await waitFor(() => b2.broker.clusterStats.durableIn === 5, 10_000, 'B still reads the 5 copies written for it')
   }, 60_000)
@@ -106,7 +95,7 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     const prefix = newPrefix()
     const topic = uniqueTopic('refuse')
     const {a} = await setup(prefix, topic)
-    const jsm = await nc.jetstreamManager()
+    const jsm = await env.nc.jetstreamManager()
     await jsm.streams.delete(durableStreamName(prefix))
     const pub = await connect(a.url, {protocolVersion: 5})
     await expect(pub.publishAsync(`${topic}/m`, 'x', {qos: 1})).rejects.toThrow(/quota|0x97|151/i)
@@ -120,7 +109,7 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
   it('a full stream drops the copy (counted), as a full session queue does, without refusing the PUBACK', async () => {
     const prefix = newPrefix()
     const topic = uniqueTopic('full')
-    const jsm = await nc.jetstreamManager()
+    const jsm = await env.nc.jetstreamManager()
     // A stream bounded to 5 messages, made before the nodes (they use an existing one as it is).
     await jsm.streams.add({name: durableStreamName(prefix), subjects: [`${prefix}.d.>`], retention: RetentionPolicy.Workqueue, storage: StorageType.File, discard: DiscardPolicy.New, max_msgs: 5})
     const {a, b, sub, storeB} = await setup(prefix, topic)
@@ -131,7 +120,7 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     expect(a.broker.clusterStats.durableOut).toBe(5)
     expect(a.broker.clusterStats.durableDropped).toBe(3)
     expect(a.broker.clusterStats.durableErrors).toBe(0)
-    const b2 = await startNode([nats.url], {name: 'node-b', prefix, store: storeB})
+    const b2 = await startNode([env.nats.url], {name: 'node-b', prefix, store: storeB})
     await waitFor(() => b2.broker.clusterStats.durableIn === 5, 10_000, 'B reads the 5 stored copies')
     const back = await connect(b2.url, {protocolVersion: 5, clientId: `dur-${prefix}`, clean: false, properties: {sessionExpiryInterval: 600}})
     const inbox = collect(back)
@@ -141,8 +130,8 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
 
   it('durable interest records are checked: a bad token, a key that is not the filter\'s, an invalid filter are ignored', async () => {
     const prefix = newPrefix()
-    const a = await startNode([nats.url], {name: 'node-a', prefix})
-    const js = nc.jetstream()
+    const a = await startNode([env.nats.url], {name: 'node-a', prefix})
+    const js = env.nc.jetstream()
     const key = (f: string) => createHash('sha256').update(f).digest('base64url')
     const base = `${prefix}.n.dk`
     await js.publish(`${base}.bad$token.${key('#')}`, Buffer.from('#'))
@@ -163,7 +152,7 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     const topic = uniqueTopic('dedupe')
     const {b, sub} = await setup(prefix, topic)
     const inbox = collect(sub)
-    const js = nc.jetstream()
+    const js = env.nc.jetstream()
     const subject = new SubjectMap({prefix}, 'd.node-b').topic(`${topic}/m`)!
     const copy = (id: string, extra?: [string, string]) => {
       const h = natsHeaders()

@@ -6,38 +6,17 @@
  * JetStream, real MQTT clients. What A had stored for the session before it died, and copies only A
  * got after the take-over, reach it late, forwarded when A is back.
  */
-import type {ChildProcess} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-import {type NatsConnection, connect as natsConnect, headers as natsHeaders} from 'nats'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {headers as natsHeaders} from 'nats'
+import {describe, expect, it} from 'vitest'
 import {sessionStreamName} from '../../../src/broker/cluster/directory.js'
 import {ID_HEADER, JS_HEADER, durableStreamName} from '../../../src/broker/cluster/durable.js'
 import {SubjectMap} from '../../../src/broker/cluster/subjects.js'
-import {type NatsServer, startNats} from '../../helpers/nats.js'
 import {startNode} from '../../helpers/cluster.js'
-import {closeAll, collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
-import {killAll, spawnNode} from './fixtures/spawn-node.js'
+import {collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
+import {jetStreamEnv} from './fixtures/jetstream-env.js'
+import {spawnNode} from './fixtures/spawn-node.js'
 
-let nats: NatsServer
-let nc: NatsConnection
-const children: ChildProcess[] = []
-const dirs: string[] = []
-
-beforeAll(async () => {
-  nats = await startNats({jetstream: true})
-  nc = await natsConnect({servers: nats.url})
-}, 30_000)
-afterAll(async () => {
-  await nc?.close()
-  await nats?.stop()
-})
-afterEach(async () => {
-  await closeAll()
-  await killAll(children)
-  for (const d of dirs.splice(0)) rmSync(d, {recursive: true, force: true})
-})
+const env = jetStreamEnv()
 
 const session = (id: string) => ({protocolVersion: 5 as const, clientId: id, clean: false, properties: {sessionExpiryInterval: 600}})
 const texts = (ms: Array<{payload: Buffer}>) => ms.map((m) => m.payload.toString())
@@ -45,14 +24,13 @@ const texts = (ms: Array<{payload: Buffer}>) => ms.map((m) => m.payload.toString
 describe('a session whose node is down', () => {
   it('is found on another node with the messages JetStream held for it; the node, back, forwards what it had stored, lets it go and redelivers nothing', async () => {
     const prefix = `f${process.pid}`
-    const dir = mkdtempSync(join(tmpdir(), 'failover-a-'))
-    dirs.push(dir)
+    const dir = env.dir('failover-a-')
     const topic = uniqueTopic('failover')
     const clientId = `fo-${prefix}`
-    const a = await spawnNode({nats: nats.url, prefix, dir, name: 'node-a'}, children)
-    const b = await startNode([nats.url], {name: 'node-b', prefix})
-    const c = await startNode([nats.url], {name: 'node-c', prefix})
-    const jsm = await nc.jetstreamManager()
+    const a = await spawnNode({nats: env.nats.url, prefix, dir, name: 'node-a'}, env.children)
+    const b = await startNode([env.nats.url], {name: 'node-b', prefix})
+    const c = await startNode([env.nats.url], {name: 'node-c', prefix})
+    const jsm = await env.nc.jetstreamManager()
     const record = async () => {
       const s = await jsm.streams.info(sessionStreamName(prefix))
       if (s.state.messages === 0) return undefined
@@ -101,11 +79,11 @@ describe('a session whose node is down', () => {
     h.set('Mqtt-Qos', '1')
     h.set(ID_HEADER, 'window-1')
     h.set(JS_HEADER, 'node-a')
-    await nc.jetstream().publish(new SubjectMap({prefix}, 'd.node-a').topic(`${topic}/one/x`)!, Buffer.from('window'), {headers: h, msgID: 'window-1'})
+    await env.nc.jetstream().publish(new SubjectMap({prefix}, 'd.node-a').topic(`${topic}/one/x`)!, Buffer.from('window'), {headers: h, msgID: 'window-1'})
 
     // A comes back from its store: it finds the session moved, forwards what it had stored for it
     // ('pre', late), and lets it go (its filters go too).
-    const a2 = await spawnNode({nats: nats.url, prefix, dir, name: 'node-a'}, children)
+    const a2 = await spawnNode({nats: env.nats.url, prefix, dir, name: 'node-a'}, env.children)
     await waitFor(() => !c.broker.node.durableTargets(`${topic}/one/x`).includes('node-a'), 10_000, 'A withdraws the moved session\'s filters')
     expect(a2.log()).not.toMatch(/internal error/)
     expect((await record())?.node).toBe('node-b')
