@@ -11,12 +11,16 @@
  */
 import {spawn} from 'node:child_process'
 import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
+import {constants as osConstants} from 'node:os'
 import {ControlError, EXIT} from '../broker/process/errors.js'
 import {PARENT_PIPE_ENV} from './options.js'
 import type {Runtime} from './runtime.js'
 import {AlreadyRunningError, type BrokerFiles, type BrokerState, ensureDataDir, isAlive, isBrokerAlive, readPid, readState, releasePidFile, rmQuiet} from '../broker/process/state.js'
 
-const SIGNAL_NUMBERS: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15}
+/** 128 + the signal's number, as a shell reports a child killed by it (a V8 out-of-memory abort is SIGABRT: 134). */
+export function signalExitCode(signal: string | null | undefined): number {
+  return 128 + ((osConstants.signals as Record<string, number>)[signal ?? ''] ?? 1)
+}
 
 /** Refuses when a live broker holds the data directory; clears a stale pid file and broker.json. */
 export function checkNotRunning(files: BrokerFiles): {stalePid?: number} {
@@ -50,7 +54,7 @@ export async function runForeground(runtime: Runtime, args: string[]): Promise<n
       throw new ControlError(`cannot run the broker runtime ${runtime.description}: ${result.originalMessage ?? result.shortMessage}`)
     }
     if (typeof result.exitCode === 'number') return result.exitCode
-    return 128 + (SIGNAL_NUMBERS[result.signal ?? ''] ?? 1)
+    return signalExitCode(result.signal)
   } finally {
     for (const [s, h] of handlers) process.off(s, h)
   }

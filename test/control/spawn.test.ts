@@ -10,7 +10,7 @@ import {PARENT_PIPE_ENV} from '../../src/broker/process/options.js'
 import {readReloadState} from '../../src/broker/process/reload.js'
 import {AlreadyRunningError, brokerFiles, isAlive, readState} from '../../src/broker/process/state.js'
 import {ownRuntime, type Runtime} from '../../src/control/runtime.js'
-import {checkNotRunning, lastErrorLine, runForeground, startDetached} from '../../src/control/spawn.js'
+import {checkNotRunning, lastErrorLine, runForeground, signalExitCode, startDetached} from '../../src/control/spawn.js'
 import {freePort} from '../../src/net.js'
 
 const root = mkdtempSync(join(tmpdir(), 'mqttctl-spawn-'))
@@ -97,8 +97,15 @@ describe('runForeground', () => {
     expect(await runForeground(node('process.exit(process.argv.at(-2) === "sub" ? Number(process.argv.at(-1)) : 1)'), ['sub', '23'])).toBe(23)
   })
 
-  it('128 + n when the child is killed by signal n', async () => {
-    expect(await runForeground(node('process.kill(process.pid, "SIGKILL")'), [])).toBe(137)
+  it.each([
+    ['SIGKILL', 137],
+    ['SIGTERM', 143],
+    ['SIGABRT', 134],
+    ['SIGSEGV', 139],
+    ['SIGUSR2', 140],
+  ])('128 + n when the child is killed by signal n (%s: a V8 out-of-memory abort is SIGABRT)', async (signal, code) => {
+    expect(await runForeground(node(`process.kill(process.pid, "${signal}")`), [])).toBe(code)
+    expect(signalExitCode(signal)).toBe(code)
   })
 
   it('forwards SIGHUP to the child once, and removes its signal handlers afterwards', async () => {
