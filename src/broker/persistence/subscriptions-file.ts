@@ -5,7 +5,7 @@
  * a change, and on stop. Built a slice of sessions at a time, so 100,000 sessions do not stall the
  * broker. At start a garbage file is reported in one line, moved aside and rewritten.
  */
-import {existsSync, readFileSync, renameSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync, statSync} from 'node:fs'
 import type {Logger} from '../log.js'
 import {validateTopicFilter} from '../protocol/topics.js'
 import {MAX_VARIABLE_BYTE_INTEGER} from '../protocol/versions.js'
@@ -156,9 +156,9 @@ export function readSubscriptionsFile(path: string, log: Logger, now: number): V
   let raw: unknown
   let problem: string | undefined
   try {
-    const text = readFileSync(path)
-    if (text.length > MAX_VIEW_BYTES) problem = `larger than ${MAX_VIEW_BYTES} bytes`
-    else raw = JSON.parse(text.toString('utf8'))
+    // The size first: a huge file is never read into memory.
+    if (statSync(path).size > MAX_VIEW_BYTES) problem = `larger than ${MAX_VIEW_BYTES} bytes`
+    else raw = JSON.parse(readFileSync(path, 'utf8'))
   } catch (error) {
     problem = (error as Error).message
   }

@@ -4,7 +4,7 @@
  * warning and retried; at start a hostile file (not JSON, wrong shape, wrong types, out-of-range
  * values) is moved aside or its bad entries skipped, never trusted.
  */
-import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {memoryLogger} from '../../../src/broker/log.js'
@@ -12,7 +12,7 @@ import {nodeFs, type StoreFs} from '../../../src/broker/persistence/files.js'
 import {MemoryStore} from '../../../src/broker/persistence/memory.js'
 import {newSession} from '../../../src/broker/persistence/session-record.js'
 import type {SessionRecord} from '../../../src/broker/persistence/store.js'
-import {importView, readSubscriptionsFile, SubscriptionsFile} from '../../../src/broker/persistence/subscriptions-file.js'
+import {importView, MAX_VIEW_BYTES, readSubscriptionsFile, SubscriptionsFile} from '../../../src/broker/persistence/subscriptions-file.js'
 import {ManualClock} from '../../helpers/clock.js'
 import {waitFor} from '../../helpers/mqtt.js'
 import {cleanupStores, opts, tempDir} from './helpers.js'
@@ -158,6 +158,17 @@ describe('readSubscriptionsFile', () => {
     expect(log.lines[0]).toContain(`moved to ${path}.bad-20261203T101500Z`)
     expect(existsSync(path)).toBe(false)
     expect(readFileSync(`${path}.bad-20261203T101500Z`, 'utf8')).toBe(text)
+  })
+
+  it('a file larger than MAX_VIEW_BYTES is not read at all: one warning, moved aside', () => {
+    const path = join(tempDir(), 'subscriptions.json')
+    const fd = openSync(path, 'w')
+    ftruncateSync(fd, 3 * 1024 ** 3) // sparse: 3 GiB that take no disk space
+    closeSync(fd)
+    const log = memoryLogger('info')
+    expect(readSubscriptionsFile(path, log, NOW)).toBeUndefined()
+    expect(log.lines).toHaveLength(1)
+    expect(log.lines[0]).toContain(`is not a valid view (larger than ${MAX_VIEW_BYTES} bytes): ignored, moved to ${path}.bad-20261203T101500Z`)
   })
 
   it('entries with a bad client id (empty, too long, U+0000, a lone surrogate), expiry, filter, QoS, retain handling or subscription id are skipped and counted', () => {
