@@ -2,6 +2,7 @@ import {Flags, ux} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {parseCount} from '../src/sizing/index.js'
 import {type MonitorJson, runMonitor} from '../src/monitor/run.js'
+import {MAX_NODE_URLS} from '../src/monitor/cluster-nodes.js'
 
 export type {MonitorJson}
 
@@ -19,6 +20,7 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
     '<%= config.bin %> monitor --url mqtt://broker.example:1883 -u admin -P secret',
     '<%= config.bin %> monitor --once --json',
     '<%= config.bin %> monitor --json --interval 10 >> stats.jsonl',
+    '<%= config.bin %> monitor --url mqtt://node-1:1883 --node mqtt://node-2:1883 --node mqtt://node-3:1883',
   ]
 
   static enableJsonFlag = true
@@ -32,6 +34,7 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
     'heap-limit': Flags.string({helpValue: 'MB', env: 'MQTTCTL_HEAP_LIMIT', description: 'V8 heap limit to warn against (above 85 %) when the broker does not publish its own ($SYS/broker/mqttctl/process/heap/limit, which mqttctl brokers do)'}),
     interval: Flags.string({helpValue: 'SECONDS', description: 'print a line (or JSON object) every SECONDS, 1 to 86,400, instead of the dashboard or a line on each broker update'}),
     timeout: Flags.string({default: '5', helpValue: 'SECONDS', description: 'give up when the broker cannot be reached, or sends no $SYS, within SECONDS (1 to 3,600)'}),
+    node: Flags.string({multiple: true, helpValue: 'URL', description: 'another node of the same cluster to show in a per-node table beside --url (repeat for each node, at most 32; same credentials): $SYS is per node'}),
     color: Flags.boolean({allowNo: true, description: 'colour the dashboard (default: on when stdout is a terminal and NO_COLOR is not set)'}),
   }
 
@@ -53,6 +56,9 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
     if (!/^mqtts?:\/\/[^/\s]+/i.test(flags.url)) {
       return this.fail(`--url ${JSON.stringify(flags.url)} is not allowed; allowed: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (e.g. mqtt://127.0.0.1:1883)`, 2)
     }
+    const nodeUrls = flags.node ?? []
+    if (nodeUrls.length > MAX_NODE_URLS) return this.fail(`--node is given ${nodeUrls.length} times; allowed: at most ${MAX_NODE_URLS}`, 2)
+    for (const u of nodeUrls) if (!/^mqtts?:\/\/[^/\s]+$/i.test(u)) return this.fail(`--node ${JSON.stringify(u)} is not allowed; allowed: mqtt://HOST[:PORT] or mqtts://HOST[:PORT], one node each`, 2)
     const json = this.jsonEnabled()
     this.#streamed = json && interval !== undefined && !flags.once
     return runMonitor({
@@ -62,6 +68,7 @@ Exit codes: 0 ok, 1 the broker could not be reached (or sent no $SYS) within --t
       clientId: flags['client-id'],
       timeoutSeconds: timeout,
       heapLimitBytes: heapLimitMb === undefined ? undefined : heapLimitMb * 2 ** 20,
+      nodeUrls,
       intervalSeconds: interval,
       once: flags.once,
       json,

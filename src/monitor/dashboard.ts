@@ -9,6 +9,7 @@ import type {Point, RateName} from './history.js'
 import type {Figures} from './snapshot.js'
 import {heapLimitOf, THRESHOLDS, type Warning} from './warnings.js'
 import {clusterLines} from './cluster.js'
+import {type NodeRow, nodeLines} from './cluster-nodes.js'
 
 export interface DashboardInput {
   url: string
@@ -22,6 +23,8 @@ export interface DashboardInput {
   color?: boolean
   /** Shown in the footer. */
   footer?: string
+  /** monitor --node: a row per node of the cluster (this one first). */
+  nodes?: readonly NodeRow[]
 }
 
 const SPARKS = '▁▂▃▄▅▆▇█'
@@ -110,6 +113,7 @@ export function renderDashboard(input: DashboardInput): string[] {
   const before = input.points.at(-2)
   const seconds = point && before ? (point.snapshot.time - before.snapshot.time) / 1000 : 0
   lines.push(...clusterLines(point?.snapshot.cluster, before?.snapshot.cluster, seconds, c, LABEL).map((l) => fit(l, width)))
+  if (input.nodes) lines.push(...nodeLines(input.nodes, c, width))
 
   // History
   lines.push('')

@@ -15,6 +15,7 @@ import {type Warning, warningsFor} from './warnings.js'
 import {formatBytes, formatInt} from '../cli/render.js'
 import {perSecond} from './dashboard.js'
 import type {ClusterView} from './cluster.js'
+import {type NodeRow, NodeWatch, nodeRow} from './cluster-nodes.js'
 
 export interface MonitorOptions {
   url: string
@@ -36,6 +37,8 @@ export interface MonitorOptions {
   heapLimitBytes?: number
   /** The runtime profile the plan figure comes from; default as `plan`'s: this host's when saved, else the shipped one. */
   profile?: RuntimeProfile
+  /** Other nodes of the cluster to show beside this one (--node): one $SYS connection each. */
+  nodeUrls?: readonly string[]
   /** Resolves to stop a live monitor (tests); SIGINT/SIGTERM always stop it. */
   stopSignal?: Promise<void>
 }
@@ -49,6 +52,8 @@ export type MonitorJson = {
   loads: Loads
   /** A cluster node's figures: its NATS link, its traffic through NATS, the cluster's totals (src/monitor/cluster.ts); null for a single broker. */
   cluster: ClusterView | null
+  /** With --node: this node's row and each --node's (src/monitor/cluster-nodes.ts); else null. */
+  nodes: NodeRow[] | null
   warnings: string[]
 } & Record<Figure, number | null>
 
@@ -70,7 +75,7 @@ export function plannedMemory(live: number, max: number | undefined, profile: Ru
   }
 }
 
-export function toJson(url: string, point: Point, warnings: readonly Warning[]): MonitorJson {
+export function toJson(url: string, point: Point, warnings: readonly Warning[], nodes?: NodeWatch): MonitorJson {
   const {snapshot, rates} = point
   const figures = Object.fromEntries(SYS_TOPICS.map(({key}) => [key, snapshot.figures[key] ?? null])) as Record<Figure, number | null>
   return {
@@ -81,6 +86,7 @@ export function toJson(url: string, point: Point, warnings: readonly Warning[]):
     rates,
     loads: snapshot.loads,
     cluster: snapshot.cluster ?? null,
+    nodes: nodes ? [nodeRow(url, snapshot), ...nodes.rows()] : null,
     warnings: warnings.map((w) => w.message),
   }
 }
@@ -111,6 +117,7 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorJson> 
     clientId: options.clientId,
     timeoutMs: options.timeoutSeconds * 1000,
   })
+  const nodes = options.nodeUrls?.length ? await NodeWatch.connect(options.nodeUrls, {username: options.username, password: options.password, timeoutMs: options.timeoutSeconds * 1000}) : undefined
   const history = new History()
   const profile = options.profile ?? activeProfile().profile
   const warningsNow = () => {
@@ -119,22 +126,23 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorJson> 
   }
   history.push(client.latest()!)
   client.on('snapshot', (s) => history.push(s))
-  const current = () => toJson(options.url, history.latest()!, warningsNow())
+  const current = () => toJson(options.url, history.latest()!, warningsNow(), nodes)
 
   try {
     if (options.once || (options.json && options.intervalSeconds === undefined)) {
       // --json: the caller prints the returned object (oclif's --json does).
-      if (!options.json) print(dashboardLines(options, history, profile).join('\n'))
+      if (!options.json) print(dashboardLines(options, history, profile, undefined, nodes).join('\n'))
       return current()
     }
-    await live(options, client, history, print, warningsNow, profile)
+    await live(options, client, history, print, warningsNow, profile, nodes)
     return current()
   } finally {
+    await nodes?.close()
     await client.close()
   }
 }
 
-function dashboardLines(options: MonitorOptions, history: History, profile: RuntimeProfile, footer?: string): string[] {
+function dashboardLines(options: MonitorOptions, history: History, profile: RuntimeProfile, footer?: string, nodes?: NodeWatch): string[] {
   const latest = history.latest()
   const f = latest?.snapshot.figures
   const planned = f?.connectionsLive === undefined ? undefined : plannedMemory(f.connectionsLive, f.connectionsMax, profile)
@@ -148,6 +156,7 @@ function dashboardLines(options: MonitorOptions, history: History, profile: Runt
     width: Math.min(options.out.columns ?? 80, 120),
     color: options.color,
     footer,
+    nodes: nodes ? [nodeRow(options.url, latest?.snapshot), ...nodes.rows()] : undefined,
   })
 }
 
@@ -158,6 +167,7 @@ async function live(
   print: (line: string) => void,
   warningsNow: () => Warning[],
   profile: RuntimeProfile,
+  nodes?: NodeWatch,
 ): Promise<void> {
   // --interval asks for a line every SECONDS: lines then, even on a terminal.
   const tty = options.out.isTTY === true && !options.json && options.intervalSeconds === undefined
@@ -175,14 +185,14 @@ async function live(
 
   const emit = () => {
     const point = history.latest()!
-    if (options.json) print(JSON.stringify(toJson(options.url, point, warningsNow())))
+    if (options.json) print(JSON.stringify(toJson(options.url, point, warningsNow(), nodes)))
     else print(plainLine(point, warningsNow()))
   }
   try {
     if (screen) {
       screen.start(() => stop())
-      screen.draw(dashboardLines(options, history, profile))
-      client.on('snapshot', () => screen.draw(dashboardLines(options, history, profile)))
+      screen.draw(dashboardLines(options, history, profile, undefined, nodes))
+      client.on('snapshot', () => screen.draw(dashboardLines(options, history, profile, undefined, nodes)))
     } else {
       emit()
       if (options.intervalSeconds === undefined) client.on('snapshot', emit)

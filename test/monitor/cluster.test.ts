@@ -3,6 +3,8 @@ import {Chalk} from 'chalk'
 import {afterAll, afterEach, describe, expect, it} from 'vitest'
 import {CLUSTER_SYS_PREFIX} from '../../src/broker/cluster/sys.js'
 import {clusterFromTopics, clusterLines, clusterRate, clusterWarnings} from '../../src/monitor/cluster.js'
+import {nodeLines, nodeRow} from '../../src/monitor/cluster-nodes.js'
+import {freePort} from '../../src/net.js'
 import {type MonitorJson, runMonitor} from '../../src/monitor/run.js'
 import {shippedProfile} from '../../src/sizing/index.js'
 import {type Reporter, startReporter} from '../../src/broker/stats/reporter.js'
@@ -14,13 +16,13 @@ const root = new URL('../..', import.meta.url).pathname
 const topics = (o: Record<string, string>) => new Map(Object.entries(o).map(([k, v]) => [CLUSTER_SYS_PREFIX + k, v]))
 const plain = new Chalk({level: 0})
 let nats: NatsServer | undefined
-let reporter: Reporter | undefined
+const reporters: Reporter[] = []
 
 afterEach(() => {
   process.exitCode = undefined
 })
 afterAll(async () => {
-  await reporter?.stop()
+  await Promise.all(reporters.map((r) => r.stop()))
   await closeAll()
   await nats?.stop()
 })
@@ -60,6 +62,16 @@ describe('monitor: a cluster node\'s $SYS figures, read back and checked', () =>
     expect(lines[1]).toContain('to NATS 300 (100/s)')
     expect(clusterLines(null, null, 0, plain, 13)).toEqual([])
   })
+
+  it('the per-node table: a row per node, figures it lacks as n/a, an unreachable node named as such', () => {
+    const view = clusterFromTopics(topics({node: 'node-a', connected: '1', exported: '5', imported: '6'}))!
+    const rows = [nodeRow('mqtt://a:1883', {time: 0, figures: {connectionsLive: 10, messagesReceived: 20, messagesSent: 30}, loads: {}, cluster: view}), nodeRow('mqtt://b:1883', undefined, 'connect ECONNREFUSED')]
+    expect(rows[0]).toMatchObject({node: 'node-a', connected: true, clients: 10, received: 20, sent: 30, exported: 5, imported: 6, subscriptions: null})
+    const lines = nodeLines(rows, plain, 80)
+    expect(lines[1]).toMatch(/node +NATS +clients +msgs in +msgs out +to NATS +from NATS/)
+    expect(lines[2]).toMatch(/^ {2}node-a +up +10 +20 +30 +5 +6$/)
+    expect(lines[3]).toMatch(/^ {2}b:1883 +unreachable +n\/a/)
+  })
 })
 
 describe('monitor against real cluster nodes over a real nats-server', () => {
@@ -77,7 +89,7 @@ describe('monitor against real cluster nodes over a real nats-server', () => {
     nats = await startNats({jetstream: false})
     const a = await startNode([nats.url], {name: 'node-a', config: {statsInterval: 1}})
     const b = await startNode([nats.url], {name: 'node-b', config: {statsInterval: 1}})
-    reporter = startReporter(b.broker)
+    reporters.push(startReporter(a.broker), startReporter(b.broker))
     await connect(a.url)
     await connect(a.url)
     const j = await until(b.url, (x) => x.cluster?.nodes === 2 && x.cluster.total.clients !== null && x.cluster.total.clients >= 3, 'two nodes and their clients')
@@ -88,6 +100,19 @@ describe('monitor against real cluster nodes over a real nats-server', () => {
     expect(error).toBeUndefined()
     expect(stdout).toMatch(/^Cluster +node node-b · NATS link up · 2 nodes · disconnects 0$/m)
     expect(stdout).toMatch(/all nodes: clients \d/)
+
+    // Per node: --node adds each other node's own figures (and an unreachable one is a row, not a failure).
+    const dead = `mqtt://127.0.0.1:${await freePort()}`
+    const table = await runCommand(['monitor', '--url', b.url, '--node', a.url, '--node', dead, '--once', '--json'], {root}, {testNodeEnv: 'production'})
+    const rows = JSON.parse(table.stdout).nodes
+    expect(rows.map((r: {node: string | null}) => r.node)).toEqual(['node-b', 'node-a', null])
+    expect(rows[1]).toMatchObject({url: a.url, connected: true, clients: expect.any(Number)})
+    expect(rows[1].clients).toBeGreaterThanOrEqual(2)
+    expect(rows[2]).toMatchObject({url: dead, error: expect.any(String)})
+    const text = await runCommand(['monitor', '--url', b.url, '--node', a.url, '--once', '--no-color'], {root}, {testNodeEnv: 'production'})
+    expect(text.stdout).toMatch(/^ {2}node-a +up +\d+ /m)
+    const bad = await runCommand(['monitor', '--url', b.url, '--node', 'http://x'], {root}, {testNodeEnv: 'production'})
+    expect(bad.stderr).toContain('--node "http://x" is not allowed')
 
     await nats.stop()
     const down = await until(b.url, (x) => x.cluster?.connected === false, 'the link down')
