@@ -55,6 +55,7 @@ export const TARGETS: Target[] = [
   {scenario: 'latency', metric: 'p50Ms', label: 'p50 latency at 5,000 msg/s ≤ Mosquitto', minRatio: 1.0, lowerIsBetter: true},
   {scenario: 'latency', metric: 'brokerCpuPct', label: 'broker CPU at 5,000 msg/s ≤ Mosquitto', minRatio: 1.0, lowerIsBetter: true},
   {scenario: 'idle-sub', metric: 'bytesPerConn', label: '≤ 4 KB RSS per idle connection with 1 subscription', max: 4096, lowerIsBetter: true},
+  {scenario: 'idle', metric: 'baselineMB', label: 'idle broker ≤ 50 MB RSS (0.3 s after it listens, no client yet)', max: 50, lowerIsBetter: true},
   {scenario: 'idle', metric: 'idleCpuPct', label: 'idle CPU with 10,000 connections < 0.5 % (steady state)', max: 0.5, lowerIsBetter: true},
   {scenario: 'idle', metric: 'connectPerSec', label: 'connect rate ≥ 1.0 × Mosquitto', minRatio: 1.0},
   {scenario: 'cluster', metric: 'perCoreRatio', label: 'cross-node pairs ≥ 0.5 × the same-node rate per broker core (ours only)', min: 0.5, mustBeZero: 'lost'},
@@ -117,6 +118,7 @@ async function idle(broker: RunningBroker, scale: SuiteScale, subscribe: boolean
     idleCpuFirstPct: firstCpuPct,
     idleCpuPct: cpuPct,
     rssMB: Math.round(rss1 / 1e5) / 10,
+    baselineMB: Math.round(rss0 / 1e5) / 10,
   }
 }
 
