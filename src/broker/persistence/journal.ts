@@ -117,7 +117,8 @@ export class Journal {
 
   whenDurable(seq: number, cb: (err?: Error) => void): void {
     if (seq <= this.#durable) return cb()
-    if (this.#degraded) return cb(degradedError())
+    // Degraded, or closed and done (nothing is written any more): it cannot become durable.
+    if (this.#degraded || (this.#closed && this.#file === undefined)) return cb(degradedError())
     this.#waiters.add(seq, cb)
   }
 

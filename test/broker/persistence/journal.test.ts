@@ -128,6 +128,14 @@ describe('Journal: close', () => {
     expect(h.ids(1)).toEqual(['last'])
   })
 
+  it('after close(), a change can never be durable: its waiter hears so at once instead of waiting for ever', async () => {
+    const h = await startJournal()
+    await h.j.close()
+    let answer: Error | undefined
+    h.j.whenDurable(h.change('too-late'), (err) => (answer = err ?? new Error('durable?')))
+    expect((answer as NodeJS.ErrnoException | undefined)?.code).toBe('ESTORE_DEGRADED')
+  })
+
   it('start() opens journal-<gen>.log with its header only; bytesOnDisk counts it and the other files', async () => {
     const h = await startJournal({gen: 7})
     expect(h.ids(7)).toEqual([])
