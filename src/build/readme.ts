@@ -93,10 +93,12 @@ function scaleOut(p: BuildPlan): string {
    \`nats-server -t -c /etc/nats-server.conf\`, then \`sudo systemctl restart nats-server\`.
 2. On each broker host, install this layout as above, then use that host's node: \`nodes/<name>/broker.json\`
    joins ${c.urls.join(', ')} as cluster.nodeName <name> with ${c.workers} worker${c.workers > 1 ? 's' : ''} and JetStream replicas ${c.replicas}.
-   With systemd: \`sudo cp ${d}/nodes/<name>/mqtt-broker.service /etc/systemd/system/\` (it runs
-   \`${d}/bin/mqtt-broker --config ${d}/nodes/<name>/broker.json\`); by hand: \`nodes/<name>/mqtt-broker\`.
+   With systemd, after \`scripts/apply.sh\` (which installs the single-node unit):
+   \`sudo cp ${d}/nodes/<name>/mqtt-broker.service /etc/systemd/system/ && sudo systemctl daemon-reload &&
+   sudo systemctl restart mqtt-broker\` (it runs \`${d}/bin/mqtt-broker --config ${d}/nodes/<name>/broker.json\`);
+   by hand: \`nodes/<name>/mqtt-broker\`.
 3. \`mqttctl doctor --config nodes/<name>/broker.json\` checks the NATS servers from a broker host;
-   \`mqttctl monitor\` shows each node's and the cluster's figures.
+   \`mqttctl monitor --url mqtt://<node>:1883 --node mqtt://<other node>:1883 ...\` shows each node's and the cluster's figures.
 
 Nodes: ${c.nodeNames.length > 6 ? `${c.nodeNames.slice(0, 3).join(', ')} ... ${c.nodeNames.at(-1)}` : c.nodeNames.join(', ')}. Keep a node's name across restarts (its JetStream consumer is named after it).
 `
