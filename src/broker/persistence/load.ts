@@ -96,7 +96,10 @@ function loadFiles(dir: string, log: Logger, clock: Clock, fileSizes: Map<string
     base = gen
     fileSizes.set(path, scan.goodBytes)
     // Complete, then more records (two files run together?): what follows the end is not part of it.
-    if (extra > 0) log.error(`Store: ${path} has ${extra} records after its end record: ignored, the snapshot before them is complete`)
+    if (extra > 0) {
+      damaged = true
+      log.error(`Store: ${path} has ${extra} records after its end record: ignored, the snapshot before them is complete`)
+    }
     if (scan.problem !== undefined || !ended) {
       damaged = true
       const why = scan.problem ?? 'no end record'

@@ -151,6 +151,7 @@ describe('loadStore', () => {
     const dir = storeDir({'snapshot-2.bin': Buffer.concat([complete, journal(2, 'after-the-end')]), 'journal-1.log': journal(1, 'old'), 'journal-2.log': journal(2, 'j')})
     const first = run(dir)
     expect(first.ids).toEqual(['j', 's1', 's2'])
+    expect(first.loaded.damaged).toBe(true) // rewritten clean at start
     expect(first.lines).toHaveLength(1)
     expect(first.lines[0]).toMatch(/ERROR: Store: .*snapshot-2\.bin has 2 records after its end record: ignored, the snapshot before them is complete/)
     expect(run(dir).ids).toEqual(['j', 's1', 's2'])
