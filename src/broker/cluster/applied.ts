@@ -8,9 +8,9 @@
  * One record per copy, written right after the copy's deliveries, so the store's journal makes both
  * durable in the same batch (a record that survived means its deliveries did; the journal is a
  * prefix of what was written), and the copy is acknowledged only once that batch is durable. The
- * record is deleted once JetStream confirmed the acknowledgement, so at most about MAX_ACK_PENDING
- * records exist (bounded here by MAX_MARKS). Records left by a crash after the confirmation are
- * pruned at start (below the consumer's acknowledgement floor).
+ * record is deleted once the consumer's acknowledgement floor in JetStream passed it (read every few
+ * hundred acks and at start: prune), so about MAX_ACK_PENDING records exist at most (bounded here
+ * by MAX_MARKS).
  *
  * The record goes through the Store interface as a retained message under a topic no client can
  * name or match: it starts with "$" (wildcards never match it) followed by U+0000, which no MQTT
@@ -29,8 +29,12 @@ export class AppliedMarks {
   /** stream sequence -> message id */
   readonly #marks = new Map<number, string>()
 
-  constructor(store: Store) {
+  readonly #changed: () => void
+
+  /** `changed`: after each write (a store that counts retained messages in the broker's figures counted this one too). */
+  constructor(store: Store, changed: () => void = () => {}) {
     this.#store = store
+    this.#changed = changed
   }
 
   get size(): number {
@@ -66,10 +70,13 @@ export class AppliedMarks {
     }
     this.#marks.set(seq, id)
     this.#store.setRetained({topic: `${APPLIED_ROOT}/${seq}`, payload: Buffer.from(id), qos: 0})
+    this.#changed()
   }
 
-  /** JetStream confirmed the acknowledgement (or the copy was not applied after all): forget it. */
+  /** JetStream has the acknowledgement (or the copy was not applied after all): forget it. */
   done(seq: number): void {
-    if (this.#marks.delete(seq)) this.#store.deleteRetained(`${APPLIED_ROOT}/${seq}`)
+    if (!this.#marks.delete(seq)) return
+    this.#store.deleteRetained(`${APPLIED_ROOT}/${seq}`)
+    this.#changed()
   }
 }

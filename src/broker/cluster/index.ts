@@ -94,7 +94,8 @@ export class ClusterBroker implements Broker {
     const logger = options.logger ?? silentLogger
     const inner = options.authorizer ?? authorizerFromConfig(config, {clock, logger, counters: stats})
     const innerStore = options.store ?? new MemoryStore()
-    const applied = (this.#applied = new AppliedMarks(innerStore))
+    // Marks are not retained messages: the broker's figure is set again without them after each write.
+    const applied = (this.#applied = new AppliedMarks(innerStore, () => (stats.retainedMessages = this.impl.store.retainedCount)))
     const impl = new BrokerImpl(config, {
       ...options,
       stats,

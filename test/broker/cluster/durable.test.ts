@@ -16,6 +16,7 @@ import {jetStreamEnv} from './fixtures/jetstream-env.js'
 import {MemoryStore} from '../../../src/broker/persistence/memory.js'
 import {ID_HEADER, durableStreamName} from '../../../src/broker/cluster/durable.js'
 import {SubjectMap} from '../../../src/broker/cluster/subjects.js'
+import {APPLIED_ROOT, AppliedMarks} from '../../../src/broker/cluster/applied.js'
 
 const env = jetStreamEnv()
 
@@ -126,6 +127,27 @@ describe('QoS 1/2 to persistent sessions on another node through JetStream', () 
     const inbox = collect(back)
     await waitFor(() => inbox.messages.length >= 5, 10_000, '5 queued messages')
     expect(payloads(inbox.messages)).toEqual(['m-0', 'm-1', 'm-2', 'm-3', 'm-4'])
+  }, 60_000)
+
+  it('the applied marks kept in B\'s store are pruned as JetStream\'s acknowledgement floor passes them (every 500 acks, and at start)', async () => {
+    const prefix = newPrefix()
+    const topic = uniqueTopic('prune')
+    const {a, b, sub, storeB} = await setup(prefix, topic)
+    const marks = () => storeB.matchRetained(`${APPLIED_ROOT}/+`, Date.now()).length
+    await sub.endAsync() // offline: every copy is queued in B's store
+    const pub = await connect(a.url, {protocolVersion: 5})
+    await Promise.all(Array.from({length: 520}, (_, i) => pub.publishAsync(`${topic}/m`, `p${i}`, {qos: 1})))
+    await waitFor(() => b.broker.clusterStats.durableIn === 520, 20_000, 'B applies 520 copies')
+    await waitFor(() => marks() <= 20, 10_000, `marks pruned after 500 acks (${marks()} left)`)
+    // Not counted as retained messages (the node's own $SYS topics are, once its first tick ran).
+    expect(b.broker.stats.retainedMessages).toBe(storeB.retainedCount - marks())
+    await b.close()
+    // At start, B prunes marks of copies JetStream has its ack for (left by a crash after the ack).
+    new AppliedMarks(storeB).mark(3, 'left-by-a-crash')
+    expect(marks()).toBeGreaterThan(0)
+    const b2 = await startNode([env.nats.url], {name: 'node-b', prefix, store: storeB})
+    await waitFor(() => marks() === 0, 10_000, `marks pruned at start (${marks()} left)`)
+    expect(b2.broker.clusterStats.durableIn).toBe(0)
   }, 60_000)
 
   it('durable interest records are checked: a bad token, a key that is not the filter\'s, an invalid filter are ignored', async () => {
