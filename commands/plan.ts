@@ -57,6 +57,7 @@ export default class Plan extends BaseCommand {
     'time-limit': Flags.string({summary: 'With --verify: stop after SECONDS (60 to 3,600; default 480).', helpValue: 'SECONDS'}),
     save: Flags.boolean({allowNo: true, summary: 'With --verify: save the measurement as this host\'s runtime profile (default; --no-save does not).'}),
     'cpu-seconds': Flags.string({hidden: true, description: 'with --verify: seconds each CPU step runs, its 1 s warm-up included, 2 to 60 (default 5; tests)'}),
+    'settle-ms': Flags.string({hidden: true, description: 'with --verify: ms to let V8 settle after each storm, 100 to 60,000 (default 3,000; tests)'}),
     explain: Flags.boolean({summary: 'Show where each figure comes from: table row, formula, guide section.'}),
     write: Flags.string({summary: 'Write the broker configuration for the tier to FILE (JSON, read by start and build).', helpValue: 'FILE'}),
     force: Flags.boolean({summary: 'With --write, overwrite an existing FILE.'}),
@@ -68,6 +69,7 @@ export default class Plan extends BaseCommand {
     if (!flags.verify && (flags['time-limit'] !== undefined || flags.save !== undefined)) return this.fail(`--${flags.save === undefined ? 'time-limit' : flags.save ? 'save' : 'no-save'} is only allowed with --verify`)
     const timeLimit = flags['time-limit'] === undefined ? undefined : parseCount(flags['time-limit'] as string, {name: '--time-limit', min: 60, max: 3_600, unit: 'seconds'})
     const cpuSeconds = flags['cpu-seconds'] === undefined ? undefined : parseCount(flags['cpu-seconds'] as string, {name: '--cpu-seconds', min: 2, max: 60, unit: 'seconds'})
+    const settleMs = flags['settle-ms'] === undefined ? undefined : parseCount(flags['settle-ms'] as string, {name: '--settle-ms', min: 100, max: 60_000, unit: 'ms'})
 
     let input: PlanInput
     let profile: LoadedProfile
@@ -100,7 +102,7 @@ export default class Plan extends BaseCommand {
     if (flags.verify) {
       const say = (line: string) => !this.jsonEnabled() && process.stderr.write(`${line}\n`)
       const argv = process.argv.slice(2).join(' ')
-      const v = await verifyPlan(result, profile.profile, {log: say, profilePath: flags.save === false ? null : undefined, timeLimitMs: timeLimit === undefined ? undefined : timeLimit * 1000, cpuSeconds, command: `mqttctl ${argv || `plan --devices ${result.devices} --verify`}`})
+      const v = await verifyPlan(result, profile.profile, {log: say, profilePath: flags.save === false ? null : undefined, timeLimitMs: timeLimit === undefined ? undefined : timeLimit * 1000, cpuSeconds, settleMs, command: `mqttctl ${argv || `plan --devices ${result.devices} --verify`}`})
       this.log(renderVerify(v))
       const {measurement: _m, profile: _p, ...rest} = v
       verify = rest
