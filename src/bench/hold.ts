@@ -51,11 +51,27 @@ function expected(subs: number): number {
   return 4 + 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : 3) + remaining
 }
 
+/** The first of `subs` filters a SUBACK (at the start of `b`) refused, with its return code (0x80 and above); null when all were granted. */
+function refused(b: Buffer, subs: number): {filter: number; code: number} | null {
+  let p = 1
+  while (p < b.length && b[p] & 0x80) p++
+  p += 3 // the last remaining-length byte and the packet id
+  for (let j = 0; j < subs && p + j < b.length; j++) if (b[p + j] >= 0x80) return {filter: j, code: b[p + j]}
+  return null
+}
+
+/** A refused subscription is not a held one: the error naming it, or null. */
+function refusal(i: number, prefix: string, suback: Buffer, subs: number): Error | null {
+  const r = refused(suback, subs)
+  return r && new Error(`client ${i}: SUBACK refused ${prefix}/${i}/${r.filter} (return code 0x${r.code.toString(16)})`)
+}
+
 function openOne(i: number, o: HoldOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = o.tls ? tls.connect({port: o.port, host: o.host, rejectUnauthorized: false}) : net.connect({port: o.port, host: o.host})
     const want = expected(o.subs)
     let got = 0
+    const chunks: Buffer[] = []
     const fail = (e: Error) => {
       clearTimeout(timer)
       s.destroy()
@@ -66,7 +82,10 @@ function openOne(i: number, o: HoldOptions): Promise<net.Socket> {
     const onData = (d: Buffer) => {
       if (got === 0 && d[0] === 0x20 && d.length >= 4 && d[3] !== 0) return fail(new Error(`client ${i}: CONNACK return code ${d[3]}`))
       got += d.length
+      chunks.push(d)
       if (got >= want) {
+        const e = o.subs > 0 ? refusal(i, o.prefix, Buffer.concat(chunks).subarray(4), o.subs) : null
+        if (e) return fail(e)
         clearTimeout(timer)
         s.off('data', onData)
         s.off('close', onClose)
@@ -243,16 +262,24 @@ export async function subscribeHeld(held: Held, subs: number, prefix: string, qo
       (s, i) =>
         new Promise<void>((resolve, reject) => {
           let got = 0
+          const chunks: Buffer[] = []
           const timer = setTimeout(() => reject(new Error(`client ${i}: no SUBACK within 30 s`)), 30_000)
           const onData = (d: Buffer) => {
             got += d.length
+            chunks.push(d)
             if (got >= want) {
               clearTimeout(timer)
               s.off('data', onData)
-              resolve()
+              s.off('close', onClose)
+              const e = refusal(i, prefix, Buffer.concat(chunks), subs)
+              if (e) reject(e)
+              else resolve()
             }
           }
+          // Closed by the broker (a filter it refuses as malformed): fail now, not after 30 s.
+          const onClose = () => (clearTimeout(timer), reject(new Error(`client ${i}: connection closed before SUBACK`)))
           s.on('data', onData)
+          s.once('close', onClose)
           const subscriptions = Array.from({length: subs}, (_, j) => ({topic: `${prefix}/${i}/${j}`, qos}))
           s.write(mqtt.generate({cmd: 'subscribe', messageId: 2, subscriptions}))
         }),

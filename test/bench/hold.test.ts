@@ -55,6 +55,16 @@ describe('hold', () => {
     expect((await got)[0] & 0xf0).toBe(0x30)
   })
 
+  it('a filter the broker refuses (SUBACK 0x80) fails subscribeHeld and hold instead of counting as subscribed', async () => {
+    const few = await hold({host, port: b.port, count: 2, subs: 0, prefix: 'malformed'})
+    try {
+      await expect(subscribeHeld(few, 1, 'bad/#')).rejects.toThrow(/^client \d: SUBACK refused bad\/#\/\d\/0 \(return code 0x80\)$/)
+    } finally {
+      await few.close()
+    }
+    await expect(hold({host, port: b.port, count: 1, subs: 2, prefix: 'bad/#'})).rejects.toThrow('client 0: SUBACK refused bad/#/0/0 (return code 0x80)')
+  })
+
   it('close sends DISCONNECT and every socket ends', async () => {
     await held.close()
     expect(held.sockets.every((s) => s.destroyed || s.closed)).toBe(true)
