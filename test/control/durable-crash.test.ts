@@ -102,8 +102,17 @@ describe.each([4, 5] as const)('kill -9 under QoS 1/2 load, MQTT %s', (version) 
       }
       const missing = (q: 1 | 2) => [...acked[q]].filter((k) => !got[q].has(k))
       await until(() => missing(1).length === 0 && missing(2).length === 0, 60_000)
-      // QoS 2 duplicates would arrive right behind: give the queue a moment to drain completely.
-      await sleep(300)
+      // QoS 2 duplicates would come from the queue: a marker on each QoS 2 topic, published now, comes
+      // after everything routed there before it (an Ordered Topic), so the queue has drained by then.
+      const marker = await connect(port, {protocolVersion: version, clean: true, clientId: `crash-marker-v${version}`})
+      const markers = ['marker-0', 'marker-1']
+      for (const [p, m] of markers.entries()) await marker.publishAsync(`crash/q2/${p}`, m, {qos: 2})
+      await end(marker)
+      await until(() => markers.every((m) => got[2].has(m)), 30_000)
+      for (const m of markers) {
+        expect(got[2].get(m)).toBe(1)
+        got[2].delete(m)
+      }
       await Promise.all(subs.map((s) => end(s, true)))
       await box.cli(['stop', '--data-dir', data])
 
