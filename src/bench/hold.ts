@@ -211,6 +211,7 @@ export async function holdWs(o: HoldOptions & {path?: string}): Promise<{count: 
       const ws = new WebSocket(url, 'mqtt')
       const want = expected(o.subs)
       let got = 0
+      const chunks: Buffer[] = []
       const timer = setTimeout(() => (ws.terminate(), reject(new Error(`WebSocket client ${i}: no CONNACK within 30 s`))), 30_000)
       const fail = (e: Error) => (clearTimeout(timer), ws.terminate(), reject(e))
       ws.on('open', () => ws.send(hello(i, o)))
@@ -218,7 +219,10 @@ export async function holdWs(o: HoldOptions & {path?: string}): Promise<{count: 
         // A refusal is not a held connection (as openOne above).
         if (got === 0 && d[0] === 0x20 && d.length >= 4 && d[3] !== 0) return fail(new Error(`WebSocket client ${i}: CONNACK return code ${d[3]}`))
         got += d.length
+        chunks.push(d)
         if (got >= want) {
+          const e = o.subs > 0 ? refusal(i, o.prefix, Buffer.concat(chunks).subarray(4), o.subs) : null
+          if (e) return fail(e)
           clearTimeout(timer)
           ws.off('close', onClose)
           resolve(ws)

@@ -124,7 +124,7 @@ describe('publishAcked', () => {
 })
 
 describe('holdWs', () => {
-  it('holds MQTT-over-WebSocket connections on a broker\'s WebSocket listener', async () => {
+  it('holds MQTT-over-WebSocket connections on a broker\'s WebSocket listener; a refused subscription is no held connection', async () => {
     const ws = createBroker({...DEFAULT_CONFIG, listeners: [{host, port: 0, websocket: true}], persistence: {...DEFAULT_CONFIG.persistence, mode: 'none'}}, {logger: silentLogger})
     const [addr] = await ws.listen()
     try {
@@ -132,6 +132,7 @@ describe('holdWs', () => {
       expect(h.count).toBe(6)
       expect(h.closedByBroker()).toBe(0)
       await h.close()
+      await expect(holdWs({host, port: addr.port, count: 1, subs: 1, prefix: 'bad/#'})).rejects.toThrow('client 0: SUBACK refused bad/#/0/0 (return code 0x80)')
     } finally {
       await ws.close()
     }
