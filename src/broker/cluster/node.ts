@@ -74,7 +74,7 @@ export class ClusterNode {
   #onLost: (() => void) | undefined
   readonly #retry = new Retry()
   #lastUnmappedLog = -Infinity
-  #ready: Promise<void>
+  readonly #ready: Promise<void>
   #resolveReady!: () => void
 
   constructor(host: ClusterHost, options: ClusterOptions) {
@@ -90,10 +90,7 @@ export class ClusterNode {
       added: (filter) => this.#interest?.added(filter),
       removed: (filter) => this.#interest?.removed(filter),
       skip: (m) => this.#durable !== undefined && viaJetStream(m.headers, this.token),
-      unmapped: (filter) => {
-        this.stats.unmapped++
-        this.#logUnmapped(`filter ${JSON.stringify(filter.slice(0, 200))}`)
-      },
+      unmapped: (filter) => (this.stats.unmapped++, this.#logUnmapped(`filter ${JSON.stringify(filter.slice(0, 200))}`)),
     })
   }
 
@@ -111,10 +108,7 @@ export class ClusterNode {
     return this.#ready
   }
 
-  /**
-   * Connects in the background (retrying forever): the broker serves local clients meanwhile. Subscriptions
-   * added before the link is up are made once it is.
-   */
+  /** Connects in the background (retrying forever; local clients are served meanwhile; subscriptions made before are made on NATS once it is up). */
   start(): void {
     void this.#connect().catch((error: unknown) => {
       if (!this.#closed) this.#host.logger.error(`cluster: cannot start the NATS link: ${(error as Error)?.message ?? error}`)
@@ -135,16 +129,19 @@ export class ClusterNode {
     this.#filters.attach(main, shared)
     const host = this.#host
     this.#mover = new SessionMover(main, this.map.prefix, this.name, {...host.sessions, logger: host.logger, clock: host.clock})
-    // Announce what this node holds: sessions restored from the store, clients that connected while
-    // the link was down; then once a minute, drop the ones that ended and add any missed.
+    // Announce what this node holds (restored sessions, clients that connected while the link was
+    // down), then once a minute (drop the ended, add any missed). Only after restored sessions were
+    // checked against the directory (./orphans.ts: one another node took over is not offered from
+    // here), or at once when JetStream does not answer.
     const announce = (): void => {
-      const mover = this.#mover!
-      mover.sweep((id) => host.holds(id))
-      for (const id of host.held()) mover.hold(id)
+      this.#mover!.sweep((id) => host.holds(id))
+      for (const id of host.held()) this.#mover!.hold(id)
     }
-    announce()
-    this.#sweep = setInterval(announce, 60_000)
-    this.#sweep.unref()
+    const announcing = (): void => {
+      if (this.#sweep !== undefined || this.#closed) return
+      announce()
+      ;(this.#sweep = setInterval(announce, 60_000)).unref()
+    }
     main.subscribe(`${this.map.prefix}.n.stats`, {callback: (err, m) => err === null && this.peers.receive(m, this.#host.clock.now())})
     // Interest is network timing, not protocol time: the system clock even when the broker's is manual.
     const interest = (this.#interest = new RemoteInterest(main, this.map.prefix, this.id, () => systemClock.now(), this.#options.syncGraceMs))
@@ -163,6 +160,7 @@ export class ClusterNode {
     const replicas = o.replicas ?? 1
     const wait = Math.max(o.reconnectWaitMs ?? 1000, 250)
     const failed = (what: string) => (error: unknown, first: boolean) => {
+      announcing()
       this.#resolveReady()
       if (first) host.logger.error(`cluster: ${what} not shared with other nodes until JetStream answers (${jetStreamHint(error)}); retrying`)
     }
@@ -182,6 +180,7 @@ export class ClusterNode {
     )
     if (durable !== undefined) [this.failover, this.#durable] = durable.parts
     if (retained?.retried || durable?.retried) host.logger.info('cluster: JetStream available again')
+    announcing()
     this.#resolveReady()
   }
 
