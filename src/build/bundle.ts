@@ -17,7 +17,7 @@ export const OPTIMIZE_MODES: readonly Optimize[] = ['fast', 'small', 'safe']
 export const OPTIMIZE_DOC: Record<Optimize, string> = {
   fast: 'production build: one readable file, no source map, NODE_ENV inlined as "production" (the default)',
   small: 'fast, minified (whitespace, identifiers, syntax): about half the size',
-  safe: 'not minified, function and class names kept, inline source map so stack traces name the TypeScript sources, MQTTCTL_ASSERT=1 set for runtime self-checks',
+  safe: 'not minified, function and class names kept, inline source map so stack traces name the TypeScript sources',
 }
 
 export {esbuildVersion}

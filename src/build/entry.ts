@@ -15,7 +15,6 @@ declare const __MQTTCTL_OPTIMIZE__: 'fast' | 'small' | 'safe'
 if (__MQTTCTL_OPTIMIZE__ === 'safe') {
   // Stack traces point at the TypeScript sources through the inline source map.
   process.setSourceMapsEnabled(true)
-  process.env.MQTTCTL_ASSERT ??= '1'
 }
 process.env.MQTTCTL_VERSION ??= __MQTTCTL_VERSION__
 
