@@ -13,7 +13,7 @@ import {MqttctlError} from '../errors.js'
 import {ControlError} from '../broker/process/errors.js'
 import {applyLayoutDefaults, BROKER_OPTIONS, loadBrokerConfig, PARENT_PIPE_ENV, parseBrokerOptions, type RawOptions, toRuntimeArgs} from './options.js'
 import {resolveRuntime, type Runtime, withMemoryFlags} from './runtime.js'
-import {checkNotRunning} from './spawn.js'
+import {checkNotRunning, signalExitCode} from './spawn.js'
 import {brokerFiles} from '../broker/process/state.js'
 
 /** Long flags the fast path takes: kind by name (the same set commands/start.ts has, less its modes). */
@@ -46,8 +46,6 @@ export function parseStartArgv(argv: readonly string[]): (RawOptions & {runtime?
   return out as RawOptions & {runtime?: string}
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15}
-
 /**
  * runForeground (src/control/spawn.ts) with node:child_process instead of execa: stdin is a pipe the
  * broker watches (it stops if we die), output is inherited, the child has its own process group,
@@ -71,7 +69,7 @@ export function runForegroundLight(runtime: Runtime, args: string[]): Promise<nu
     })
     child.once('exit', (code, signal) => {
       done()
-      resolvePromise(typeof code === 'number' ? code : 128 + (SIGNAL_NUMBERS[signal ?? ''] ?? 1))
+      resolvePromise(typeof code === 'number' ? code : signalExitCode(signal))
     })
   })
 }

@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {execa} from 'execa'
 import {afterEach, describe, expect, it} from 'vitest'
-import {parseStartArgv} from '../../src/control/fast-start.js'
+import {parseStartArgv, runForegroundLight} from '../../src/control/fast-start.js'
 import {tsxImportUrl} from '../../src/control/runtime.js'
 import {freePort, ROOT, Sandbox, waitFor} from './helpers.js'
 
@@ -46,6 +46,15 @@ describe('parseStartArgv: the fast path takes plain long flags only', () => {
     [['--', '--port', '1']],
   ])('%j: left to oclif', (argv) => {
     expect(parseStartArgv(argv)).toBeUndefined()
+  })
+})
+
+describe('runForegroundLight', () => {
+  it('a broker killed by a signal exits 128 + its number, as a shell reports it (SIGABRT, V8 out of memory: 134)', async () => {
+    const runtime = {command: process.execPath, args: ['-e', "process.kill(process.pid, 'SIGABRT')"], description: 'a process that aborts'}
+    expect(await runForegroundLight(runtime, [])).toBe(134)
+    const segv = {...runtime, args: ['-e', "process.kill(process.pid, 'SIGSEGV')"]}
+    expect(await runForegroundLight(segv, [])).toBe(139)
   })
 })
 
