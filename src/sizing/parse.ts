@@ -34,7 +34,8 @@ export function allowed(spec: CountSpec): string {
  * suffix (500k, 1.5M), or exponent form (1e6). The result must be a whole number within [min, max].
  */
 export function parseCount(text: string, spec: CountSpec): number {
-  const shown = JSON.stringify(text)
+  // A hostile value is named, not echoed whole: at most 40 characters of it.
+  const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40)).slice(0, -1)}…" (${text.length} characters)` : JSON.stringify(text)
   const raw = text.trim()
   const grouped = /^[+-]?\d{1,3}([,_]\d{3})+(\.\d+)?[kmg]?$/i.test(raw)
   const plain = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?[kmg]?$/i.test(raw)
