@@ -130,18 +130,14 @@ export class ClusterNode {
     const host = this.#host
     this.#mover = new SessionMover(main, this.map.prefix, this.name, {...host.sessions, logger: host.logger, clock: host.clock})
     // Announce what this node holds (restored sessions, clients that connected while the link was
-    // down), then once a minute (drop the ended, add any missed). Only after restored sessions were
-    // checked against the directory (./orphans.ts: one another node took over is not offered from
-    // here), or at once when JetStream does not answer.
+    // down) at once, then once a minute (drop the ended, add any missed). At once, not after the
+    // directory check (./orphans.ts): a node not yet announced looks down to a CONNECT elsewhere.
     const announce = (): void => {
       this.#mover!.sweep((id) => host.holds(id))
       for (const id of host.held()) this.#mover!.hold(id)
     }
-    const announcing = (): void => {
-      if (this.#sweep !== undefined || this.#closed) return
-      announce()
-      ;(this.#sweep = setInterval(announce, 60_000)).unref()
-    }
+    announce()
+    ;(this.#sweep = setInterval(announce, 60_000)).unref()
     main.subscribe(`${this.map.prefix}.n.stats`, {callback: (err, m) => err === null && this.peers.receive(m, this.#host.clock.now())})
     // Interest is network timing, not protocol time: the system clock even when the broker's is manual.
     const interest = (this.#interest = new RemoteInterest(main, this.map.prefix, this.id, () => systemClock.now(), this.#options.syncGraceMs))
@@ -160,7 +156,6 @@ export class ClusterNode {
     const replicas = o.replicas ?? 1
     const wait = Math.max(o.reconnectWaitMs ?? 1000, 250)
     const failed = (what: string) => (error: unknown, first: boolean) => {
-      announcing()
       this.#resolveReady()
       if (first) host.logger.error(`cluster: ${what} not shared with other nodes until JetStream answers (${jetStreamHint(error)}); retrying`)
     }
@@ -180,7 +175,6 @@ export class ClusterNode {
     )
     if (durable !== undefined) [this.failover, this.#durable] = durable.parts
     if (retained?.retried || durable?.retried) host.logger.info('cluster: JetStream available again')
-    announcing()
     this.#resolveReady()
   }
 
