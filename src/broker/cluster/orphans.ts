@@ -24,7 +24,7 @@ import type {SessionRecord} from '../persistence/store.js'
 import {SubscriptionIndex} from '../topics/index.js'
 import type {SubOptions} from '../topics/types.js'
 import {type FoundEntry, SessionDirectory} from './directory.js'
-import {durableStreamName} from './durable.js'
+import {FOR_HEADER, durableStreamName} from './durable.js'
 import type {ClusterHost} from './host.js'
 import type {MovedSession} from './sessions.js'
 import {SubjectMap} from './subjects.js'
@@ -70,6 +70,7 @@ async function readCopies(deps: OrphanDeps, from: string, clientId: string, subs
   for (const [filter, options] of subscriptions) if (!filter.startsWith('$share/')) index.subscribe(clientId, filter, options)
   const map = new SubjectMap({prefix: deps.prefix}, `d.${from}`)
   const out: Delivery[] = []
+  const mine = Buffer.from(clientId).toString('base64url')
   let seq = 1
   for (let read = 0; read < MAX_ORPHAN_COPIES; read++) {
     let m
@@ -82,7 +83,8 @@ async function readCopies(deps: OrphanDeps, from: string, clientId: string, subs
     if (m.seq > upTo) break
     seq = m.seq + 1
     const topic = map.toTopic(m.subject)
-    if (topic === undefined) continue
+    const only = m.header?.get(FOR_HEADER) ?? ''
+    if (topic === undefined || (only !== '' && only !== mine)) continue // forwarded for another session
     const match = index.match(topic).clients[0]
     if (match === undefined || match.qos === 0) continue
     try {

@@ -9,7 +9,7 @@
 import {headers as natsHeaders} from 'nats'
 import {describe, expect, it} from 'vitest'
 import {sessionStreamName} from '../../../src/broker/cluster/directory.js'
-import {ID_HEADER, JS_HEADER, durableStreamName} from '../../../src/broker/cluster/durable.js'
+import {FOR_HEADER, ID_HEADER, JS_HEADER, durableStreamName} from '../../../src/broker/cluster/durable.js'
 import {SubjectMap} from '../../../src/broker/cluster/subjects.js'
 import {startNode} from '../../helpers/cluster.js'
 import {collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
@@ -59,6 +59,12 @@ describe('a session whose node is down', () => {
     for (let i = 0; i < 4; i++) await pub.publishAsync(`${topic}/one/x`, `q1-${i}`, {qos: 1})
     for (let i = 0; i < 3; i++) await pub.publishAsync(`${topic}/two/y`, `q2-${i}`, {qos: 2})
     await pub.publishAsync(`${topic}/other`, 'not subscribed', {qos: 1})
+    // A copy for A forwarded for another session (Mqtt-For): not this session's, though its topic matches.
+    const other = natsHeaders()
+    other.set('Mqtt-Qos', '1')
+    other.set(ID_HEADER, 'other-1')
+    other.set(FOR_HEADER, Buffer.from('someone-else').toString('base64url'))
+    await env.nc.jetstream().publish(new SubjectMap({prefix}, 'd.node-a').topic(`${topic}/one/x`)!, Buffer.from('not for you'), {headers: other, msgID: 'other-1'})
 
     // The client reconnects to B: its session is there, with those messages, in order.
     const back = await connect(b.url, session(clientId))
