@@ -276,7 +276,8 @@ export class DurableQueue {
   }
 
   #handOverCopy(m: JsMsg, msg: Message, topic: string): Promise<unknown> | undefined {
-    if (this.#handovers.size === 0) return undefined
+    // A copy forwarded for one session (FOR_HEADER) is that session's only: never handed on.
+    if (this.#handovers.size === 0 || (m.headers?.get(FOR_HEADER) ?? '') !== '') return undefined
     const got = (m.headers?.get(JS_HEADER) ?? '').split(',')
     const sends: Array<Promise<number>> = []
     for (const c of this.#handoverIndex.match(topic).clients) {
