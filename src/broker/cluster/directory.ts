@@ -113,13 +113,17 @@ export class SessionDirectory {
     this.#jsm = undefined
   }
 
-  /** The client's record, if any (undefined too when it is empty or invalid, or JetStream is not up). */
-  async lookup(clientId: string): Promise<FoundEntry | undefined> {
+  /**
+   * The client's record; 'ended': its last holder ended the session (an empty record); undefined: no
+   * record (never written, or invalid), or JetStream is not up.
+   */
+  async lookup(clientId: string): Promise<FoundEntry | 'ended' | undefined> {
     const jsm = this.#jsm
     if (jsm === undefined) return undefined
     try {
       const m = await jsm.streams.getMessage(this.stream, {last_by_subj: this.subject(clientId)})
-      const entry = m.data.length === 0 ? undefined : parseEntry(clientId, m.data)
+      if (m.data.length === 0) return 'ended'
+      const entry = parseEntry(clientId, m.data)
       return entry === undefined ? undefined : {entry, seq: m.seq}
     } catch (error) {
       if (/no message found/i.test((error as Error)?.message ?? '')) return undefined

@@ -54,7 +54,7 @@ export interface OrphanDeps {
 /** true: the session was found and taken over (adopted here); false: nothing to take over. */
 export async function takeOverOrphan(deps: OrphanDeps, clientId: string): Promise<boolean> {
   const found = await deps.directory.lookup(clientId)
-  if (found === undefined || found.entry.node === deps.token) return false
+  if (found === undefined || found === 'ended' || found.entry.node === deps.token) return false
   const {entry} = found
   // Copies up to `upTo` are read here; A forwards the later ones it gets when it is back (./durable.ts).
   const upTo = (await deps.jsm.streams.info(deps.copies)).state.last_seq
@@ -104,20 +104,25 @@ async function readCopies(deps: OrphanDeps, from: string, clientId: string, subs
 export async function fenceRestored(
   deps: Pick<OrphanDeps, 'directory' | 'token' | 'logger'>,
   sessions: Iterable<SessionRecord>,
-  release: (s: SessionRecord, found: FoundEntry) => void,
+  release: (s: SessionRecord, found?: FoundEntry) => void,
   forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>,
 ): Promise<number> {
   let released = 0
   const all = [...sessions].filter((s) => s.expiryInterval > 0)
   // Looked up FENCE_BATCH at a time (one JetStream request each).
-  const records = new Map<SessionRecord, FoundEntry | undefined>()
+  const records = new Map<SessionRecord, FoundEntry | 'ended' | undefined>()
   for (let i = 0; i < all.length; i += FENCE_BATCH) {
     const batch = all.slice(i, i + FENCE_BATCH)
     const entries = await Promise.all(batch.map((s) => deps.directory.lookup(s.clientId)))
     batch.forEach((s, j) => records.set(s, entries[j]))
   }
   for (const [s, found] of records) {
-    if (found?.entry.node === deps.token) deps.directory.own(s.clientId)
+    if (found === 'ended') {
+      // Ended by the node that held it last (a clean start there while this node was down): gone here too.
+      release(s)
+      released++
+      deps.logger.warn(`cluster: session ${JSON.stringify(s.clientId)} ended on another node while this node was down: let go here`)
+    } else if (found?.entry.node === deps.token) deps.directory.own(s.clientId)
     else if (found === undefined) {
       if (s.subscriptions.size > 0) deps.directory.write(s.clientId, {expiryInterval: s.expiryInterval, subscriptions: [...s.subscriptions]})
     } else if (found.entry.node !== deps.token) {
@@ -178,9 +183,9 @@ export class SessionFailover {
   async recheck(): Promise<void> {
     const host = this.#host
     const restored = [...host.held()].map((id) => host.sessions.getSession(id)).filter((s): s is SessionRecord => s !== undefined)
-    const release = (s: SessionRecord, found: FoundEntry): void => {
+    const release = (s: SessionRecord, found?: FoundEntry): void => {
       // Copies after the boundary the new holder read up to: forwarded to it as they come (./durable.ts).
-      if (found.entry.from === this.#token && found.entry.upTo !== undefined) this.#handOver(s.clientId, [...s.subscriptions], found.entry.node, found.entry.upTo)
+      if (found !== undefined && found.entry.from === this.#token && found.entry.upTo !== undefined) this.#handOver(s.clientId, [...s.subscriptions], found.entry.node, found.entry.upTo)
       this.directory.forget(s.clientId)
       host.sessions.disconnect(s.clientId)
       host.sessions.release(s)

@@ -107,4 +107,25 @@ describe('a session whose node is down', () => {
     await waitFor(() => texts(inboxA.messages).includes('on A'), 10_000, 'a message on A')
     expect(texts(inboxA.messages)).toEqual(['on A'])
   }, 120_000)
+
+  it('ended elsewhere while its node was down (a clean start on B): the node, back, lets it go too', async () => {
+    const prefix = `e${process.pid}`
+    const dir = env.dir('failover-e-')
+    const topic = uniqueTopic('ended')
+    const clientId = `end-${prefix}`
+    const a = await spawnNode({nats: env.nats.url, prefix, dir, name: 'node-a'}, env.children)
+    const b = await startNode([env.nats.url], {name: 'node-b', prefix})
+    const c = await startNode([env.nats.url], {name: 'node-c', prefix})
+    const sub = await connect(a.url, session(clientId))
+    await sub.subscribeAsync(`${topic}/#`, {qos: 1})
+    await sub.endAsync()
+    await waitFor(() => c.broker.node.durableTargets(`${topic}/x`).includes('node-a'), 10_000, 'C knows A\'s durable interest')
+    a.child.kill('SIGKILL')
+    await a.exited
+    // The client starts clean on B: the session B took over ends there, its record with it.
+    const clean = await connect(b.url, {protocolVersion: 5, clientId, clean: true})
+    await clean.endAsync()
+    await spawnNode({nats: env.nats.url, prefix, dir, name: 'node-a'}, env.children)
+    await waitFor(() => !c.broker.node.durableTargets(`${topic}/x`).includes('node-a'), 10_000, 'A lets the ended session go (its filters withdrawn)')
+  }, 120_000)
 })
