@@ -21,15 +21,21 @@ const env = jetStreamEnv()
 const session = (id: string) => ({protocolVersion: 5 as const, clientId: id, clean: false, properties: {sessionExpiryInterval: 600}})
 const texts = (ms: Array<{payload: Buffer}>) => ms.map((m) => m.payload.toString())
 
+/** A = a node process with its store in a temp dir (killed with SIGKILL by the tests), B and C in process. */
+async function threeNodes(prefix: string) {
+  const dir = env.dir(`${prefix}-a-`)
+  const a = await spawnNode({nats: env.nats.url, prefix, dir, name: 'node-a'}, env.children)
+  const b = await startNode([env.nats.url], {name: 'node-b', prefix})
+  const c = await startNode([env.nats.url], {name: 'node-c', prefix})
+  return {dir, a, b, c}
+}
+
 describe('a session whose node is down', () => {
   it('is found on another node with the messages JetStream held for it; the node, back, forwards what it had stored, lets it go and redelivers nothing', async () => {
     const prefix = `f${process.pid}`
-    const dir = env.dir('failover-a-')
     const topic = uniqueTopic('failover')
     const clientId = `fo-${prefix}`
-    const a = await spawnNode({nats: env.nats.url, prefix, dir, name: 'node-a'}, env.children)
-    const b = await startNode([env.nats.url], {name: 'node-b', prefix})
-    const c = await startNode([env.nats.url], {name: 'node-c', prefix})
+    const {dir, a, b, c} = await threeNodes(prefix)
     const jsm = await env.nc.jetstreamManager()
     const record = async () => {
       const s = await jsm.streams.info(sessionStreamName(prefix))
@@ -110,12 +116,9 @@ describe('a session whose node is down', () => {
 
   it('ended elsewhere while its node was down (a clean start on B): the node, back, lets it go too', async () => {
     const prefix = `e${process.pid}`
-    const dir = env.dir('failover-e-')
     const topic = uniqueTopic('ended')
     const clientId = `end-${prefix}`
-    const a = await spawnNode({nats: env.nats.url, prefix, dir, name: 'node-a'}, env.children)
-    const b = await startNode([env.nats.url], {name: 'node-b', prefix})
-    const c = await startNode([env.nats.url], {name: 'node-c', prefix})
+    const {dir, a, b, c} = await threeNodes(prefix)
     const sub = await connect(a.url, session(clientId))
     await sub.subscribeAsync(`${topic}/#`, {qos: 1})
     await sub.endAsync()
