@@ -19,7 +19,7 @@
  * line passes 4 KB, so a subject longer than maxSubjectBytes is not mapped (undefined / []): the
  * caller keeps such a message on the local node and says so.
  */
-import {createHash} from 'node:crypto'
+import {nodeCrypto} from '../lazy-builtins.js'
 import {parseShared, validateTopicName} from '../protocol/topics.js'
 
 /** Longest subject mapped by default, bytes: below nats-server's 4096-byte control line with room for the rest of HPUB. */
@@ -82,7 +82,7 @@ export function unescapeLevel(token: string): string | undefined {
 
 /** NATS queue group of a shared subscription: one group per (share name, filter), as MQTT 5 §4.8.2 has it. */
 export function queueName(group: string, filter: string): string {
-  const h = createHash('sha256').update(group).update('\0').update(filter).digest('base64url').slice(0, 22)
+  const h = nodeCrypto().createHash('sha256').update(group).update('\0').update(filter).digest('base64url').slice(0, 22)
   return `mqs_${h}`
 }
 
