@@ -13,7 +13,7 @@ const root = new URL('../..', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'mqttctl-doctor-nats-'))
 const servers: NatsServer[] = []
 const cluster = (servers: string[], replicas = 1) => ({...DEFAULT_CONFIG.cluster, servers, replicas})
-const byId = (checks: {id: string}[], id: string) => checks.find((c) => c.id === id)
+const byId = <C extends {id: string}>(checks: C[], id: string): C | undefined => checks.find((c) => c.id === id)
 
 afterEach(() => {
   process.exitCode = undefined
