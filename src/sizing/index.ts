@@ -113,7 +113,10 @@ export function nextSteps(devices: number, configFile?: string, topology?: Pick<
     return [tune, `mqttctl build${what}${workers}`, 'mqttctl start --config mqtt-broker/nodes/node-1/broker.json']
   }
   // One node with workers: the file plan --write wrote already says so (cluster.workers).
-  return [tune, `mqttctl build${config}`, `mqttctl start${config}${configFile === undefined ? workers : ''}`]
+  if (configFile !== undefined) return [tune, `mqttctl build${config}`, `mqttctl start${config}`]
+  // No file written: build takes the fleet size (else it builds the small tier), and start runs the
+  // configuration build wrote for it.
+  return [tune, `mqttctl build --devices ${devices}`, `mqttctl start --config mqtt-broker/etc/broker.json${workers}`]
 }
 
 function reasonFor(devices: number, tier: Tier): string {

@@ -43,7 +43,7 @@ describe('mqttctl plan: the issue\'s acceptance figures', () => {
     expect(p.memory.connectionsBytes).toBe(500_000 * 11_000)
     expect(p.memory.totalBytes).toBe(5_500_000_000 + 3_500_000_000 + 210_000_000)
     expect(p.os).toMatchObject({openFiles: 2_000_000, somaxconn: 65_535, synBacklog: 65_535, netdevBacklog: 65_535})
-    expect(p.next).toEqual(['mqttctl tune --os linux --devices 500000', 'mqttctl build', 'mqttctl start'])
+    expect(p.next).toEqual(['mqttctl tune --os linux --devices 500000', 'mqttctl build --devices 500000', 'mqttctl start --config mqtt-broker/etc/broker.json'])
   })
 
   it.each([
