@@ -42,6 +42,8 @@ export class Sandbox {
   readonly dirs: string[] = []
   readonly children: ResultPromise[] = []
   readonly pids = new Set<number>()
+  /** cli() processes not finished yet. */
+  readonly running = new Set<ResultPromise>()
 
   /** Created at a test file's top level: builds dist/ before the file's tests if the sources changed. */
   constructor() {
@@ -57,7 +59,14 @@ export class Sandbox {
   /** Runs the CLI to completion. */
   async cli(args: string[], options: CliOptions = {}): Promise<Result<{reject: false; timeout: number}>> {
     if ((options.entry ?? 'dist') === 'dist' && !distEnsured()) await ensureDist()
-    return execa(process.execPath, [entryBin(options.entry ?? 'dist'), ...args], {reject: false, cwd: options.cwd ?? ROOT, env: {NO_COLOR: '1', NODE_ENV: 'production', ...options.env}, timeout: 60_000})
+    const child = execa(process.execPath, [entryBin(options.entry ?? 'dist'), ...args], {reject: false, cwd: options.cwd ?? ROOT, env: {NO_COLOR: '1', NODE_ENV: 'production', ...options.env}, timeout: 60_000})
+    // Still running when the test ends (it timed out): cleanup kills it (a foreground start would stay).
+    this.running.add(child)
+    try {
+      return await child
+    } finally {
+      this.running.delete(child)
+    }
   }
 
   /** Starts the CLI and leaves it running (foreground `start`); killed in cleanup. */
@@ -90,11 +99,11 @@ export class Sandbox {
         }
       }
     }
-    for (const c of this.children) if (c.pid !== undefined) this.pids.add(c.pid)
+    for (const c of [...this.children, ...this.running]) if (c.pid !== undefined) this.pids.add(c.pid)
     for (const pid of this.pids) {
       if (Number.isInteger(pid) && pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL')
     }
-    await Promise.allSettled(this.children)
+    await Promise.allSettled([...this.children, ...this.running])
     for (const pid of this.pids) await waitFor(`pid ${pid} to exit`, () => !alive(pid), 5_000).catch(() => {})
     for (const d of this.dirs.splice(0)) rmSync(d, {recursive: true, force: true})
     this.children.length = 0
