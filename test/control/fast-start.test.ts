@@ -77,7 +77,7 @@ describe('fastStart behaves as mqttctl start', () => {
 
   it('a bad value: the same line and exit code as through oclif, nothing started', async () => {
     const viaFast = await fast(['--port', '99999', '--data-dir', join(box.dir(), 'd')])
-    const viaOclif = await box.cli(['start', '--port', '99999', '--data-dir', join(box.dir(), 'd')])
+    const viaOclif = await box.cli(['start', '--port', '99999', '--data-dir', join(box.dir(), 'd')], {entry: 'dev'})
     expect(viaFast.exitCode).toBe(2)
     expect(viaFast.exitCode).toBe(viaOclif.exitCode)
     expect(viaFast.stderr).toBe(viaOclif.stderr)
