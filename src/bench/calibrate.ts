@@ -19,6 +19,8 @@ export interface CalibrateOptions {
   settleMs: number
   /** Seconds each CPU step runs, its 1 s warm-up included (default 5: 4 s measured; tests take 2: 1 s). */
   cpuSeconds: number
+  /** The broker's process entry (default: as `start` picks it, ownRuntime). */
+  entry: {cmd: string; args: string[]}
 }
 
 /** The reference workload: one subscription per connection, 256 B at QoS 1, 5,000 msg/s. */
@@ -42,7 +44,7 @@ export async function calibrate(o: Partial<CalibrateOptions> = {}): Promise<Runt
   const connections = o.connections ?? 5000
   const path = o.profilePath === undefined ? hostProfilePath() : o.profilePath
   const spec = calibrationSpec(connections, o.settleMs, o.cpuSeconds)
-  const m = await measure({...spec, log: o.log, signal: AbortSignal.timeout(10 * 60_000)})
+  const m = await measure({...spec, ...(o.entry ? {entry: o.entry} : {}), log: o.log, signal: AbortSignal.timeout(10 * 60_000)})
   const profile = profileFrom(m, spec, 'host', `mqttctl bench calibrate --connections ${connections}`)
   if (path) saveRuntimeProfile(path, profile)
   return profile
