@@ -20,8 +20,6 @@ import type {Violation} from './protocol/validate.js'
 import {MAX_PACKET_SIZE} from './protocol/versions.js'
 import type {Timed} from './timers.js'
 
-export {ConnState, Paused} from './conn-state.js'
-
 /** Where decoded packets go (the dispatcher): given to each connection, not imported by it. */
 export type PacketSink = (conn: Connection, packet: Packet) => void
 

@@ -7,6 +7,7 @@
  * then (a crash ends every connection without DISCONNECT) count as disconnected from it, so their
  * expiry and will delay count the time the broker was down. Nothing on the message path touches it.
  */
+import {setImmediate as nextTurn} from 'node:timers/promises'
 import {closeSync, openSync, readSync} from 'node:fs'
 import type {Clock} from '../clock.js'
 import {crc32Range} from './crc32.js'
@@ -68,7 +69,7 @@ export class AliveMark {
   async stop(): Promise<void> {
     this.#stopped = true
     this.#clock.clearTimeout(this.#timer)
-    while (this.#writing) await new Promise((r) => setImmediate(r))
+    while (this.#writing) await nextTurn()
     const fd = this.#fd
     this.#fd = undefined
     if (fd !== undefined) await this.#fs.close(fd).catch(() => {})

@@ -14,6 +14,7 @@
  * turns true, one log line per episode; every retryMs it rotates again, the snapshot writing the
  * memory state (the truth) into a new generation; once that is on disk it is not degraded any more.
  */
+import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {Clock} from '../clock.js'
 import type {Logger} from '../log.js'
 import {RecordWriter} from './encode.js'
@@ -124,7 +125,7 @@ export class Journal {
 
   /** Opens journal-<gen>.log after loading; journal bytes since the snapshot base decide the first compaction. */
   async start(gen: number, sinceSnapshot: number, compactNow: boolean): Promise<void> {
-    await this.#openJournal(gen)
+    this.#file = await createJournal(this.#o.fs, this.#o.storeDir, gen)
     this.#gen = gen
     this.#sinceSnapshot = sinceSnapshot
     this.#started = true
@@ -142,7 +143,7 @@ export class Journal {
     // (its temporary file is removed at the next start; the journal has everything).
     this.#rotate = 'no'
     this.#unsynced = this.#unsynced || this.#o.sync === 'interval'
-    while (this.#pumping || this.#kickScheduled) await new Promise((r) => setImmediate(r))
+    while (this.#pumping || this.#kickScheduled) await nextTurn()
     await this.#pump(true)
     await this.#snapshotting?.catch(() => {})
     const file = this.#file
@@ -159,7 +160,7 @@ export class Journal {
     const before = this.compactions
     this.#requestRotate('compact')
     this.#kick()
-    while (!this.#degraded && (this.#rotate !== 'no' || this.#pumping || this.#kickScheduled)) await new Promise((r) => setImmediate(r))
+    while (!this.#degraded && (this.#rotate !== 'no' || this.#pumping || this.#kickScheduled)) await nextTurn()
     if (this.#degraded) throw degradedError() // a write failed meanwhile: no compaction until a recovery
     await this.#snapshotting
     if (this.compactions === before) throw new Error('the snapshot could not be written (see the log)')
@@ -309,7 +310,7 @@ export class Journal {
     const old = this.#file
     const gen = this.#gen + 1
     if (recovering) this.#w.take() // the memory state goes into the snapshot instead
-    await this.#openJournal(gen)
+    this.#file = await createJournal(this.#o.fs, this.#o.storeDir, gen)
     if (old !== undefined) {
       this.#o.fileSizes.set(old.path, old.size)
       await this.#o.fs.close(old.fd).catch(() => {})
@@ -349,10 +350,6 @@ export class Journal {
         }
       },
     )
-  }
-
-  async #openJournal(gen: number): Promise<void> {
-    this.#file = await createJournal(this.#o.fs, this.#o.storeDir, gen)
   }
 }
 

@@ -5,6 +5,7 @@
  * a change, and on stop. Built a slice of sessions at a time, so 100,000 sessions do not stall the
  * broker. At start a garbage file is reported in one line, moved aside and rewritten.
  */
+import {setImmediate as nextTurn} from 'node:timers/promises'
 import {existsSync, readFileSync, renameSync, statSync} from 'node:fs'
 import type {Logger} from '../log.js'
 import {validateTopicFilter} from '../protocol/topics.js'
@@ -128,7 +129,7 @@ export class SubscriptionsFile {
       if (++n % SLICE === 0) {
         out.push(Buffer.from(lines.join('')))
         lines = []
-        await new Promise((r) => setImmediate(r))
+        await nextTurn()
       }
     }
     out.push(Buffer.from(`${lines.join('')}\n]\n}\n`))
