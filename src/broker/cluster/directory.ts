@@ -3,7 +3,9 @@
  * one record per client id in the stream MQTT_SESSIONS_<prefix> (subject
  * "<prefix>.n.ss.<sha256(client id), base64url>", last message per subject): the holding node's
  * token, the session expiry and its subscriptions; an empty record once the session ended or left
- * the node. The holder writes it whenever the session's subscriptions change.
+ * the node. The holder writes it whenever the session's subscriptions change; changes made while
+ * JetStream is not up (the node starting, NATS away) are kept and written once the node has checked
+ * its sessions against the directory (./orphans.ts SessionFailover.start: flush()).
  *
  * What it is for (./orphans.ts): a client connecting to node B while the node holding its session
  * (A) is DOWN. Nobody answers B's take-over request; B reads the record, takes the session over by
@@ -23,6 +25,8 @@ import {ensureStream} from './link.js'
 import {isSubOptions} from './sessions.js'
 
 const MAX_SUBSCRIPTIONS = 10_000
+/** Sessions ended while JetStream was not up whose record is ended once it is (beyond: a warning). */
+const MAX_ENDED_EARLY = 100_000
 const TOKEN = /^[A-Za-z0-9_-]{1,48}$/
 
 export function sessionStreamName(prefix = 'mqtt'): string {
@@ -71,7 +75,6 @@ export class SessionDirectory {
   readonly #prefix: string
   readonly #token: string
   readonly #replicas: number
-  readonly #nc: NatsConnection
   readonly #logger: Logger
   #js: JetStreamClient | undefined
   #jsm: JetStreamManager | undefined
@@ -82,10 +85,14 @@ export class SessionDirectory {
   readonly #handovers = new Map<string, {from: string; upTo: number}>()
   /** Records to write at the end of this event-loop turn (several changes of one SUBSCRIBE: one write). */
   readonly #pending = new Map<string, SessionRecord>()
+  /** Sessions that ended while JetStream was not up: their record goes once it is, if it names this node. */
+  readonly #endedEarly = new Set<string>()
   #flushing = false
+  /** The sessions restored here were checked against the directory since start() (flush() was called). */
+  #checked = false
 
-  constructor(nc: NatsConnection, prefix: string, token: string, replicas: number, logger: Logger) {
-    this.#nc = nc
+  /** One per node, for the node's life: it keeps changes while JetStream is not up (start() / stop()). */
+  constructor(prefix: string, token: string, replicas: number, logger: Logger) {
     this.#prefix = prefix
     this.#token = token
     this.#replicas = replicas
@@ -101,16 +108,38 @@ export class SessionDirectory {
     return this.#js !== undefined
   }
 
-  async start(): Promise<void> {
-    const jsm = await this.#nc.jetstreamManager()
+  /** Ensures the stream; records are written from now on (what changed before: flush()). */
+  async start(nc: NatsConnection): Promise<void> {
+    const jsm = await nc.jetstreamManager()
     await ensureStream(jsm, {name: this.stream, subjects: [`${this.#prefix}.n.ss.>`], max_msgs_per_subject: 1, storage: StorageType.File, discard: DiscardPolicy.Old, num_replicas: this.#replicas})
     this.#jsm = jsm
-    this.#js = this.#nc.jetstream()
+    this.#js = nc.jetstream()
+    this.#checked = false
+  }
+
+  /**
+   * Writes what changed while JetStream was not up (called once the restored sessions were checked:
+   * a session let go meanwhile was forgotten, so nothing of it is written over its new holder's record).
+   */
+  async flush(): Promise<void> {
+    if (!this.started) return
+    this.#checked = true
+    const pending = [...this.#pending]
+    this.#pending.clear()
+    for (const [id, s] of pending) this.write(id, {expiryInterval: s.expiryInterval, subscriptions: [...s.subscriptions]})
+    const ended = [...this.#endedEarly]
+    this.#endedEarly.clear()
+    for (const id of ended) {
+      const found = await this.lookup(id)
+      // Only this node's record ends: another node may have taken the client over meanwhile.
+      if (found !== undefined && found !== 'ended' && found.entry.node === this.#token) await this.#end(id, found.seq)
+    }
   }
 
   async stop(): Promise<void> {
     this.#js = undefined
     this.#jsm = undefined
+    this.#checked = false
   }
 
   /**
@@ -141,23 +170,35 @@ export class SessionDirectory {
     if (ended || session.expiryInterval === 0) {
       this.#pending.delete(id)
       this.#handovers.delete(id)
-      if (this.#mine.delete(id)) this.write(id, undefined)
+      const mine = this.#mine.delete(id)
+      if (this.#checked) {
+        if (mine) this.write(id, undefined)
+      } else if (this.#endedEarly.size < MAX_ENDED_EARLY) this.#endedEarly.add(id)
+      else this.#failed(new Error(`more than ${MAX_ENDED_EARLY} sessions ended while JetStream was not up`))
       return
     }
+    this.#endedEarly.delete(id)
     this.#mine.add(id)
     this.#pending.set(id, session)
-    if (this.#flushing) return
+    if (this.#flushing || !this.#checked) return
     this.#flushing = true
     setImmediate(() => {
       this.#flushing = false
-      for (const [cid, s] of this.#pending) this.write(cid, {expiryInterval: s.expiryInterval, subscriptions: [...s.subscriptions]})
-      this.#pending.clear()
+      if (this.#checked) void this.flush()
     })
   }
 
-  /** The record names this node (checked at start). */
-  own(clientId: string): void {
-    this.#mine.add(clientId)
+  /**
+   * Checked at start against the session restored here (./orphans.ts fenceRestored): the record names
+   * this node; rewritten when it differs (a change made while JetStream was not up).
+   */
+  confirm(found: FoundEntry, session: SessionRecord): void {
+    const id = session.clientId
+    this.#mine.add(id)
+    const subscriptions = [...session.subscriptions]
+    if (found.entry.expiryInterval !== session.expiryInterval || JSON.stringify(found.entry.subscriptions) !== JSON.stringify(subscriptions)) {
+      this.write(id, {expiryInterval: session.expiryInterval, subscriptions})
+    }
   }
 
   /** JetStream's management API once started (./orphans.ts reads copies through it). */
@@ -170,6 +211,7 @@ export class SessionDirectory {
     this.#handovers.delete(clientId)
     this.#mine.delete(clientId)
     this.#pending.delete(clientId)
+    this.#endedEarly.delete(clientId)
   }
 
   /** This node holds the session now (written as it is; undefined: it ended or left). */
@@ -199,6 +241,15 @@ export class SessionDirectory {
     } catch (error) {
       if (/wrong last sequence/i.test((error as Error)?.message ?? '')) return false
       throw error
+    }
+  }
+
+  /** An empty record, only over the one read (sequence `seq`). */
+  async #end(clientId: string, seq: number): Promise<void> {
+    try {
+      await this.#js?.publish(this.subject(clientId), Buffer.alloc(0), {expect: {lastSubjectSequence: seq}})
+    } catch (error) {
+      if (!/wrong last sequence/i.test((error as Error)?.message ?? '')) this.#failed(error)
     }
   }
 

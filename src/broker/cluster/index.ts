@@ -132,7 +132,7 @@ export class ClusterBroker implements Broker {
           return current === undefined || this.impl.authorizer.canTakeOver(next, current)
         },
         release: (session) => {
-          this.node.failover?.directory.forget(session.clientId) // the new holder writes its own record
+          this.node.directory.forget(session.clientId) // the new holder writes its own record
           this.impl.sessions.end(session, false)
         },
         adopt: (moved) => this.#adopt(moved),
@@ -148,7 +148,7 @@ export class ClusterBroker implements Broker {
     const router = new ClusterRouter(local!, node, acks)
     claim = (id, user) => node!.claimSession(id, user)
     impl.subscriptions.observer = {added: (f) => node.addFilter(f), removed: (f) => node.removeFilter(f)}
-    watchDurableSubscriptions(impl.subscriptions, node.durableInterest, (s, ended) => node.failover?.directory.changed(s, ended))
+    watchDurableSubscriptions(impl.subscriptions, node.durableInterest, (s, ended) => node.directory.changed(s, ended))
     this.impl = impl
     this.node = node
   }

@@ -29,6 +29,7 @@ import {NatsFilters} from './filters.js'
 import {type ClusterHost, type ClusterOptions, ClusterStats} from './host.js'
 import {RemoteInterest} from './interest.js'
 import {DRAIN_TIMEOUT_MS, Retry, closeNow, drainAll, flushWithin, jetStreamHint, watchLink} from './link.js'
+import {SessionDirectory} from './directory.js'
 import {SessionFailover} from './orphans.js'
 import {RetainedSync} from './retained.js'
 import {type ClaimResult, SessionMover} from './sessions.js'
@@ -60,8 +61,9 @@ export class ClusterNode {
   /** Persistent sessions' QoS 1/2 filters: here (the broker adds and removes them) and on the other nodes. */
   readonly durableInterest = new DurableInterest()
   #durable: DurableQueue | undefined
-  /** Sessions of nodes that are down (./orphans.ts, ./directory.ts); set once JetStream answered. */
+  /** Sessions of nodes that are down (./orphans.ts), set once JetStream answered; where each lives (./directory.ts). */
   failover: SessionFailover | undefined
+  readonly directory: SessionDirectory
   /** Other nodes' latest figures by node id, with the time they arrived. */
   readonly peers = new PeerFigures()
   #mover: SessionMover | undefined
@@ -86,6 +88,7 @@ export class ClusterNode {
     this.id = randomBytes(6).toString('base64url')
     this.token = nodeToken(this.name)
     this.#ready = new Promise((resolve) => (this.#resolveReady = resolve))
+    this.directory = new SessionDirectory(this.map.prefix, this.token, options.replicas ?? 1, host.logger)
     this.#filters = new NatsFilters(this.map, host, this.stats, {
       added: (filter) => this.#interest?.added(filter),
       removed: (filter) => this.#interest?.removed(filter),
@@ -166,7 +169,7 @@ export class ClusterNode {
       // node's copies are read, so none of those reaches a session that is no longer here); then the
       // copies; then this node's durable interest (written once its consumer exists).
       (q = new DurableQueue(main, this.map.prefix, this.token, this.id, replicas, host, this.stats, o)) => [
-        new SessionFailover(main, this.map.prefix, this.token, replicas, host, (id) => this.#mover?.drop(id), (id, ds, to) => q.forward(id, ds, to), (id, subs, to, upTo) => q.handOver(id, subs, to, upTo)),
+        new SessionFailover(main, this.directory, this.map.prefix, this.token, host, (id) => this.#mover?.drop(id), (id, ds, to) => q.forward(id, ds, to), (id, subs, to, upTo) => q.handOver(id, subs, to, upTo)),
         q,
         {stream: durableInterestStreamName(this.map.prefix), start: () => this.durableInterest.start(main, this.map.prefix, this.token, replicas, host.logger), stop: () => this.durableInterest.stop()},
       ] as const,

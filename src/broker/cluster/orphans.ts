@@ -23,7 +23,7 @@ import type {Delivery} from '../message.js'
 import type {SessionRecord} from '../persistence/store.js'
 import {SubscriptionIndex} from '../topics/index.js'
 import type {SubOptions} from '../topics/types.js'
-import {type FoundEntry, SessionDirectory} from './directory.js'
+import type {FoundEntry, SessionDirectory} from './directory.js'
 import {FOR_HEADER, durableStreamName} from './durable.js'
 import type {ClusterHost} from './host.js'
 import type {MovedSession} from './sessions.js'
@@ -122,7 +122,7 @@ export async function fenceRestored(
       release(s)
       released++
       deps.logger.warn(`cluster: session ${JSON.stringify(s.clientId)} ended on another node while this node was down: let go here`)
-    } else if (found?.entry.node === deps.token) deps.directory.own(s.clientId)
+    } else if (found?.entry.node === deps.token) deps.directory.confirm(found, s)
     else if (found === undefined) {
       if (s.subscriptions.size > 0) deps.directory.write(s.clientId, {expiryInterval: s.expiryInterval, subscriptions: [...s.subscriptions]})
     } else if (found.entry.node !== deps.token) {
@@ -148,6 +148,7 @@ export async function fenceRestored(
 export class SessionFailover {
   readonly directory: SessionDirectory
   readonly stream: string
+  readonly #nc: NatsConnection
   readonly #host: ClusterHost
   readonly #prefix: string
   readonly #token: string
@@ -159,9 +160,11 @@ export class SessionFailover {
   fenced = 0
 
   /** `unheld`: this node no longer answers take-over requests for the client (./sessions.ts drop). */
-  constructor(nc: NatsConnection, prefix: string, token: string, replicas: number, host: ClusterHost, unheld: (clientId: string) => void, forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>, handOver: HandOver) {
-    this.directory = new SessionDirectory(nc, prefix, token, replicas, host.logger)
-    this.stream = this.directory.stream
+  /** `directory`: the node's, which outlives a failed start (it keeps the changes made meanwhile). */
+  constructor(nc: NatsConnection, directory: SessionDirectory, prefix: string, token: string, host: ClusterHost, unheld: (clientId: string) => void, forward: (clientId: string, deliveries: Delivery[], token: string) => Promise<number>, handOver: HandOver) {
+    this.#nc = nc
+    this.directory = directory
+    this.stream = directory.stream
     this.#host = host
     this.#prefix = prefix
     this.#token = token
@@ -171,14 +174,14 @@ export class SessionFailover {
   }
 
   async start(): Promise<void> {
-    await this.directory.start()
+    await this.directory.start(this.#nc)
     await this.recheck()
   }
 
   /**
    * Checks the sessions held here against the directory (at start, and after the NATS link was lost
    * and came back: another node may have taken one over meanwhile); lets go of the ones another
-   * node holds now, closing a connection still open here.
+   * node holds now, closing a connection still open here; then writes the records that changed meanwhile.
    */
   async recheck(): Promise<void> {
     const host = this.#host
@@ -196,6 +199,8 @@ export class SessionFailover {
     } catch (error) {
       host.logger.warn(`cluster: could not check restored sessions against JetStream: ${(error as Error)?.message ?? error}`)
     }
+    // Then what changed while JetStream was not up is written (checked or not: unwritten, it would never be).
+    await this.directory.flush()
   }
 
   stop(): Promise<void> {

@@ -8,9 +8,10 @@
  */
 import {headers as natsHeaders} from 'nats'
 import {describe, expect, it} from 'vitest'
-import {sessionStreamName} from '../../../src/broker/cluster/directory.js'
+import {SessionDirectory, sessionStreamName} from '../../../src/broker/cluster/directory.js'
 import {FOR_HEADER, ID_HEADER, JS_HEADER, durableStreamName} from '../../../src/broker/cluster/durable.js'
 import {SubjectMap} from '../../../src/broker/cluster/subjects.js'
+import {silentLogger} from '../../../src/broker/log.js'
 import {startNode} from '../../helpers/cluster.js'
 import {collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
 import {jetStreamEnv} from './fixtures/jetstream-env.js'
@@ -20,6 +21,19 @@ const env = jetStreamEnv()
 
 const session = (id: string) => ({protocolVersion: 5 as const, clientId: id, clean: false, properties: {sessionExpiryInterval: 600}})
 const texts = (ms: Array<{payload: Buffer}>) => ms.map((m) => m.payload.toString())
+
+/** The session's directory record as JetStream holds it: undefined (none), {} (ended) or the entry. */
+async function recordOf(prefix: string, clientId: string) {
+  const jsm = await env.nc.jetstreamManager()
+  const stream = sessionStreamName(prefix)
+  try {
+    const m = await jsm.streams.getMessage(stream, {last_by_subj: new SessionDirectory(prefix, 'probe', 1, silentLogger).subject(clientId)})
+    return m.data.length === 0 ? {} : (JSON.parse(Buffer.from(m.data).toString()) as {node?: string})
+  } catch (error) {
+    if (/no message found/i.test((error as Error)?.message ?? '')) return undefined
+    throw error
+  }
+}
 
 /** A = a node process with its store in a temp dir (killed with SIGKILL by the tests), B and C in process. */
 async function threeNodes(prefix: string) {
@@ -37,12 +51,7 @@ describe('a session whose node is down', () => {
     const clientId = `fo-${prefix}`
     const {dir, a, b, c} = await threeNodes(prefix)
     const jsm = await env.nc.jetstreamManager()
-    const record = async () => {
-      const s = await jsm.streams.info(sessionStreamName(prefix))
-      if (s.state.messages === 0) return undefined
-      const m = await jsm.streams.getMessage(sessionStreamName(prefix), {seq: s.state.last_seq})
-      return m.data.length === 0 ? {} : (JSON.parse(Buffer.from(m.data).toString()) as {node?: string; subscriptions?: unknown[]})
-    }
+    const record = () => recordOf(prefix, clientId)
 
     // The session lives on A (subscribed at QoS 1 and 2), then goes offline; A is killed.
     const sub = await connect(a.url, session(clientId))
@@ -123,11 +132,16 @@ describe('a session whose node is down', () => {
     await sub.subscribeAsync(`${topic}/#`, {qos: 1})
     await sub.endAsync()
     await waitFor(() => c.broker.node.durableTargets(`${topic}/x`).includes('node-a'), 10_000, 'C knows A\'s durable interest')
+    // A's record is written apart from its interest (end of the turn, not awaited): a node killed
+    // before it landed has no record, and nothing to take over (the other test waits the same way).
+    await waitFor(async () => (await recordOf(prefix, clientId))?.node === 'node-a', 10_000, 'A records the session in JetStream')
     a.child.kill('SIGKILL')
     await a.exited
     // The client starts clean on B: the session B took over ends there, its record with it.
     const clean = await connect(b.url, {protocolVersion: 5, clientId, clean: true})
     await clean.endAsync()
+    await waitFor(async () => JSON.stringify(await recordOf(prefix, clientId)) === '{}', 10_000, 'B ends the record')
+    expect(b.broker.node.failover?.takenOver).toBe(1)
     await spawnNode({nats: env.nats.url, prefix, dir, name: 'node-a'}, env.children)
     await waitFor(() => !c.broker.node.durableTargets(`${topic}/x`).includes('node-a'), 10_000, 'A lets the ended session go (its filters withdrawn)')
   }, 120_000)

@@ -131,7 +131,7 @@ describe('fenceRestored', () => {
         inFlight--
         return found[id]
       },
-      own: (id: string) => calls.push(`own ${id}`),
+      confirm: (f: FoundEntry, s: SessionRecord) => calls.push(`confirm ${s.clientId} ${f.seq}`),
       write: (id: string, e: {expiryInterval: number}) => calls.push(`write ${id} ${e.expiryInterval}`),
     } as unknown as SessionDirectory
     const released: string[] = []
@@ -149,7 +149,7 @@ describe('fenceRestored', () => {
       [record('mine', 60), record('moved', 60, [delivery('s/1', 1), delivery('s/2', 0), delivery('s/3', 2)]), record('gone', 60), record('fresh', 90), record('clean', 0)],
     )
     expect(await r.done).toBe(2)
-    expect(r.calls).toEqual(['own mine', 'write fresh 90'])
+    expect(r.calls).toEqual(['confirm mine 7', 'write fresh 90'])
     expect(r.released.sort()).toEqual(['gone', 'moved'])
     // QoS 0 is not forwarded; a clean session (expiry 0) is not even looked up.
     expect(r.forwarded).toEqual(['moved->B: s/1,s/3'])
