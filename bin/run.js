@@ -7,5 +7,6 @@ if (process.argv[2] === 'start') {
   const code = await fast?.fastStart(process.argv.slice(3))
   if (code !== undefined) process.exit(code)
 }
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})
+// oclif's root is dist/, where the build wrote the command manifest (src/cli/oclif-root.ts).
+const [{execute}, {oclifLoadOptions}] = await Promise.all([import('@oclif/core'), import('../dist/src/cli/oclif-root.js')])
+await execute({loadOptions: oclifLoadOptions()})

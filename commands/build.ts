@@ -4,6 +4,7 @@ import {BaseCommand} from '../src/cli/base-command.js'
 import {formatBytes, formatInt, outputWidth, table, wrap} from '../src/cli/render.js'
 import {DEFAULT_INSTALL_DIR, DEFAULT_USER} from '../src/tune/index.js'
 import {build, type BuildResult, OPTIMIZE_DOC, OPTIMIZE_MODES, resolvePlan} from '../src/build/index.js'
+import {packageRoot} from '../src/paths.js'
 import {TIER_NAMES} from '../src/sizing/tiers.js'
 import {DEFAULT_NATS, DEFAULT_NATS_STORE} from '../src/build/cluster.js'
 
@@ -68,7 +69,7 @@ The same inputs give byte-identical files and archives (archive mtimes: SOURCE_D
       natsStore: flags['nats-store'],
     })
     if (!json) for (const note of plan.notes) process.stderr.write(`${note}\n`)
-    const result = await build(plan, {root: this.config.root, progress: json ? undefined : (s) => process.stderr.write(`${s}\n`)})
+    const result = await build(plan, {root: packageRoot(), progress: json ? undefined : (s) => process.stderr.write(`${s}\n`)})
     if (!json) this.log(summary(result))
     return result
   }

@@ -15,7 +15,8 @@
  *   come from the same build); builds superseded more than PRUNE_AFTER_MS ago are removed;
  * - the build is tsc's own emitter (the files `npm run build` writes) without its type check
  *   (`--noCheck`: `npm test` runs `tsc --noEmit` first and fails on type errors; tsx does not check
- *   them either), about half of tsc's time; a build that emits nothing fails with one line.
+ *   them either), about half of tsc's time, then oclif's command manifest (scripts/oclif-manifest.js, as
+ *   `npm run build`); a build that emits nothing fails with one line.
  */
 import {execFile} from 'node:child_process'
 import {lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
@@ -35,9 +36,9 @@ export const entryBin = (entry: Entry): string => (entry === 'dev' ? DEV_BIN : R
 export const storeOf = (root: string): string => join(root, 'node_modules', '.cache', 'mqttctl-dist')
 const STAMP = '.mqttctl-build.json'
 const SUPERSEDED = '.superseded'
-const INPUTS = ['src', 'commands', 'bin', 'tsconfig.json', 'tsconfig.build.json']
+const INPUTS = ['src', 'commands', 'bin', join('scripts', 'oclif-manifest.js'), 'tsconfig.json', 'tsconfig.build.json', 'package.json']
 /** Files the shipped entry loads first; a dist/ without them is not a build. */
-const REQUIRED = ['commands', join('src', 'control', 'fast-start.js'), join('src', 'broker', 'main.js')]
+const REQUIRED = ['commands', join('src', 'control', 'fast-start.js'), join('src', 'broker', 'main.js'), 'oclif.manifest.json']
 const PRUNE_AFTER_MS = 10 * 60_000
 const LOCK_WAIT_MS = 5 * 60_000
 /** A lock directory whose owner file is still missing after this long was left by a crash. */
@@ -92,14 +93,22 @@ function statSafe(path: string): number {
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-function tsc(root: string, outDir: string): Promise<{code: number; output: string}> {
-  const bin = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+function run(root: string, args: string[]): Promise<{code: number; output: string}> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, '-p', 'tsconfig.build.json', '--outDir', outDir, '--noCheck', '--pretty', 'false'], {cwd: root, maxBuffer: 64 * 1024 * 1024}, (error, stdout, stderr) => {
+    execFile(process.execPath, args, {cwd: root, maxBuffer: 64 * 1024 * 1024}, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
       resolve({code, output: `${stdout}${stderr}`})
     })
   })
+}
+
+/** tsc's emitter, then the oclif command manifest beside the commands (as `npm run build`). */
+async function compile(root: string, outDir: string): Promise<{code: number; output: string}> {
+  const bin = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+  const built = await run(root, [bin, '-p', 'tsconfig.build.json', '--outDir', outDir, '--noCheck', '--pretty', 'false'])
+  if (!exists(join(outDir, 'src', 'cli', 'oclif-root.js'))) return built
+  const manifest = await run(root, [join(root, 'scripts', 'oclif-manifest.js'), outDir])
+  return manifest.code === 0 ? built : {code: manifest.code, output: `oclif manifest: ${manifest.output}`}
 }
 
 /** dist/ of the package at `root`: is it current, and a build when it is not. */
@@ -233,12 +242,12 @@ export class DistBuilder {
       const startedAt = Date.now()
       const id = `${startedAt}-${process.pid}`
       const out = join(this.store, `build-${id}`)
-      const {code, output} = await tsc(this.root, out)
+      const {code, output} = await compile(this.root, out)
       const first = output.split('\n').find((l) => l.trim() !== '') ?? '(no output)'
       const missing = REQUIRED.find((f) => !exists(join(out, f)))
       if (missing !== undefined) {
         rmSync(out, {recursive: true, force: true})
-        throw new Error(`cannot build dist/ for the CLI tests: tsc exited ${code} without writing ${missing}: ${first}`)
+        throw new Error(`cannot build dist/ for the CLI tests: the build exited ${code} without writing ${missing}: ${first}`)
       }
       if (code !== 0) process.stderr.write(`warning: dist/ built, but tsc reported (exit ${code}): ${first}\n`)
       writeFileSync(join(out, STAMP), JSON.stringify({startedAt, pid: process.pid}))
