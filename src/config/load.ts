@@ -87,8 +87,9 @@ function parseEnvValue(key: string, kind: string, text: string, name: string): u
     throw new ConfigError(key, `environment ${name}=${JSON.stringify(text)} is not allowed: expected true or false`)
   }
   if (kind !== 'int') return text
+  // Decimal digits (as the flags take them), spaces around allowed: Number() alone would take 0x10, 1e3 and 0b1.
   const n = Number(text)
-  if (text.trim() === '' || !Number.isInteger(n)) throw new ConfigError(key, `environment ${name}=${JSON.stringify(text)} is not allowed: expected an integer`)
+  if (!/^\s*-?[0-9]+\s*$/.test(text) || !Number.isSafeInteger(n)) throw new ConfigError(key, `environment ${name}=${JSON.stringify(text)} is not allowed: expected an integer in decimal digits`)
   return n
 }
 

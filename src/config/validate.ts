@@ -24,19 +24,23 @@ function checkInt(spec: FieldSpec, value: unknown, where: string): void {
 }
 
 const LISTENER_KEYS = ['host', 'port', 'tls', 'websocket', 'path']
+/** Listeners one broker opens at most (each is a server socket; operators use two or three), and a host name's length (DNS). */
+export const MAX_LISTENERS = 64
+const MAX_HOST_CHARS = 253
 const TLS_KEYS = ['cert', 'key', 'ca']
 
 function checkListeners(value: unknown, where: string): void {
   if (!Array.isArray(value) || value.length === 0) {
     throw new ConfigError('listeners', `${where}listeners = ${show(value)} is not allowed: expected a non-empty list of {host, port}`)
   }
+  if (value.length > MAX_LISTENERS) throw new ConfigError('listeners', `${where}listeners has ${value.length} entries, which is not allowed: at most ${MAX_LISTENERS}`)
   value.forEach((l: unknown, i) => {
     const key = `listeners[${i}]`
     if (l === null || typeof l !== 'object') throw new ConfigError(key, `${where}${key} = ${show(l)} is not allowed: expected {host, port}`)
     // A typo must not pass silently: a "tsl" listener would serve plain MQTT on the TLS port.
     for (const k of Object.keys(l)) if (!LISTENER_KEYS.includes(k)) throw new ConfigError(`${key}.${k}`, `${where}${key}.${k} is not allowed: unknown key; a listener has ${LISTENER_KEYS.join(', ')}`)
     const {host, port, tls, websocket, path} = l as Record<string, unknown>
-    if (typeof host !== 'string' || host === '') throw new ConfigError(`${key}.host`, `${where}${key}.host = ${show(host)} is not allowed: expected an address such as 0.0.0.0 or 127.0.0.1`)
+    if (typeof host !== 'string' || host === '' || host.length > MAX_HOST_CHARS) throw new ConfigError(`${key}.host`, `${where}${key}.host = ${show(host)} is not allowed: expected an address such as 0.0.0.0 or 127.0.0.1 (at most ${MAX_HOST_CHARS} characters)`)
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
       throw new ConfigError(`${key}.port`, `${where}${key}.port = ${show(port)} is not allowed: expected an integer from 0 to 65,535`)
     }

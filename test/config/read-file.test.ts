@@ -108,7 +108,6 @@ describe('loadConfig: MQTTCTL_* variables', () => {
     ['MQTTCTL_METRICS', '0', false],
     ['MQTTCTL_METRICS', 'off', false],
     ['MQTTCTL_MAX_CONNECTIONS', ' 250 ', 250],
-    ['MQTTCTL_MAX_CONNECTIONS', '1e3', 1000],
   ])('%s=%j -> %j', (name, text, value) => {
     const {config, sources} = loadConfig({env: {[name]: text}})
     const key = name === 'MQTTCTL_METRICS' ? 'metrics.enabled' : 'maxConnections'
@@ -119,12 +118,13 @@ describe('loadConfig: MQTTCTL_* variables', () => {
   it.each([
     ['MQTTCTL_METRICS', 'maybe', 'environment MQTTCTL_METRICS="maybe" is not allowed: expected true or false'],
     ['MQTTCTL_METRICS', '', 'environment MQTTCTL_METRICS="" is not allowed: expected true or false'],
-    ['MQTTCTL_MAX_CONNECTIONS', '', 'environment MQTTCTL_MAX_CONNECTIONS="" is not allowed: expected an integer'],
-    ['MQTTCTL_MAX_CONNECTIONS', 'NaN', 'environment MQTTCTL_MAX_CONNECTIONS="NaN" is not allowed: expected an integer'],
-    ['MQTTCTL_MAX_CONNECTIONS', '1.5', 'environment MQTTCTL_MAX_CONNECTIONS="1.5" is not allowed: expected an integer'],
-    ['MQTTCTL_MAX_CONNECTIONS', '10k', 'environment MQTTCTL_MAX_CONNECTIONS="10k" is not allowed: expected an integer'],
+    ['MQTTCTL_MAX_CONNECTIONS', '', 'environment MQTTCTL_MAX_CONNECTIONS="" is not allowed: expected an integer in decimal digits'],
+    ['MQTTCTL_MAX_CONNECTIONS', 'NaN', 'environment MQTTCTL_MAX_CONNECTIONS="NaN" is not allowed: expected an integer in decimal digits'],
+    ['MQTTCTL_MAX_CONNECTIONS', '1.5', 'environment MQTTCTL_MAX_CONNECTIONS="1.5" is not allowed: expected an integer in decimal digits'],
+    ['MQTTCTL_MAX_CONNECTIONS', '10k', 'environment MQTTCTL_MAX_CONNECTIONS="10k" is not allowed: expected an integer in decimal digits'],
     ['MQTTCTL_MAX_CONNECTIONS', '0', 'maxConnections = 0 is not allowed: expected an integer from 1 to 100,000,000'],
-    ['MQTTCTL_MAX_CONNECTIONS', '1e999', 'environment MQTTCTL_MAX_CONNECTIONS="1e999" is not allowed: expected an integer'],
+    ['MQTTCTL_MAX_CONNECTIONS', '1e999', 'environment MQTTCTL_MAX_CONNECTIONS="1e999" is not allowed: expected an integer in decimal digits'],
+    ...['0x10', '1e3', '0b11', '0o7', '+5', '1_000', '5 5', '99999999999999999999'].map((t) => ['MQTTCTL_MAX_CONNECTIONS', t, `environment MQTTCTL_MAX_CONNECTIONS=${JSON.stringify(t)} is not allowed: expected an integer in decimal digits`]),
     ['MQTTCTL_LOG_LEVEL', 'loud', 'logLevel = "loud" is not allowed: expected one of debug, info, warn, error'],
     ['MQTTCTL_DATA_DIR', '', 'dataDir = "" is not allowed: expected a non-empty string'],
   ])('%s=%j is refused', (name, text, message) => {
