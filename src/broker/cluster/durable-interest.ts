@@ -7,7 +7,9 @@
  * consumer (last message per subject, then live), so a node that starts while another is down still
  * knows the other's filters and writes its copies for it (./durable.ts). On start, a node rewrites its
  * own records to match its sessions (filters of sessions that expired while it was down go).
- * Records from the network are checked (valid filter, bounded counts); a bad one is ignored.
+ * Records from the network are checked (valid filter); a bad one is ignored. Bounded (DurableLimits):
+ * a record past the limits is ignored and logged once, as copies for that filter are not written
+ * for that node (its persistent sessions miss them while they are offline).
  */
 import {createHash} from 'node:crypto'
 import {type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, type NatsConnection, StorageType} from 'nats'
@@ -18,7 +20,16 @@ import type {SubOptions} from '../topics/types.js'
 
 const OPTS: SubOptions = {qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0}
 const MAX_PEERS = 4_096
-const MAX_FILTERS_PER_PEER = 1_000_000
+/** A record's estimated cost beyond its filter's characters (the key, the Map entry, its node in the index). */
+const ENTRY_BYTES = 200
+
+export interface DurableLimits {
+  /** Filters of one node (default 1,000,000). */
+  maxFiltersPerPeer: number
+  /** Estimated bytes of every node's records together (default 1 GiB). */
+  maxBytes: number
+}
+export const DEFAULT_DURABLE_LIMITS: DurableLimits = {maxFiltersPerPeer: 1_000_000, maxBytes: 1024 ** 3}
 const TOKEN = /^[A-Za-z0-9_-]{1,48}$/
 
 export function durableInterestStreamName(prefix = 'mqtt'): string {
@@ -41,9 +52,23 @@ export class DurableInterest implements DurableSink {
   #messages: ConsumerMessages | undefined
   #logger: Logger | undefined
   #errors = 0
+  /** Estimated bytes of the records held, and whether a refusal was logged. */
+  #bytes = 0
+  #refusedLogged = false
+  readonly #limits: DurableLimits
+
+  constructor(limits: DurableLimits = DEFAULT_DURABLE_LIMITS) {
+    this.#limits = limits
+  }
+
+  /** Estimated bytes of the records held here. */
+  get heldBytes(): number {
+    return this.#bytes
+  }
 
   /** Makes sure the stream exists, loads every record, rewrites this node's own; then follows it live. */
   async start(nc: NatsConnection, prefix: string, token: string, replicas: number, logger: Logger): Promise<void> {
+    this.#logger = logger
     const jsm = await nc.jetstreamManager()
     const stream = durableInterestStreamName(prefix)
     const base = `${prefix}.n.dk`
@@ -69,7 +94,6 @@ export class DurableInterest implements DurableSink {
     this.#js = js
     this.#base = base
     this.#token = token
-    this.#logger = logger
     this.#reconcile()
   }
 
@@ -122,6 +146,13 @@ export class DurableInterest implements DurableSink {
     })
   }
 
+  #refused(token: string): void {
+    if (this.#refusedLogged) return
+    this.#refusedLogged = true
+    const {maxFiltersPerPeer, maxBytes} = this.#limits
+    this.#logger?.error(`cluster: durable interest of node ${token} past what this node keeps (${MAX_PEERS} nodes, ${maxFiltersPerPeer.toLocaleString('en-US')} filters per node, ${maxBytes.toLocaleString('en-US')} bytes for all): QoS 1/2 copies for the filters left out are not written for it (logged once)`)
+  }
+
   /** A record "<token>.<key>": the filter, or empty when gone. */
   #apply(rest: string, data: Uint8Array): void {
     const dot = rest.indexOf('.')
@@ -133,6 +164,7 @@ export class DurableInterest implements DurableSink {
       const gone = filters?.get(key)
       if (gone === undefined) return
       filters!.delete(key)
+      this.#bytes -= gone.length + ENTRY_BYTES
       this.#index.unsubscribe(token, gone)
       return
     }
@@ -140,12 +172,13 @@ export class DurableInterest implements DurableSink {
     const filter = Buffer.from(data).toString()
     if (validateTopicFilter(filter) !== undefined || filter.startsWith('$share/')) return
     if (createHash('sha256').update(filter).digest('base64url') !== key) return
-    if (filters === undefined) {
-      if (this.#peers.size >= MAX_PEERS) return
-      this.#peers.set(token, (filters = new Map()))
+    if (filters?.has(key)) return
+    if ((filters === undefined && this.#peers.size >= MAX_PEERS) || (filters?.size ?? 0) >= this.#limits.maxFiltersPerPeer || this.#bytes + filter.length + ENTRY_BYTES > this.#limits.maxBytes) {
+      return this.#refused(token)
     }
-    if (filters.has(key) || filters.size >= MAX_FILTERS_PER_PEER) return
+    if (filters === undefined) this.#peers.set(token, (filters = new Map()))
     filters.set(key, filter)
+    this.#bytes += filter.length + ENTRY_BYTES
     this.#index.subscribe(token, filter, OPTS)
   }
 }

@@ -8,8 +8,12 @@
  * a subscription index keyed by node id, so "does anyone else want this topic" is one cached match.
  * Until the first answers arrived (and for SYNC_GRACE_MS after joining), every message is exported:
  * in doubt, export. A node silent for PEER_TIMEOUT_MS (no figures, no announcements) is forgotten.
+ * Bounded against a misbehaving publisher on the prefix (InterestLimits): a peer whose list goes past
+ * them is in doubt too, so every message is exported until its next whole list fits: nothing is lost,
+ * only the saving (logged once per episode).
  */
 import type {Msg, NatsConnection} from 'nats'
+import type {Logger} from '../log.js'
 import {SubscriptionIndex} from '../topics/index.js'
 import type {SubOptions} from '../topics/types.js'
 
@@ -18,9 +22,24 @@ const OPTS: SubOptions = {qos: 0, noLocal: false, retainAsPublished: false, reta
 const CHUNK = 500
 /** After joining, export everything this long: the others' lists are on their way. */
 export const SYNC_GRACE_MS = 2_000
-/** Filters remembered per peer, peers remembered (bounds against a misbehaving publisher). */
-const MAX_FILTERS_PER_PEER = 10_000_000
+/** Peers remembered; one more is ignored (a node never heard of does not attract exports: it asks for a sync when it joins). */
 const MAX_PEERS = 4_096
+/** A filter's estimated cost beyond its characters (its Set and Map entries, its node in the index). */
+const ENTRY_BYTES = 160
+
+export interface InterestLimits {
+  /** Filters of one peer (default 10,000,000: a large fleet's per-device filters). */
+  maxFiltersPerPeer: number
+  /** Estimated bytes of every peer's filters together (default 2 GiB). */
+  maxBytes: number
+}
+export const DEFAULT_INTEREST_LIMITS: InterestLimits = {maxFiltersPerPeer: 10_000_000, maxBytes: 2 * 1024 ** 3}
+
+interface Peer {
+  raw: Set<string>
+  plain: Map<string, number>
+  bytes: number
+}
 
 interface Announcement {
   id: string
@@ -36,15 +55,22 @@ export class RemoteInterest {
   readonly #id: string
   readonly #index = new SubscriptionIndex({cacheSize: 10_000})
   /** Peer id -> its filters as announced, and how many of them map to each plain filter in the index. */
-  readonly #peers = new Map<string, {raw: Set<string>; plain: Map<string, number>}>()
+  readonly #peers = new Map<string, Peer>()
   readonly #lastHeard = new Map<string, number>()
   #trustFrom = Infinity
   readonly #now: () => number
-
   readonly #graceMs: number
+  readonly #limits: InterestLimits
+  readonly #logger: Logger | undefined
+  /** Estimated bytes of every peer's filters. */
+  #bytes = 0
+  /** Peers whose list went past the limits: in doubt until their next whole list. */
+  readonly #overflowed = new Set<string>()
 
-  constructor(nc: NatsConnection, prefix: string, id: string, now: () => number, graceMs = SYNC_GRACE_MS) {
+  constructor(nc: NatsConnection, prefix: string, id: string, now: () => number, graceMs = SYNC_GRACE_MS, limits: InterestLimits = DEFAULT_INTEREST_LIMITS, logger?: Logger) {
     this.#graceMs = graceMs
+    this.#limits = limits
+    this.#logger = logger
     this.#nc = nc
     this.#prefix = prefix
     this.#id = id
@@ -67,7 +93,7 @@ export class RemoteInterest {
 
   /** Does any other node want `topic`? true while in doubt. */
   wanted(topic: string): boolean {
-    if (this.#now() < this.#trustFrom) return true
+    if (this.#now() < this.#trustFrom || this.#overflowed.size > 0) return true
     return this.#index.match(topic).clients.length > 0
   }
 
@@ -92,6 +118,11 @@ export class RemoteInterest {
 
   get peerCount(): number {
     return this.#peers.size
+  }
+
+  /** Estimated bytes of the other nodes' filters held here, and how many nodes are in doubt for going past the limits. */
+  get held(): {bytes: number; overflowed: number} {
+    return {bytes: this.#bytes, overflowed: this.#overflowed.size}
   }
 
   #sendList(filters: Iterable<string>): void {
@@ -131,14 +162,17 @@ export class RemoteInterest {
     let peer = this.#peers.get(a.id)
     if (peer === undefined) {
       if (this.#peers.size >= MAX_PEERS) return
-      peer = {raw: new Set(), plain: new Map()}
+      peer = {raw: new Set(), plain: new Map(), bytes: 0}
       this.#peers.set(a.id, peer)
     }
     this.#lastHeard.set(a.id, this.#now())
     if (a.op === '=' && a.part === 0) this.#clear(a.id, peer)
+    // In doubt since it went past the limits: nothing of it is kept until its next whole list.
+    if (this.#overflowed.has(a.id)) return
     if (a.op === '-') {
       for (const f of a.filters) {
         if (!peer.raw.delete(f)) continue
+        this.#account(peer, -(f.length + ENTRY_BYTES))
         const p = plainFilter(f)
         const n = (peer.plain.get(p) ?? 1) - 1
         if (n > 0) peer.plain.set(p, n)
@@ -150,8 +184,13 @@ export class RemoteInterest {
       return
     }
     for (const f of a.filters) {
-      if (peer.raw.has(f) || peer.raw.size >= MAX_FILTERS_PER_PEER) continue
+      if (peer.raw.has(f)) continue
+      if (peer.raw.size >= this.#limits.maxFiltersPerPeer || this.#bytes + f.length + ENTRY_BYTES > this.#limits.maxBytes) {
+        this.#overflow(a.id, peer)
+        return
+      }
       peer.raw.add(f)
+      this.#account(peer, f.length + ENTRY_BYTES)
       const p = plainFilter(f)
       const n = peer.plain.get(p) ?? 0
       if (n === 0) this.#index.subscribe(a.id, p, OPTS)
@@ -159,10 +198,25 @@ export class RemoteInterest {
     }
   }
 
-  #clear(id: string, peer: {raw: Set<string>; plain: Map<string, number>}): void {
+  #account(peer: Peer, bytes: number): void {
+    peer.bytes += bytes
+    this.#bytes += bytes
+  }
+
+  /** Past the limits: the peer's filters go, and it is in doubt (every message exported) until its next whole list fits. */
+  #overflow(id: string, peer: Peer): void {
+    this.#clear(id, peer)
+    this.#overflowed.add(id)
+    const {maxFiltersPerPeer, maxBytes} = this.#limits
+    this.#logger?.warn(`cluster: node ${id} announced more filters than this node keeps (${maxFiltersPerPeer.toLocaleString('en-US')} per node, ${maxBytes.toLocaleString('en-US')} bytes for all nodes): every message is sent through NATS until its list fits again`)
+  }
+
+  #clear(id: string, peer: Peer): void {
     for (const p of peer.plain.keys()) this.#index.unsubscribe(id, p)
     peer.raw.clear()
     peer.plain.clear()
+    this.#account(peer, -peer.bytes)
+    this.#overflowed.delete(id)
   }
 
   #forget(id: string): void {

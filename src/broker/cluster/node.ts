@@ -143,7 +143,7 @@ export class ClusterNode {
     ;(this.#sweep = setInterval(announce, 60_000)).unref()
     main.subscribe(`${this.map.prefix}.n.stats`, {callback: (err, m) => err === null && this.peers.receive(m, this.#host.clock.now())})
     // Interest is network timing, not protocol time: the system clock even when the broker's is manual.
-    const interest = (this.#interest = new RemoteInterest(main, this.map.prefix, this.id, () => systemClock.now(), this.#options.syncGraceMs))
+    const interest = (this.#interest = new RemoteInterest(main, this.map.prefix, this.id, () => systemClock.now(), this.#options.syncGraceMs, undefined, host.logger))
     interest.start(() => this.#filters.all())
     // Heartbeats: a node silent for PEER_TIMEOUT_MS (dead, partitioned) stops attracting exports.
     main.subscribe(`${this.map.prefix}.n.hb`, {callback: (err, m) => err === null && m.data.length <= 64 && interest.heard(Buffer.from(m.data).toString())})

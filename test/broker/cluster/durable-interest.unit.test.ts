@@ -2,12 +2,13 @@
  * cluster/durable-interest.ts against one real nats-server with JetStream (the module is about the
  * stream): two nodes' DurableInterest learn each other's filters, counts per filter, a node started
  * later loads the records before start() resolves, a restarted node rewrites its own records, and
- * hostile records in the stream (wrong key, bad filter, shared filter, bad token, oversized) are ignored.
+ * hostile records in the stream (wrong key, bad filter, shared filter, bad token, oversized) are ignored,
+ * records past the limits (filters per node, bytes for all) are left out, logged once, and room made by a removal is used again.
  */
 import {createHash} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {DurableInterest, durableInterestStreamName} from '../../../src/broker/cluster/durable-interest.js'
-import {memoryLogger} from '../../../src/broker/log.js'
+import {DurableInterest, type DurableLimits, durableInterestStreamName} from '../../../src/broker/cluster/durable-interest.js'
+import {type Logger, memoryLogger} from '../../../src/broker/log.js'
 import {waitFor} from '../../helpers/mqtt.js'
 import {useNats} from './unit-nats.js'
 
@@ -16,9 +17,9 @@ let n = 0
 const nats = useNats({jetstream: true}, async () => void (await Promise.all(running.splice(0).map((d) => d.stop()))))
 const nc = () => nats.connect()
 
-async function node(prefix: string, token: string): Promise<DurableInterest> {
-  const d = new DurableInterest()
-  await d.start(await nc(), prefix, token, 1, memoryLogger('warn'))
+async function node(prefix: string, token: string, limits?: DurableLimits, logger: Logger = memoryLogger('warn')): Promise<DurableInterest> {
+  const d = new DurableInterest(limits)
+  await d.start(await nc(), prefix, token, 1, logger)
   running.push(d)
   return d
 }
@@ -89,5 +90,35 @@ describe('DurableInterest', () => {
     expect(b.wanting('a/x')).toEqual([])
     expect(b.wanting('$share/g/a/x')).toEqual([]) // the shared record was not indexed either
     expect(b.wanting(`a/${'b'.repeat(65_534)}`)).toEqual([])
+  })
+
+  it('records past the limits are left out and logged once; a removal makes room again', async () => {
+    const p = prefix()
+    const log = memoryLogger('warn')
+    const b = await node(p, 'nodeB', {maxFiltersPerPeer: 2, maxBytes: 3 * (3 + 200)}, log)
+    const a = await node(p, 'nodeA')
+    const c = await node(p, 'nodeC')
+    const jsm = await (await nc()).jetstreamManager()
+    /** Until the stream holds the record of `token` for `filter` (B reads the stream in order). */
+    const stored = (token: string, filter: string) =>
+      waitFor(async () => (await jsm.streams.getMessage(durableInterestStreamName(p), {last_by_subj: `${p}.n.dk.${token}.${key(filter)}`}).catch(() => undefined)) !== undefined, 5000, `${token}'s ${filter} in the stream`)
+    a.added('a/1')
+    a.added('a/2')
+    a.added('a/3') // past 2 per node
+    await waitFor(() => log.lines.length > 0, 5000, 'the refusal')
+    expect(['a/1', 'a/2', 'a/3'].map((t) => b.wanting(t).length)).toEqual([1, 1, 0])
+    c.added('c/1') // the third of 3 records' bytes for all
+    await waitFor(() => b.wanting('c/1').length > 0, 5000, 'c/1')
+    c.added('c/2') // past the bytes
+    await stored('nodeC', 'c/2')
+    // A drops a/1: room for one more of anyone's, taken by the next record (c/2 came before: left out).
+    a.removed('a/1')
+    await waitFor(() => b.wanting('a/1').length === 0, 5000, 'a/1 to go')
+    expect(b.wanting('c/2')).toEqual([])
+    expect(b.heldBytes).toBe(2 * (3 + 200))
+    c.added('c/9')
+    await waitFor(() => b.wanting('c/9').length > 0, 5000, 'c/9 in the room a/1 left')
+    expect(b.heldBytes).toBe(3 * (3 + 200))
+    expect(log.lines.filter((l) => l.includes('past what this node keeps (4096 nodes, 2 filters per node, 609 bytes for all)'))).toHaveLength(1)
   })
 })

@@ -1,11 +1,13 @@
 /**
  * cluster/interest.ts against a real nats-server (announcements are NATS messages), time on a
  * ManualClock: which other node wants a topic, the grace after joining, shared filters as their plain
- * filter, whole lists in pieces on sync, peers expiring, hostile announcements ignored.
+ * filter, whole lists in pieces on sync, peers expiring, hostile announcements ignored, a peer past the
+ * limits in doubt (everything exported, nothing lost) until its next whole list fits.
  */
 import type {NatsConnection} from 'nats'
 import {describe, expect, it} from 'vitest'
-import {RemoteInterest, SYNC_GRACE_MS} from '../../../src/broker/cluster/interest.js'
+import {type InterestLimits, RemoteInterest, SYNC_GRACE_MS} from '../../../src/broker/cluster/interest.js'
+import {type Logger, memoryLogger} from '../../../src/broker/log.js'
 import {ManualClock} from '../../helpers/clock.js'
 import {useNats} from './unit-nats.js'
 
@@ -21,10 +23,10 @@ async function cluster() {
     for (const c of mine) await c.flush()
     for (const c of mine) await c.flush()
   }
-  const node = async (id: string, own: string[] = []) => {
+  const node = async (id: string, own: string[] = [], limits?: InterestLimits, logger?: Logger) => {
     const nc = await nats.connect()
     mine.push(nc)
-    const r = new RemoteInterest(nc, prefix, id, () => clock.now())
+    const r = new RemoteInterest(nc, prefix, id, () => clock.now(), SYNC_GRACE_MS, limits, logger)
     r.start(() => own)
     await settle()
     return {r, own, nc}
@@ -139,5 +141,42 @@ describe('RemoteInterest', () => {
     for (const t of ['own', 'long-id', 'ok']) expect(b.r.wanted(t), t).toBe(false)
     await raw({id: 'E', op: '+', filters: ['ok', 'y'.repeat(65_535)]})
     expect(b.r.wanted('ok')).toBe(true)
+  })
+
+  it('a peer past the filter limit is in doubt (every message exported) until a whole list of it fits; logged once', async () => {
+    const {clock, node, settle, raw} = await cluster()
+    const log = memoryLogger('debug')
+    const b = await node('B', [], {maxFiltersPerPeer: 3, maxBytes: 1_000_000}, log)
+    clock.advance(SYNC_GRACE_MS)
+    await raw({id: 'A', op: '+', filters: ['a/1', 'a/2', 'a/3']})
+    expect([b.r.wanted('a/1'), b.r.wanted('zzz')]).toEqual([true, false])
+    expect(b.r.held).toEqual({bytes: 3 * (3 + 160), overflowed: 0})
+    await raw({id: 'A', op: '+', filters: ['a/4']})
+    // Its filters are dropped and it is in doubt: a topic nobody announced goes out too, none is lost.
+    expect([b.r.wanted('zzz'), b.r.wanted('a/4')]).toEqual([true, true])
+    expect(b.r.held).toEqual({bytes: 0, overflowed: 1})
+    await raw({id: 'A', op: '+', filters: ['a/5']})
+    expect(log.lines.filter((l) => l.includes('node A announced more filters than this node keeps (3 per node, 1,000,000 bytes for all nodes)'))).toHaveLength(1)
+    // Its next whole list fits: trusted again.
+    await raw({id: 'A', op: '=', part: 0, filters: ['a/1', 'a/2']})
+    await settle()
+    expect([b.r.wanted('zzz'), b.r.wanted('a/2'), b.r.wanted('a/3')]).toEqual([false, true, false])
+    expect(b.r.held).toEqual({bytes: 2 * (3 + 160), overflowed: 0})
+  })
+
+  it('the byte limit counts every peer together; only the peer that goes past it is in doubt', async () => {
+    const {clock, node, raw} = await cluster()
+    const b = await node('B', [], {maxFiltersPerPeer: 1000, maxBytes: 1000})
+    clock.advance(SYNC_GRACE_MS)
+    await raw({id: 'A', op: '+', filters: ['x'.repeat(300), 'a/1']})
+    expect(b.r.held).toEqual({bytes: 300 + 160 + 3 + 160, overflowed: 0})
+    await raw({id: 'C', op: '+', filters: ['c/1', 'y'.repeat(200)]})
+    expect(b.r.held).toEqual({bytes: 300 + 160 + 3 + 160, overflowed: 1})
+    expect(b.r.wanted('zzz')).toBe(true)
+    // A leaves (its filters go): C's next whole list fits.
+    await raw({id: 'A', op: '-', filters: ['x'.repeat(300), 'a/1']})
+    await raw({id: 'C', op: '=', part: 0, filters: ['c/1', 'y'.repeat(200)]})
+    expect(b.r.held).toEqual({bytes: 3 + 160 + 200 + 160, overflowed: 0})
+    expect([b.r.wanted('zzz'), b.r.wanted('c/1'), b.r.wanted('a/1')]).toEqual([false, true, false])
   })
 })
