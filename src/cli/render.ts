@@ -30,9 +30,26 @@ export interface TableOptions {
   gap?: number
   /**
    * Visible columns a line may take: a longer left-aligned last cell wraps under itself (or, with
-   * less than 20 columns left for it, on lines of its own below the row).
+   * less than 20 columns left for it, on lines of its own below the row); a table whose last column
+   * is right-aligned (figures) wraps its first column (labels) instead, down to 10 columns.
    */
   maxWidth?: number
+}
+
+/** The table's rows with the first cell wrapped to fit `maxWidth` (a continuation is a row of that cell alone). */
+function fitFirstColumn(rows: string[][], widths: number[], options: TableOptions): string[][] {
+  const max = options.maxWidth
+  const last = widths.length - 1
+  if (max === undefined || last < 1 || options.align?.[last] !== 'r') return rows
+  const total = (options.indent ?? 0) + widths.reduce((a, w) => a + w, 0) + (options.gap ?? 2) * last
+  const first = widths[0] - (total - max)
+  if (total <= max || first < 10) return rows
+  widths[0] = first
+  return rows.flatMap((row) => {
+    if (visibleWidth(row[0]) <= first) return [row]
+    const [head, ...more] = wrap(row[0], first).split('\n')
+    return [[head, ...row.slice(1)], ...more.map((piece) => [piece])]
+  })
 }
 
 /** Aligns rows of cells into columns; cells may contain ANSI colour. */
@@ -42,7 +59,7 @@ export function table(rows: string[][], options: TableOptions = {}): string {
   const widths: number[] = []
   for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleWidth(c))))
   const max = options.maxWidth
-  return rows
+  return fitFirstColumn(rows, widths, options)
     .map((row) => {
       const line =
         indent +

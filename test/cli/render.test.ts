@@ -22,6 +22,22 @@ describe('render helpers', () => {
     expect(out.split('\n').map((l) => visibleWidth(l))).toEqual([9, 9])
     expect(out.split('\n')[0]).toBe('a       1')
   })
+
+  it('figures (a right-aligned last column) wider than maxWidth: the labels wrap, the figures stay whole', () => {
+    const rows = [['', 'guide', 'runtime'], ['client pool (idle objects)', '0 B', 'none'], ['total', '9.2 GB', '2.4 GB']]
+    const out = table(rows, {indent: 2, align: ['l', 'r', 'r'], maxWidth: 30})
+    expect(out.split('\n')).toEqual([
+      '                guide  runtime',
+      '  client pool     0 B     none',
+      '  (idle',
+      '  objects)',
+      '  total        9.2 GB   2.4 GB',
+    ])
+    expect(Math.max(...out.split('\n').map((l) => visibleWidth(l)))).toBeLessThanOrEqual(30)
+    // Wide enough, or a label column that would drop under 10: left as it is.
+    expect(table(rows, {indent: 2, align: ['l', 'r', 'r'], maxWidth: 80})).toBe(table(rows, {indent: 2, align: ['l', 'r', 'r']}))
+    expect(table(rows, {indent: 2, align: ['l', 'r', 'r'], maxWidth: 20})).toBe(table(rows, {indent: 2, align: ['l', 'r', 'r']}))
+  })
 })
 
 describe('parseErrorLine', () => {
