@@ -4,13 +4,14 @@
  * the command that runs); the same tree without a manifest still serves every command.
  */
 import {execFile} from 'node:child_process'
-import {cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync} from 'node:fs'
+import {cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join, relative, sep} from 'node:path'
 import {promisify} from 'node:util'
 import {Config} from '@oclif/core'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {MANIFEST, oclifLoadOptions, writeManifest} from '../../src/cli/oclif-root.js'
-import {ensureDist, ROOT, RUN_BIN, storeOf} from '../helpers/cli.js'
+import {ensureDist, ROOT, RUN_BIN} from '../helpers/cli.js'
 
 beforeAll(ensureDist, 300_000)
 const run = promisify(execFile)
@@ -29,8 +30,10 @@ function sourceIds(dir = join(ROOT, 'commands')): string[] {
 
 describe('the command manifest in dist/', () => {
   it('lists every command the sources have, at the package version', () => {
-    const manifest = JSON.parse(readFileSync(join(DIST, MANIFEST), 'utf8')) as {version: string; commands: Record<string, {flags: object}>}
+    const manifest = JSON.parse(readFileSync(join(DIST, MANIFEST), 'utf8')) as {version: string; commands: Record<string, {flags: object; isESM: boolean}>}
     expect(Object.keys(manifest.commands).sort()).toEqual(sourceIds().sort())
+    // oclif imports them as ES modules (a build under node_modules/ needs a package.json saying so).
+    expect(Object.values(manifest.commands).every((c) => c.isESM)).toBe(true)
     expect(manifest.version).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version)
     expect(Object.keys(manifest.commands.plan.flags)).toContain('devices')
   })
@@ -51,19 +54,19 @@ describe('the command manifest in dist/', () => {
   })
 
   it('writeManifest on a tree without one writes the same manifest; without it oclif still finds every command', async () => {
-    // Under the package (the builds' store), so that the copy's imports resolve to its node_modules.
-    mkdirSync(storeOf(ROOT), {recursive: true})
-    const copy = mkdtempSync(join(storeOf(ROOT), 'manifest-test-'))
+    // A copy of dist/ as a package of its own (its package.json, the package's node_modules linked).
+    const pkg = mkdtempSync(join(tmpdir(), 'mqttctl-manifest-'))
     try {
-      cpSync(DIST, copy, {recursive: true, dereference: true})
-      rmSync(join(copy, MANIFEST))
-      const bare = (await Config.load(oclifLoadOptions(copy))).getPluginsList().find((p) => p.isRoot)!
+      cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'))
+      symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'))
+      for (const dir of ['commands', 'src']) cpSync(join(DIST, dir), join(pkg, dir), {recursive: true, dereference: true})
+      const bare = (await Config.load(oclifLoadOptions(pkg))).getPluginsList().find((p) => p.isRoot)!
       expect(bare.hasManifest).toBe(false)
       expect([...bare.commandIDs].sort()).toEqual(sourceIds().sort())
-      expect(await writeManifest(copy)).toBe(sourceIds().length)
-      expect(readFileSync(join(copy, MANIFEST), 'utf8')).toBe(readFileSync(join(DIST, MANIFEST), 'utf8'))
+      expect(await writeManifest(pkg)).toBe(sourceIds().length)
+      expect(readFileSync(join(pkg, MANIFEST), 'utf8')).toBe(readFileSync(join(DIST, MANIFEST), 'utf8'))
     } finally {
-      rmSync(copy, {recursive: true, force: true})
+      rmSync(pkg, {recursive: true, force: true})
     }
   })
 })

@@ -102,11 +102,17 @@ function run(root: string, args: string[]): Promise<{code: number; output: strin
   })
 }
 
-/** tsc's emitter, then the oclif command manifest beside the commands (as `npm run build`). */
+/**
+ * tsc's emitter, then the oclif command manifest beside the commands (as `npm run build`). The build
+ * lives under node_modules/, where Node.js does not look further up for the package's "type": a
+ * package.json of its own says its .js files are ES modules (else only Node's syntax detection made
+ * them load, and oclif's manifest said CommonJS).
+ */
 async function compile(root: string, outDir: string): Promise<{code: number; output: string}> {
   const bin = createRequire(import.meta.url).resolve('typescript/bin/tsc')
   const built = await run(root, [bin, '-p', 'tsconfig.build.json', '--outDir', outDir, '--noCheck', '--pretty', 'false'])
   if (!exists(join(outDir, 'src', 'cli', 'oclif-root.js'))) return built
+  writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({type: 'module', private: true})}\n`)
   const manifest = await run(root, [join(root, 'scripts', 'oclif-manifest.js'), outDir])
   return manifest.code === 0 ? built : {code: manifest.code, output: `oclif manifest: ${manifest.output}`}
 }
