@@ -14,6 +14,7 @@
 import {createHash} from 'node:crypto'
 import {type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, type NatsConnection, StorageType} from 'nats'
 import type {Logger} from '../log.js'
+import {formatInt} from '../stats/format.js'
 import {validateTopicFilter} from '../protocol/topics.js'
 import {SubscriptionIndex} from '../topics/index.js'
 import type {SubOptions} from '../topics/types.js'
@@ -150,7 +151,7 @@ export class DurableInterest implements DurableSink {
     if (this.#refusedLogged) return
     this.#refusedLogged = true
     const {maxFiltersPerPeer, maxBytes} = this.#limits
-    this.#logger?.error(`cluster: durable interest of node ${token} past what this node keeps (${MAX_PEERS} nodes, ${maxFiltersPerPeer.toLocaleString('en-US')} filters per node, ${maxBytes.toLocaleString('en-US')} bytes for all): QoS 1/2 copies for the filters left out are not written for it (logged once)`)
+    this.#logger?.error(`cluster: durable interest of node ${token} past what this node keeps (${MAX_PEERS} nodes, ${formatInt(maxFiltersPerPeer)} filters per node, ${formatInt(maxBytes)} bytes for all): QoS 1/2 copies for the filters left out are not written for it (logged once)`)
   }
 
   /** A record "<token>.<key>": the filter, or empty when gone. */

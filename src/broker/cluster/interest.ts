@@ -14,6 +14,7 @@
  */
 import type {Msg, NatsConnection} from 'nats'
 import type {Logger} from '../log.js'
+import {formatInt} from '../stats/format.js'
 import {SubscriptionIndex} from '../topics/index.js'
 import type {SubOptions} from '../topics/types.js'
 
@@ -208,7 +209,7 @@ export class RemoteInterest {
     this.#clear(id, peer)
     this.#overflowed.add(id)
     const {maxFiltersPerPeer, maxBytes} = this.#limits
-    this.#logger?.warn(`cluster: node ${id} announced more filters than this node keeps (${maxFiltersPerPeer.toLocaleString('en-US')} per node, ${maxBytes.toLocaleString('en-US')} bytes for all nodes): every message is sent through NATS until its list fits again`)
+    this.#logger?.warn(`cluster: node ${id} announced more filters than this node keeps (${formatInt(maxFiltersPerPeer)} per node, ${formatInt(maxBytes)} bytes for all nodes): every message is sent through NATS until its list fits again`)
   }
 
   #clear(id: string, peer: Peer): void {
