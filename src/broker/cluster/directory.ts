@@ -130,9 +130,13 @@ export class SessionDirectory {
     const ended = [...this.#endedEarly]
     this.#endedEarly.clear()
     for (const id of ended) {
-      const found = await this.lookup(id)
-      // Only this node's record ends: another node may have taken the client over meanwhile.
-      if (found !== undefined && found !== 'ended' && found.entry.node === this.#token) await this.#end(id, found.seq)
+      try {
+        const found = await this.lookup(id)
+        // Only this node's record ends: another node may have taken the client over meanwhile.
+        if (found !== undefined && found !== 'ended' && found.entry.node === this.#token) await this.#end(id, found.seq)
+      } catch (error) {
+        this.#failed(error) // never thrown: flush() also runs from a timer
+      }
     }
   }
 

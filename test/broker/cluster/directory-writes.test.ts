@@ -102,4 +102,15 @@ describe('session directory writes', () => {
     await dir.flush()
     await waitFor(async () => (await read(dir, 'later')) !== undefined, 5000, 'the kept record')
   })
+
+  it('flush() never throws (it also runs from a timer): a JetStream error on the way is logged', async () => {
+    const log = memoryLogger('debug')
+    const prefix = `dw${process.pid}x${n++}`
+    const dir = new SessionDirectory(prefix, 'node-a', 1, log)
+    dir.changed(session('gone', []), true)
+    await dir.start(env.nc)
+    await (await env.nc.jetstreamManager()).streams.delete(dir.stream)
+    await expect(dir.flush()).resolves.toBeUndefined()
+    expect(log.lines.join('\n')).toMatch(/could not record a session's node in JetStream: .*stream not found/i)
+  })
 })
