@@ -23,8 +23,8 @@ const OPTS: SubOptions = {qos: 0, noLocal: false, retainAsPublished: false, reta
 const CHUNK = 500
 /** After joining, export everything this long: the others' lists are on their way. */
 export const SYNC_GRACE_MS = 2_000
-/** Peers remembered; one more is ignored (a node never heard of does not attract exports: it asks for a sync when it joins). */
-const MAX_PEERS = 4_096
+/** Peers remembered; one more puts this node in doubt (every message exported) while it is heard from. */
+export const MAX_PEERS = 4_096
 /** A filter's estimated cost beyond its characters (its Set and Map entries, its node in the index). */
 const ENTRY_BYTES = 160
 
@@ -162,7 +162,16 @@ export class RemoteInterest {
     if (a.filters.some((f) => typeof f !== 'string' || f.length === 0 || f.length > 65_535)) return
     let peer = this.#peers.get(a.id)
     if (peer === undefined) {
-      if (this.#peers.size >= MAX_PEERS) return
+      if (this.#peers.size >= MAX_PEERS) {
+        // One node more than this node keeps: in doubt while it is heard from (at most MAX_PEERS such).
+        if (this.#overflowed.has(a.id)) this.#lastHeard.set(a.id, this.#now())
+        else if (this.#overflowed.size < MAX_PEERS) {
+          this.#overflowed.add(a.id)
+          this.#lastHeard.set(a.id, this.#now())
+          this.#logger?.warn(`cluster: node ${a.id} is one more than the ${formatInt(MAX_PEERS)} nodes this node keeps: every message is sent through NATS while it is heard from`)
+        }
+        return
+      }
       peer = {raw: new Set(), plain: new Map(), bytes: 0}
       this.#peers.set(a.id, peer)
     }
@@ -223,6 +232,7 @@ export class RemoteInterest {
   #forget(id: string): void {
     const peer = this.#peers.get(id)
     if (peer !== undefined) this.#clear(id, peer)
+    this.#overflowed.delete(id)
     this.#peers.delete(id)
     this.#lastHeard.delete(id)
   }

@@ -6,7 +6,7 @@
  */
 import type {NatsConnection} from 'nats'
 import {describe, expect, it} from 'vitest'
-import {type InterestLimits, RemoteInterest, SYNC_GRACE_MS} from '../../../src/broker/cluster/interest.js'
+import {type InterestLimits, MAX_PEERS, RemoteInterest, SYNC_GRACE_MS} from '../../../src/broker/cluster/interest.js'
 import {type Logger, memoryLogger} from '../../../src/broker/log.js'
 import {ManualClock} from '../../helpers/clock.js'
 import {useNats} from './unit-nats.js'
@@ -46,7 +46,14 @@ async function cluster() {
     await nc.flush()
     return seen
   }
-  return {clock, node, settle, raw, listen}
+  /** Many announcements on one connection. */
+  const rawMany = async (bodies: unknown[]) => {
+    const nc = await nats.connect()
+    mine.push(nc)
+    for (const body of bodies) nc.publish(`${prefix}.n.int`, JSON.stringify(body))
+    await settle()
+  }
+  return {clock, node, settle, raw, rawMany, listen}
 }
 
 describe('RemoteInterest', () => {
@@ -178,5 +185,20 @@ describe('RemoteInterest', () => {
     await raw({id: 'C', op: '=', part: 0, filters: ['c/1', 'y'.repeat(200)]})
     expect(b.r.held).toEqual({bytes: 3 + 160 + 200 + 160, overflowed: 0})
     expect([b.r.wanted('zzz'), b.r.wanted('c/1'), b.r.wanted('a/1')]).toEqual([false, true, false])
+  })
+
+  it('a node past the nodes kept puts this one in doubt while it is heard from; forgotten, trusted again', async () => {
+    const {clock, node, rawMany} = await cluster()
+    const log = memoryLogger('debug')
+    const b = await node('B', [], undefined, log)
+    clock.advance(SYNC_GRACE_MS)
+    await rawMany(Array.from({length: MAX_PEERS}, (_, i) => ({id: `n${i}`, op: '+', filters: [`t/${i}`]})))
+    expect([b.r.peerCount, b.r.wanted('zzz'), b.r.wanted('t/7')]).toEqual([MAX_PEERS, false, true])
+    await rawMany([{id: 'one-more', op: '+', filters: ['m/1']}, {id: 'one-more', op: '+', filters: ['m/2']}])
+    expect([b.r.peerCount, b.r.held.overflowed, b.r.wanted('zzz')]).toEqual([MAX_PEERS, 1, true])
+    expect(log.lines.filter((l) => l.includes('node one-more is one more than the 4,096 nodes this node keeps'))).toHaveLength(1)
+    clock.advance(60_000)
+    b.r.expire(30_000)
+    expect([b.r.peerCount, b.r.held.overflowed, b.r.wanted('zzz')]).toEqual([0, 0, false])
   })
 })
