@@ -33,11 +33,14 @@ export function handlePubrec(ctx: BrokerContext, conn: Connection, packet: IPubr
     ctx.outbound.pull(conn)
     return
   }
+  const before = ctx.store.writeSeq
   if (!d.released) {
     d.released = true
     ctx.store.setInflight(session, d)
   }
-  conn.write(encodeAck(ACK.pubrel, id))
+  // Only once "released" is on disk: a restart that lost it would send the PUBLISH again, and a
+  // client that had completed the exchange would take it as a new message (twice, not exactly once).
+  conn.sendAfterDurable(before, (err) => (err === undefined ? conn.write(encodeAck(ACK.pubrel, id)) : storeFailed(ctx, conn, 'PUBREL', id, err)))
 }
 
 /** PUBCOMP: our QoS 2 delivery is complete. */
@@ -52,7 +55,17 @@ export function handlePubcomp(ctx: BrokerContext, conn: Connection, packet: IPub
 /** PUBREL: the client releases its QoS 2 message; we answer PUBCOMP and forget the id. */
 export function handlePubrel(ctx: BrokerContext, conn: Connection, packet: IPubrelPacket): void {
   const id = packet.messageId!
+  const before = ctx.store.writeSeq
   const known = ctx.store.deleteIncoming(conn.session!, id)
-  if (!known && conn.v5) conn.sendPacket({cmd: 'pubcomp', messageId: id, reasonCode: RC.PACKET_IDENTIFIER_NOT_FOUND})
-  else conn.write(encodeAck(ACK.pubcomp, id))
+  if (!known && conn.v5) return conn.sendPacket({cmd: 'pubcomp', messageId: id, reasonCode: RC.PACKET_IDENTIFIER_NOT_FOUND})
+  // Only once the id is gone from disk too: a restart that kept it would take the client's next QoS 2
+  // message under that id for a resend of this one, answer PUBREC and never route it (lost).
+  conn.sendAfterDurable(before, (err) => (err === undefined ? conn.write(encodeAck(ACK.pubcomp, id)) : storeFailed(ctx, conn, 'PUBCOMP', id, err)))
+}
+
+/** The store could not keep a QoS 2 step: no ack; the connection closes and the client resumes the exchange when it is back. */
+function storeFailed(ctx: BrokerContext, conn: Connection, ack: string, id: number, err: Error): void {
+  ctx.stats.storeRefusals++
+  conn.host.logDebug(() => `Client ${conn.clientId}: ${ack} ${id} not sent: the store could not keep the exchange: ${err.message}`)
+  conn.end()
 }

@@ -1,5 +1,5 @@
 /**
- * The store-durability seam: PUBACK / PUBREC of a QoS 1/2 PUBLISH, SUBACK and CONNACK wait for
+ * The store-durability seam: PUBACK / PUBREC of a QoS 1/2 PUBLISH, PUBREL and PUBCOMP of QoS 2, SUBACK and CONNACK wait for
  * store.whenDurable when the operation advanced store.writeSeq; acks stay in order; a failed write is
  * refused (MQTT 5 0x97 on PUBACK/PUBREC, 0x80 on SUBACK/CONNACK; 3.1.1 closes); a degraded store
  * refuses new work that needs the disk. Socket-free: a ManualStore released by hand, over wire pairs.
@@ -129,6 +129,58 @@ describe('durability seam: acks wait for the store', () => {
     await waitFor(() => store.pending === 1, 2000, 'the second PUBREC to wait')
     store.release()
     expect(((await pub.next('pubrec')) as {reasonCode?: number}).reasonCode ?? 0).toBe(0)
+  })
+
+  it('QoS 2 to a persistent subscriber: PUBREL waits for "released" on disk; a failure closes the connection without it', async () => {
+    const {wire, store} = await setup()
+    const sub = wire.client({version: 5})
+    const connecting = sub.connect({clientId: 'p2', clean: false, properties: {sessionExpiryInterval: 3600}})
+    await waitFor(() => store.pending > 0, 2000, 'CONNACK to wait for the store')
+    store.release()
+    await connecting
+    sub.sendPacket({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'q2/#', qos: 2}]})
+    await waitFor(() => store.pending > 0, 2000, 'SUBACK to wait for the store')
+    store.release()
+    await sub.next('suback')
+    const pub = wire.client({version: 5})
+    await pub.connect({clientId: 'pub'})
+    const exchange = async (messageId: number) => {
+      pub.sendPacket({cmd: 'publish', topic: 'q2/a', payload: Buffer.from(String(messageId)), qos: 2, messageId, retain: false, dup: false})
+      await waitFor(() => store.pending > 0, 2000, 'the PUBREC to wait')
+      store.release()
+      const delivered = (await sub.next('publish')) as {messageId: number}
+      store.release()
+      const had = sub.received('pubrel').length
+      sub.sendPacket({cmd: 'pubrec', messageId: delivered.messageId})
+      await waitFor(() => store.pending > 0, 2000, 'the PUBREL to wait')
+      expect(sub.received('pubrel')).toHaveLength(had)
+      return delivered.messageId
+    }
+    const first = await exchange(5)
+    store.release()
+    expect(((await sub.next('pubrel')) as {messageId: number}).messageId).toBe(first)
+    await exchange(6)
+    store.fail()
+    await sub.waitClosed()
+    expect(sub.received('pubrel')).toHaveLength(1)
+  })
+
+  it('QoS 2 from a persistent publisher: PUBCOMP waits for the packet id to leave the disk', async () => {
+    const {wire, store} = await setup()
+    const pub = wire.client({version: 4})
+    const connecting = pub.connect({clientId: 'p2-pub', clean: false})
+    await waitFor(() => store.pending > 0, 2000, 'CONNACK to wait for the store')
+    store.release()
+    await connecting
+    pub.sendPacket({cmd: 'publish', topic: 'nobody/here', payload: Buffer.from('x'), qos: 2, messageId: 3, retain: false, dup: false})
+    await waitFor(() => store.pending > 0, 2000, 'the PUBREC to wait')
+    store.release()
+    await pub.next('pubrec')
+    pub.sendPacket({cmd: 'pubrel', messageId: 3})
+    await waitFor(() => store.pending > 0, 2000, 'the PUBCOMP to wait')
+    expect(pub.received('pubcomp')).toEqual([])
+    store.release()
+    expect(((await pub.next('pubcomp')) as {messageId: number}).messageId).toBe(3)
   })
 
   it('SUBACK of a persistent session waits; on failure MQTT 5 gets 0x80 per filter and the subscriptions are taken back', async () => {
