@@ -31,6 +31,8 @@ export function oclifLoadOptions(root = compiledRoot()): {root: string; pjson: I
 export async function writeManifest(root: string): Promise<number> {
   const plugin = new Plugin({...oclifLoadOptions(root), isRoot: true, ignoreManifest: true, errorOnManifestCreate: true})
   await plugin.load()
-  writeFileSync(join(root, MANIFEST), `${JSON.stringify(plugin.manifest)}\n`)
-  return Object.keys(plugin.manifest.commands).length
+  // oclif lists the commands in the order its file search found them, which varies: sorted, the same tree gives the same bytes.
+  const commands = Object.fromEntries(Object.entries(plugin.manifest.commands).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  writeFileSync(join(root, MANIFEST), `${JSON.stringify({...plugin.manifest, commands})}\n`)
+  return Object.keys(commands).length
 }
