@@ -25,7 +25,7 @@ import {ensureStream} from './link.js'
 import {isSubOptions} from './sessions.js'
 
 const MAX_SUBSCRIPTIONS = 10_000
-/** Sessions ended while JetStream was not up whose record is ended once it is (beyond: a warning). */
+/** Sessions ended while JetStream was not up (or whose end did not land) whose record is ended later (beyond: a warning). */
 const MAX_ENDED_EARLY = 100_000
 const TOKEN = /^[A-Za-z0-9_-]{1,48}$/
 
@@ -224,7 +224,11 @@ export class SessionDirectory {
     if (js === undefined) return
     if (entry !== undefined) this.#mine.add(clientId)
     const body = entry === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify({clientId, node: this.#token, ...entry, ...this.#handovers.get(clientId)}))
-    js.publish(this.subject(clientId), body).catch((error: unknown) => this.#failed(error))
+    js.publish(this.subject(clientId), body).catch((error: unknown) => {
+      // An end that did not land (NATS away): tried again at the next flush (the recheck when the link is back).
+      if (entry === undefined && !this.#mine.has(clientId) && this.#endedEarly.size < MAX_ENDED_EARLY) this.#endedEarly.add(clientId)
+      this.#failed(error)
+    })
   }
 
   /**

@@ -113,4 +113,26 @@ describe('session directory writes', () => {
     await expect(dir.flush()).resolves.toBeUndefined()
     expect(log.lines.join('\n')).toMatch(/could not record a session's node in JetStream: .*stream not found/i)
   })
+
+  it('an end that does not land (JetStream away) is tried again at the next flush', async () => {
+    const log = memoryLogger('debug')
+    const prefix = `dw${process.pid}x${n++}`
+    const dir = new SessionDirectory(prefix, 'node-a', 1, log)
+    await dir.start(env.nc)
+    await dir.flush()
+    const s = session('left', ['l/#'])
+    dir.changed(s, false)
+    await waitFor(async () => (await read(dir, 'left')) !== undefined, 5000, 'the record')
+    // The stream goes away: the end of the session cannot be written.
+    await (await env.nc.jetstreamManager()).streams.delete(dir.stream)
+    dir.changed(s, true)
+    await waitFor(() => log.lines.some((l) => l.includes('could not record a session\'s node')), 5000, 'the failed end')
+    // JetStream back with the record as it was (this node's): the next flush ends it.
+    const other = new SessionDirectory(prefix, 'node-a', 1, memoryLogger('warn'))
+    await other.start(env.nc)
+    other.write('left', {expiryInterval: 600, subscriptions: [['l/#', opts(1)]]})
+    await waitFor(async () => (await read(other, 'left')) !== undefined, 5000, 'the record again')
+    await dir.flush()
+    await waitFor(async () => (await read(dir, 'left')) === 'ended', 5000, 'the end, tried again')
+  })
 })
