@@ -291,7 +291,6 @@ export class ClusterNode {
     if (!this.stats.connected || this.#mover === undefined) return 'ok'
     try {
       const found = await this.#mover.claim(clientId, username)
-      // No node holds it live: its node may be down (./orphans.ts).
       if (found === 'nobody') await this.failover?.claim(clientId)
       return found
     } catch (error) {
