@@ -36,15 +36,22 @@ export interface TableOptions {
   maxWidth?: number
 }
 
+/** Each column's width: its widest cell. */
+function columnWidths(rows: string[][]): number[] {
+  const widths: number[] = []
+  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleWidth(c))))
+  return widths
+}
+
 /** The table's rows with the first cell wrapped to fit `maxWidth` (a continuation is a row of that cell alone). */
-function fitFirstColumn(rows: string[][], widths: number[], options: TableOptions): string[][] {
+function fitFirstColumn(rows: string[][], options: TableOptions): string[][] {
   const max = options.maxWidth
+  const widths = columnWidths(rows)
   const last = widths.length - 1
   if (max === undefined || last < 1 || options.align?.[last] !== 'r') return rows
   const total = (options.indent ?? 0) + widths.reduce((a, w) => a + w, 0) + (options.gap ?? 2) * last
   const first = widths[0] - (total - max)
   if (total <= max || first < 10) return rows
-  widths[0] = first
   return rows.flatMap((row) => {
     if (visibleWidth(row[0]) <= first) return [row]
     const [head, ...more] = wrap(row[0], first).split('\n')
@@ -56,10 +63,10 @@ function fitFirstColumn(rows: string[][], widths: number[], options: TableOption
 export function table(rows: string[][], options: TableOptions = {}): string {
   const gap = ' '.repeat(options.gap ?? 2)
   const indent = ' '.repeat(options.indent ?? 0)
-  const widths: number[] = []
-  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleWidth(c))))
+  const fitted = fitFirstColumn(rows, options)
+  const widths = columnWidths(fitted)
   const max = options.maxWidth
-  return fitFirstColumn(rows, widths, options)
+  return fitted
     .map((row) => {
       const line =
         indent +
