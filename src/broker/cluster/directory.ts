@@ -33,6 +33,11 @@ export function sessionStreamName(prefix = 'mqtt'): string {
   return `MQTT_SESSIONS_${prefix.replaceAll('.', '_')}`
 }
 
+/** The subject of a client's record. */
+export function sessionSubject(prefix: string, clientId: string): string {
+  return `${prefix}.n.ss.${createHash('sha256').update(clientId).digest('base64url')}`
+}
+
 export interface SessionEntry {
   clientId: string
   /** Token of the node holding the session. */
@@ -101,7 +106,7 @@ export class SessionDirectory {
   }
 
   subject(clientId: string): string {
-    return `${this.#prefix}.n.ss.${createHash('sha256').update(clientId).digest('base64url')}`
+    return sessionSubject(this.#prefix, clientId)
   }
 
   get started(): boolean {

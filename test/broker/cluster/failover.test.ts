@@ -8,10 +8,9 @@
  */
 import {headers as natsHeaders} from 'nats'
 import {describe, expect, it} from 'vitest'
-import {SessionDirectory, sessionStreamName} from '../../../src/broker/cluster/directory.js'
+import {sessionStreamName, sessionSubject} from '../../../src/broker/cluster/directory.js'
 import {FOR_HEADER, ID_HEADER, JS_HEADER, durableStreamName} from '../../../src/broker/cluster/durable.js'
 import {SubjectMap} from '../../../src/broker/cluster/subjects.js'
-import {silentLogger} from '../../../src/broker/log.js'
 import {startNode} from '../../helpers/cluster.js'
 import {collect, connect, uniqueTopic, waitFor} from '../../helpers/mqtt.js'
 import {jetStreamEnv} from './fixtures/jetstream-env.js'
@@ -27,7 +26,7 @@ async function recordOf(prefix: string, clientId: string) {
   const jsm = await env.nc.jetstreamManager()
   const stream = sessionStreamName(prefix)
   try {
-    const m = await jsm.streams.getMessage(stream, {last_by_subj: new SessionDirectory(prefix, 'probe', 1, silentLogger).subject(clientId)})
+    const m = await jsm.streams.getMessage(stream, {last_by_subj: sessionSubject(prefix, clientId)})
     return m.data.length === 0 ? {} : (JSON.parse(Buffer.from(m.data).toString()) as {node?: string})
   } catch (error) {
     if (/no message found/i.test((error as Error)?.message ?? '')) return undefined
